@@ -1,0 +1,75 @@
+# lengen build. `make` builds ./lengen; `make test` runs the suite; `make test SAN=1` runs it
+# under AddressSanitizer + UndefinedBehaviorSanitizer; `make run` trains the default
+# experiment; `make bench` compares speed with PyTorch. Missing Debian packages are installed
+# by tools/install-deps.sh (when root) or named with the command to run.
+
+CC      ?= gcc
+SAN     ?= 0
+PKGS    := openblas hdf5-serial inih zlib
+PYTHON  := /usr/bin/python3
+
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+OPT     := -O3 -march=native -g
+endif
+
+# Recursively expanded on purpose: pkg-config runs when a recipe needs the flags, which is
+# after the `deps` check has installed what was missing.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp $(OPT) $(PKG_CFLAGS)
+LDLIBS  = $(PKG_LIBS) -fopenmp -lm
+# the OpenMP OpenBLAS lives outside the default search path: remember where
+LDFLAGS = $(OPT) -Wl,-rpath,$(shell pkg-config --variable=libdir openblas)
+
+SRC      := $(wildcard src/*.c src/ops/*.c src/tasks/*.c)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+HDRS     := $(wildcard src/*.h src/ops/*.h src/tasks/*.h tests/*.h)
+
+BIN      := lengen
+ifeq ($(SAN),1)
+BIN      := $(BUILD)/lengen
+endif
+
+.PHONY: all deps test run bench clean python-deps
+
+all: $(BIN)
+
+# Checks the packages every build needs; installs them when root, else says how.
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $(PKGS) || ! command -v $(CC) >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then sh tools/install-deps.sh || exit 1; \
+	    else echo "lengen: missing build packages; run: sudo sh tools/install-deps.sh" >&2; exit 1; fi; \
+	fi
+
+python-deps:
+	@if ! $(PYTHON) -c "import torch, h5py, matplotlib" >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then sh tools/install-deps.sh --python || exit 1; \
+	    else echo "lengen: missing Python packages; run: sudo sh tools/install-deps.sh --python" >&2; exit 1; fi; \
+	fi
+
+$(BUILD)/%.o: %.c $(HDRS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(LIB_OBJ) $(BUILD)/src/main.o | deps
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/run_tests: $(LIB_OBJ) $(TEST_OBJ) | deps
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Tests run from the repository root (fixtures are under tests/data). T=name filters.
+test: $(BUILD)/run_tests $(BIN)
+	LENGEN_BIN=$(abspath $(BIN)) ASAN_OPTIONS=detect_leaks=0 $(BUILD)/run_tests $(T)
+
+run: $(BIN)
+	./$(BIN) demo
+
+clean:
+	rm -rf build build-san $(BIN)

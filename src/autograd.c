@@ -1,0 +1,72 @@
+/* autograd: tape recording and the reverse walk. */
+#include "autograd.h"
+
+#include <string.h>
+
+#include "util.h"
+
+void ag_init(Ag *g, size_t arena_bytes) {
+    memset(g, 0, sizeof *g);
+    arena_init(&g->arena, arena_bytes);
+    g->grad_on = 1;
+}
+
+void ag_free(Ag *g) {
+    arena_free(&g->arena);
+    memset(g, 0, sizeof *g);
+}
+
+void ag_reset(Ag *g) {
+    arena_reset(&g->arena);
+    g->tail = NULL;
+    g->n_nodes = 0;
+}
+
+int ag_set_grad(Ag *g, int on) {
+    int prev = g->grad_on;
+    g->grad_on = on;
+    return prev;
+}
+
+int ag_needs_grad(const Ag *g, const Tensor *a, const Tensor *b, const Tensor *c) {
+    if (!g->grad_on) return 0;
+    return (a && a->requires_grad) || (b && b->requires_grad) || (c && c->requires_grad);
+}
+
+AgNode *ag_record(Ag *g, const char *op, AgBackwardFn backward, Tensor *out,
+                  Tensor *const *inputs, int nin, size_t saved_bytes) {
+    LG_ASSERT(nin <= AG_MAX_INPUTS, "op %s has %d inputs, more than AG_MAX_INPUTS", op, nin);
+    AgNode *n = arena_alloc(&g->arena, sizeof *n);
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->backward = backward;
+    n->out = out;
+    n->nin = nin;
+    for (int i = 0; i < nin; i++) n->in[i] = inputs[i];
+    n->saved = saved_bytes ? arena_calloc(&g->arena, saved_bytes) : NULL;
+    n->g = g;
+    n->prev = g->tail;
+    g->tail = n;
+    g->n_nodes++;
+    out->requires_grad = 1;
+    return n;
+}
+
+float *ag_grad(Ag *g, Tensor *t) {
+    LG_ASSERT(t->requires_grad, "gradient asked of a tensor that does not require grad");
+    if (!t->grad) t->grad = arena_calloc(&g->arena, t->n * sizeof(float));
+    return t->grad;
+}
+
+void ag_backward(Ag *g, Tensor *loss) {
+    LG_ASSERT(loss->n == 1, "ag_backward needs a scalar loss, got %zu elements", loss->n);
+    LG_ASSERT(loss->requires_grad,
+              "the loss does not depend on any parameter: were ops recorded with grad off, "
+              "or are the parameters not finalized?");
+    float *dloss = ag_grad(g, loss);
+    dloss[0] += 1.0f;
+    for (AgNode *n = g->tail; n; n = n->prev) {
+        if (!n->out->grad) continue;  /* nothing flowed into this node's output */
+        n->backward(n);
+    }
+}

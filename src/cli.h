@@ -1,0 +1,9 @@
+/* cli: the commands of the `lengen` binary. Each takes argc/argv starting at the command name
+ * and returns the process exit status: 0 success, 1 failure while running, 2 bad usage
+ * (unknown option, bad value), with a message on stderr naming the argument. */
+#ifndef LENGEN_CLI_H
+#define LENGEN_CLI_H
+
+int cmd_demo(int argc, char **argv);
+
+#endif

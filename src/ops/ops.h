@@ -1,0 +1,108 @@
+/* ops: every differentiable operation of the engine.
+ *
+ * Each op takes the step context `g` first, allocates its output in g->arena, computes the
+ * forward, and records a tape node when ag_needs_grad(...) says so. The backward function sits
+ * next to the forward in the same file and ADDS into input grads (ag_grad). Raw kernels
+ * (plain functions on float pointers with explicit dims, outputs first) are exported where
+ * other modules call them directly (decoding with a KV cache, benchmarks, reference tests).
+ *
+ * Shapes below use B batch, T time, C channels, H heads, hd head dim, V vocab.
+ * Misuse (shape mismatch, id out of range) is a programmer error: the op dies with a message
+ * naming the op and the shapes.
+ */
+#ifndef LENGEN_OPS_H
+#define LENGEN_OPS_H
+
+#include "../autograd.h"
+#include "../rng.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* linear algebra (OpenBLAS sgemm)                                                             */
+
+/* a [..., M, K] (or [..., K, M] when trans_a), b [K, N] (or [N, K] when trans_b) or batched
+ * with the same leading dims as a. out [..., M, N]. */
+Tensor *op_matmul(Ag *g, Tensor *a, Tensor *b, int trans_a, int trans_b);
+/* x [..., in], w [out, in] (PyTorch layout), b [out] or NULL. out [..., out]. */
+Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b);
+
+/* ------------------------------------------------------------------------------------------ */
+/* elementwise                                                                                 */
+
+Tensor *op_add(Ag *g, Tensor *a, Tensor *b);        /* same shape */
+Tensor *op_mul(Ag *g, Tensor *a, Tensor *b);        /* same shape */
+Tensor *op_scale(Ag *g, Tensor *a, float s);
+Tensor *op_add_bias(Ag *g, Tensor *x, Tensor *b);   /* x [..., C], b [C] broadcast */
+Tensor *op_relu(Ag *g, Tensor *x);
+Tensor *op_gelu(Ag *g, Tensor *x);                  /* tanh approximation (GPT-2) */
+/* Inverted dropout with keep-probability 1-p; the mask is drawn from rng. p == 0 returns x
+ * itself (no node, no copy). */
+Tensor *op_dropout(Ag *g, Tensor *x, float p, Rng *rng);
+Tensor *op_sum(Ag *g, Tensor *x);                   /* scalar [1] */
+/* Same data, new shape (numel must match). Backward copies the grad through. */
+Tensor *op_reshape(Ag *g, Tensor *x, int ndim, const int *shape);
+
+/* ------------------------------------------------------------------------------------------ */
+/* normalisation (fused forward and backward)                                                  */
+
+Tensor *op_layernorm(Ag *g, Tensor *x, Tensor *w, Tensor *b, float eps); /* x [..., C]; b may be NULL */
+Tensor *op_rmsnorm(Ag *g, Tensor *x, Tensor *w, float eps);              /* x [..., C] */
+
+/* ------------------------------------------------------------------------------------------ */
+/* attention                                                                                   */
+
+/* Softmax over the last axis of x [B, H, Tq, Tk] (any leading dims; the last two are Tq, Tk).
+ * bias: NULL or [Bb, H, Tq, Tk] with Bb in {1, B}, added before the softmax.
+ * causal: key j is masked when j > i + (Tk - Tq). */
+Tensor *op_softmax(Ag *g, Tensor *x, Tensor *bias, int causal);
+
+/* Heads out of a row: x [B, T, C] -> [B, H, T, hd], reading columns col0 .. col0 + H*hd - 1.
+ * With a packed qkv [B, T, 3D]: q = op_split_heads(g, qkv, H, hd, 0), k at D, v at 2D. */
+Tensor *op_split_heads(Ag *g, Tensor *x, int H, int hd, int col0);
+Tensor *op_merge_heads(Ag *g, Tensor *x);           /* [B, H, T, hd] -> [B, T, H*hd] */
+
+typedef struct AttnOpts {
+    float scale;              /* logit scale, usually 1/sqrt(hd) */
+    const float *row_scale;   /* [Tq] extra factor per query row (length temperature) or NULL */
+    Tensor *head_scale;       /* [H] learned factor per head (differentiable) or NULL */
+    Tensor *bias;             /* [Bb, H, Tq, Tk], Bb in {1, B}, differentiable, or NULL */
+    int causal;               /* mask key j > i + (Tk - Tq) */
+    Tensor **probs_out;       /* if not NULL, receives the [B, H, Tq, Tk] probabilities */
+} AttnOpts;
+
+/* Fused attention: q [B, H, Tq, hd], k, v [B, H, Tk, hd] -> out [B, H, Tq, hd].
+ *   logits[b,h,i,j] = (q_i . k_j) * scale * row_scale[i] * head_scale[h] + bias[b|0,h,i,j]
+ *   p = softmax_j(logits with the causal mask); out_i = sum_j p_ij v_j
+ * Backward uses the O(T^2) softmax gradient dlogit = p * (dp - sum_j p dp). Equal (to float
+ * rounding) to the composition matmul -> scale -> softmax(bias, causal) -> matmul (a test). */
+Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o);
+
+/* The forward kernel, for callers with their own buffers (KV-cache decoding): k and v rows of
+ * head (b, h) start at k + ((b*H + h) * kv_stride) * hd, i.e. kv_stride >= Tk rows per head.
+ * probs may be NULL (not stored) or [B, H, Tq, Tk]. bias as above with Bb in {1, B};
+ * head_scale / row_scale may be NULL. */
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       const float *bias, int bias_batched, const float *head_scale,
+                       const float *row_scale, float scale, int causal,
+                       int B, int H, int Tq, int Tk, int hd, int kv_stride);
+
+/* Rotary embedding on x [B, H, T, hd]: rotates the first `rot_dims` (even, <= hd) dims of
+ * every head in interleaved pairs (GPT-J: (x0,x1), (x2,x3), ...) by angle pos * base^(-2i/rot_dims).
+ * pos: [B, T] positions (float so randomized / offset positions work). */
+Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rot_dims, float base);
+
+/* ------------------------------------------------------------------------------------------ */
+/* embeddings and loss                                                                         */
+
+/* table [V, C], ids [B*T] in [0, V) -> [B, T, C]. Backward scatter-adds into the table grad. */
+Tensor *op_embedding(Ag *g, Tensor *table, const int *ids, int B, int T);
+
+/* Fused softmax cross-entropy. logits [..., V] with N = numel / V rows, targets [N],
+ * weights [N] (>= 0; 0 masks a position; NULL = all 1).
+ *   loss = sum_i w_i * nll_i / max(1, count(w_i > 0))
+ * so per-task weights scale a task's share without changing the normalisation.
+ * nll_out: if not NULL, receives nll_i for every row (masked rows too), for per-task logging.
+ * Targets of masked rows are ignored (may be anything); unmasked targets must be in [0, V). */
+Tensor *op_cross_entropy(Ag *g, Tensor *logits, const int *targets, const float *weights,
+                         float *nll_out);
+
+#endif

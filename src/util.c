@@ -1,0 +1,121 @@
+/* util: allocator with counting, fatal and recoverable errors, threads, clock. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static uint64_t alloc_count;
+
+static void *check_alloc(void *p, size_t bytes, const char *what) {
+    if (!p && bytes)
+        lg_die("out of memory allocating %zu bytes for %s", bytes, what ? what : "?");
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+    alloc_count++;
+    return p;
+}
+
+void *lg_malloc(size_t bytes, const char *what) {
+    return check_alloc(malloc(bytes ? bytes : 1), bytes, what);
+}
+
+void *lg_calloc(size_t n, size_t size, const char *what) {
+    if (size && n > SIZE_MAX / size) lg_die("allocation size overflow for %s", what ? what : "?");
+    return check_alloc(calloc(n ? n : 1, size ? size : 1), n * size, what);
+}
+
+void *lg_realloc(void *p, size_t bytes, const char *what) {
+    return check_alloc(realloc(p, bytes ? bytes : 1), bytes, what);
+}
+
+void *lg_aligned_alloc(size_t bytes, const char *what) {
+    void *p = NULL;
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) p = NULL;
+    return check_alloc(p, rounded ? rounded : 64, what);
+}
+
+void lg_free(void *p) { free(p); }
+
+char *lg_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = lg_malloc(n, "string");
+    memcpy(d, s, n);
+    return d;
+}
+
+uint64_t lg_alloc_count(void) {
+    uint64_t n;
+#ifdef _OPENMP
+#pragma omp atomic read
+#endif
+    n = alloc_count;
+    return n;
+}
+
+void lg_die_at(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "lengen: fatal: %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+int lg_err(LgErr *err, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+extern void openblas_set_num_threads(int);
+
+int lg_set_threads(int n) {
+    if (n <= 0) {
+        const char *env = getenv("LENGEN_THREADS");
+        if (env && *env) {
+            char *end;
+            long v = strtol(env, &end, 10);
+            if (*end || v <= 0 || v > 1024)
+                lg_die("LENGEN_THREADS='%s' is not a positive thread count; unset it or set e.g. 2", env);
+            n = (int)v;
+        }
+    }
+#ifdef _OPENMP
+    if (n <= 0) n = omp_get_num_procs();
+    omp_set_num_threads(n);
+#else
+    n = 1;
+#endif
+    openblas_set_num_threads(n);
+    return n;
+}
+
+int lg_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+double lg_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,58 @@
+/* util: the engine's one allocator, fatal errors, error values, threads and timing.
+ *
+ * Every heap allocation made by lengen goes through lg_malloc/lg_calloc/lg_realloc so a test
+ * can count them (lg_alloc_count) and prove that the steady-state training step makes none.
+ * Out of memory is fatal and says how much was asked and for what.
+ *
+ * Two kinds of failure:
+ *   - programmer errors and impossible states: LG_ASSERT / lg_die print file:line and exit(1);
+ *   - bad input (files, configs, arguments): functions return -1 and fill an LgErr with a
+ *     message that names the file, line or value and what to do; the CLI prints it and exits
+ *     non-zero. Library code never exits on bad input, so tests can check the message.
+ */
+#ifndef LENGEN_UTIL_H
+#define LENGEN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- allocation ---- */
+void *lg_malloc(size_t bytes, const char *what);         /* never NULL; dies on OOM */
+void *lg_calloc(size_t n, size_t size, const char *what);
+void *lg_realloc(void *p, size_t bytes, const char *what);
+void *lg_aligned_alloc(size_t bytes, const char *what);   /* 64-byte aligned, free with lg_free */
+void lg_free(void *p);
+char *lg_strdup(const char *s);
+uint64_t lg_alloc_count(void);  /* number of successful allocations since process start */
+
+/* ---- fatal errors ---- */
+#if defined(__GNUC__)
+#define LG_NORETURN __attribute__((noreturn))
+#define LG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LG_NORETURN
+#define LG_PRINTF(a, b)
+#endif
+LG_NORETURN void lg_die_at(const char *file, int line, const char *fmt, ...) LG_PRINTF(3, 4);
+#define lg_die(...) lg_die_at(__FILE__, __LINE__, __VA_ARGS__)
+/* Always on (not NDEBUG dependent). The message should tell the reader what went wrong. */
+#define LG_ASSERT(cond, ...) \
+    do { if (!(cond)) lg_die_at(__FILE__, __LINE__, "assertion '" #cond "' failed: " __VA_ARGS__); } while (0)
+
+/* ---- recoverable errors ---- */
+typedef struct LgErr {
+    char msg[1024];
+} LgErr;
+/* Writes the message into err (if not NULL) and returns -1, so callers can `return lg_err(...)`. */
+int lg_err(LgErr *err, const char *fmt, ...) LG_PRINTF(2, 3);
+
+/* ---- threads ---- */
+/* Sets the OpenMP pool size, which OpenBLAS (OpenMP build) shares. n <= 0: LENGEN_THREADS from
+ * the environment, else the number of cores. Returns the count in effect. */
+int lg_set_threads(int n);
+int lg_threads(void);
+
+/* ---- time ---- */
+double lg_seconds(void);  /* monotonic clock in seconds */
+
+#endif
