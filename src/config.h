@@ -5,9 +5,17 @@
  * docs/configs.md). Unknown sections or keys, bad values and impossible combinations are
  * errors that name file:line, the value and the nearest valid key.
  *
- * [task] holds the task mixture (main, hints, loss_weights) plus options for the tasks
- * themselves (e.g. `reverse = true`); those are kept as raw key=value pairs with their source
- * line and validated by the task library when the tasks are built.
+ * [task] holds the task mixture (main, main_weight, hints, loss_weights, whole_sequence_loss)
+ * plus options for the tasks themselves (e.g. `reverse = true`); those are kept as raw
+ * key=value pairs with their source line and validated by the task library when the tasks are
+ * built.
+ *
+ * One table in config.c (the schema) lists every key with its type, default, range and doc;
+ * parsing, defaults, validation ranges and cfg_to_string all follow from it, and
+ * docs/configs.md mirrors it (a test checks that every key is documented).
+ *
+ * A Config is a plain value: cfg_defaults zeroes it first, strings are zero-padded, so two
+ * configs holding the same settings compare equal with cfg_equal.
  */
 #ifndef LENGEN_CONFIG_H
 #define LENGEN_CONFIG_H
@@ -71,15 +79,21 @@ typedef struct TaskOpt {
 } TaskOpt;
 
 typedef struct TaskConfig {
-    int n_tasks;                          /* tasks[0] is the main task, then hints */
-    TaskWeight tasks[CFG_MAX_TASKS];
+    int n_tasks;                          /* 1 + number of hints */
+    TaskWeight tasks[CFG_MAX_TASKS];      /* tasks[0] is the main task ("" until set), then hints */
     int whole_sequence_loss;              /* 0: loss on the answer only */
     int n_opts;
     TaskOpt opts[CFG_MAX_TASK_OPTS];      /* task options, validated by the task library */
+    /* `loss_weights` as written (name, loss_weight; sample_weight unused). tasks[i].loss_weight
+     * is resolved from it whenever main, hints or loss_weights change, so the keys may come in
+     * any order. */
+    int n_loss_weights;
+    TaskWeight loss_weights[CFG_MAX_TASKS];
 } TaskConfig;
 
 typedef enum { OPT_ADAMW, OPT_LION, OPT_SGD } OptimKind;
-typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_LINEAR } SchedKind;
+/* All schedules start with `warmup` steps of linear warmup from 0 (see optim_lr_at). */
+typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_POLY } SchedKind;
 typedef enum { LENDIST_UNIFORM, LENDIST_CURRICULUM } LenDist;
 
 typedef struct TrainConfig {
@@ -91,16 +105,16 @@ typedef struct TrainConfig {
     float min_lr;           /* 1e-4: the floor of the decay */
     int warmup;             /* 100 steps */
     SchedKind schedule;     /* cosine */
-    float poly_power;       /* 1.0 (linear) */
-    float weight_decay;     /* 0.1, matrices only */
-    float beta1, beta2;     /* 0.9, 0.99 (Lion: 0.9, 0.99) */
+    float poly_power;       /* 1.0: poly schedule decays as (1 - progress)^poly_power; 1 = linear */
+    float weight_decay;     /* 0.1, decoupled, matrices and embeddings only (ndim >= 2) */
+    float beta1, beta2;     /* 0.9, 0.99 (AdamW moments; Lion interpolation / momentum) */
     float eps;              /* 1e-8 */
     float momentum;         /* 0.9 (sgd) */
     float grad_clip;        /* 1.0; 0 = off */
     int min_length;         /* 1 */
     int max_length;         /* 20 */
     LenDist length_dist;    /* uniform */
-    int curriculum_steps;   /* steps over which max length grows from min to max */
+    int curriculum_steps;   /* 0; curriculum: steps over which max length grows from min to max */
     int pack;               /* 0; 1 = pack examples into rows with a random shift */
     int pack_len;           /* row length when packing (0 = model max_pos) */
     int log_every;          /* 50 */
@@ -110,10 +124,11 @@ typedef struct TrainConfig {
 
 typedef struct EvalConfig {
     int n_lengths;
-    int lengths[CFG_MAX_LENGTHS];   /* "5,10:100:10" expands to a list */
+    int lengths[CFG_MAX_LENGTHS];   /* "10:100:10": 10, 20, ..., 100; ascending, unique */
     int n;                          /* 200 held-out examples per length */
     int batch_size;                 /* 64 */
-    char best_metric[CFG_NAME_MAX]; /* "exact_match": mean over lengths, main task */
+    char best_metric[CFG_NAME_MAX]; /* "exact_match" (or "token_accuracy"): mean over lengths,
+                                       main task; picks best.h5 */
 } EvalConfig;
 
 typedef struct RunConfig {
@@ -131,21 +146,55 @@ typedef struct Config {
     RunConfig run;
 } Config;
 
+/* All defaults (the schema's), main task unset. Zeroes *c first. */
 void cfg_defaults(Config *c);
-/* Reads an INI file over the current values. Returns 0, or -1 with err naming file:line. */
+/* Reads an INI file over the current values (so several files and --set layer). Returns 0, or
+ * -1 with err naming file:line, e.g. "sort.ini:12: unknown key 'lr_warmup' in [train] (did you
+ * mean 'warmup'?)". Does not validate cross-field constraints: call cfg_validate. On error *c
+ * holds the keys read before the bad line. */
 int cfg_load_file(Config *c, const char *path, LgErr *err);
 /* Reads INI text (e.g. the config stored in a checkpoint); `origin` names it in messages. */
 int cfg_load_string(Config *c, const char *text, const char *origin, LgErr *err);
-/* Applies "section.key=value". */
+/* Applies "section.key=value" (the CLI's --set), with the same parsing and messages as a file
+ * line; origin "--set". A [task] key that is not a mixture key sets a task option. */
 int cfg_set(Config *c, const char *assignment, LgErr *err);
-/* Cross-field checks (heads divide d_model, lengths fit max_pos, ...). */
+/* Every key's range (as in the schema) and the cross-field checks: heads divide d_model, rope
+ * dims even, min_length <= max_length, warmup < steps, eval lengths ascending and unique, main
+ * task set, no duplicate task names, ... Checks that need the task library (lengths legal for
+ * the task, sequences fitting max_pos) are the trainer's. Returns 0 or -1 with err. */
 int cfg_validate(const Config *c, LgErr *err);
-/* The resolved config as INI text, every key written; caller frees with lg_free. Loading it
- * back gives an equal Config. */
+/* The resolved config as INI text, every key written in schema order, task options last in
+ * [task]; caller frees with lg_free. Loading it over cfg_defaults gives a cfg_equal Config. */
 char *cfg_to_string(const Config *c);
-/* "5,10:100:10" -> 5, 10, 20, ..., 100. */
+/* Same settings? Compares every field; task options by key and value, not where they were set. */
+int cfg_equal(const Config *a, const Config *b);
+/* One key's value as cfg_to_string writes it, e.g. cfg_get(c, "model.posenc", buf, n) -> "rope".
+ * Returns 0, or -1 with err when the key is unknown (task options included: "task.reverse"). */
+int cfg_get(const Config *c, const char *key, char *buf, size_t len, LgErr *err);
+/* "5,10:100:10" -> 5, 10, 20, ..., 100 (start:stop:step, stop inclusive; start:stop = step 1).
+ * Every number >= 1. Writes at most max values; returns 0, or -1 with err naming the bad piece. */
 int cfg_parse_lengths(const char *s, int *out, int max, int *n, LgErr *err);
 
+/* The task option `key` (last value set), or NULL. */
+const TaskOpt *cfg_task_opt(const TaskConfig *t, const char *key);
+/* Number of rotated dims per head for RoPE: rope_fraction * d_model / heads (cfg_validate makes
+ * sure it is a positive even integer when posenc = rope). */
+int cfg_rope_dims(const ModelConfig *m);
+
+/* Names used in the INI files. */
 const char *cfg_pe_name(PeKind k);
+const char *cfg_optim_name(OptimKind k);
+const char *cfg_sched_name(SchedKind k);
+
+/* The schema, read-only, for docs and tools: every key in file order. */
+typedef struct CfgKeyInfo {
+    const char *section, *name;
+    const char *type;       /* "int", "float", "bool", "enum", "string", "lengths", "tasks", ... */
+    const char *def;        /* default, as written in an INI file */
+    const char *range;      /* "[1, 64]", "nope|learned|...", or "" */
+    const char *doc;
+} CfgKeyInfo;
+int cfg_key_count(void);
+CfgKeyInfo cfg_key_info(int i);
 
 #endif
