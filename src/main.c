@@ -12,6 +12,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+    {"data", cmd_data, "print generated examples of a task (--list: tasks and options)"},
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
 };
 

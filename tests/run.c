@@ -36,6 +36,17 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+void test_fail_near(const char *file, int line, const char *an, double a, const char *bn, double b,
+                    const char *fmt, ...) {
+    va_list ap;
+    current_failed = 1;
+    fprintf(stderr, "    %s:%d: %s = %.8g vs %s = %.8g: ", file, line, an, a, bn, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 int test_failed(void) { return current_failed; }
 
 static int by_file_then_name(const void *a, const void *b) {

@@ -31,16 +31,17 @@ int test_failed(void);  /* has the current test failed? */
         }                                                                           \
     } while (0)
 
-/* |a - b| <= atol + rtol * |b| */
+/* |a - b| <= atol + rtol * |b|. The optional message (format and args) follows the values. */
 #define CHECK_NEAR(a, b, atol, rtol, ...)                                           \
     do {                                                                            \
         double a_ = (double)(a), b_ = (double)(b);                                  \
         if (!(fabs(a_ - b_) <= (atol) + (rtol) * fabs(b_))) {                       \
-            test_fail(__FILE__, __LINE__, "%s = %.8g vs %s = %.8g: " __VA_ARGS__,   \
-                      #a, a_, #b, b_);                                              \
+            test_fail_near(__FILE__, __LINE__, #a, a_, #b, b_, " " __VA_ARGS__);    \
             return;                                                                 \
         }                                                                           \
     } while (0)
+void test_fail_near(const char *file, int line, const char *an, double a, const char *bn, double b,
+                    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* For helpers that check and want the caller to stop: returns 0 after recording a failure. */
 #define EXPECT(cond, ...)                                                           \

@@ -100,9 +100,54 @@ Tensor *op_embedding(Ag *g, Tensor *table, const int *ids, int B, int T);
  * weights [N] (>= 0; 0 masks a position; NULL = all 1).
  *   loss = sum_i w_i * nll_i / max(1, count(w_i > 0))
  * so per-task weights scale a task's share without changing the normalisation.
- * nll_out: if not NULL, receives nll_i for every row (masked rows too), for per-task logging.
+ * nll_out: if not NULL, receives nll_i for every row (masked rows too, 0 where a masked row's
+ * target is outside [0, V)), for per-task logging.
  * Targets of masked rows are ignored (may be anything); unmasked targets must be in [0, V). */
 Tensor *op_cross_entropy(Ag *g, Tensor *logits, const int *targets, const float *weights,
                          float *nll_out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* raw kernels                                                                                 */
+/* Plain functions on float pointers, outputs first, for callers with their own buffers and for
+ * reference tests. Forward kernels overwrite their outputs; backward kernels ADD into their
+ * gradient outputs (any gradient pointer may be NULL: not wanted). */
+
+/* out [M, N] = op(a) op(b); op(a) is [M, K] (a stored [K, M] when ta), op(b) is [K, N] (b stored
+ * [N, K] when tb). sgemm; matmul_naive is the plain triple loop (double accumulator) that the
+ * sgemm path is tested against. */
+void matmul_forward(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb);
+void matmul_naive(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb);
+void matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                     int M, int N, int K, int ta, int tb);
+/* x [N, IN], w [OUT, IN], b [OUT] or NULL -> out [N, OUT]. */
+void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT);
+void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                     const float *w, int N, int IN, int OUT);
+void gelu_forward(float *out, const float *x, size_t n);
+void gelu_backward(float *dx, const float *x, const float *dout, size_t n);
+/* x [N, C]; mean, rstd [N] are written by the forward and read by the backward. */
+void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                       const float *b, int N, int C, float eps);
+void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *w, const float *mean, const float *rstd, int N, int C);
+void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps);
+void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                      const float *rstd, int N, int C);
+/* x, out [B, H, Tq, Tk], bias [B or 1, H, Tq, Tk] or NULL. softmax_backward WRITES dlogit
+ * (does not add), since callers route it to x and to the bias. */
+void softmax_forward(float *out, const float *x, const float *bias, int bias_batched, int causal,
+                     int B, int H, int Tq, int Tk);
+void softmax_backward(float *dlogit, const float *p, const float *dout, int causal, int B, int H, int Tq, int Tk);
+/* x, out [B, H, T, hd], pos [B, T]. */
+void rope_forward(float *out, const float *x, const float *pos, int B, int H, int T, int hd, int rot_dims, float base);
+void rope_backward(float *dx, const float *dout, const float *pos, int B, int H, int T, int hd, int rot_dims, float base);
+/* table [V, C], ids [N] -> out [N, C]; dies naming the id and V when an id is outside [0, V). */
+void embedding_forward(float *out, const float *table, const int *ids, int N, int V, int C);
+void embedding_backward(float *dtable, const float *dout, const int *ids, int N, int C);
+/* logits [N, V] -> the loss of op_cross_entropy; lse [N] and nll [N] written. */
+double cross_entropy_forward(float *lse, float *nll, const float *logits, const int *targets,
+                             const float *weights, int N, int V);
+void cross_entropy_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
+                            const float *weights, float dloss, int N, int V);
 
 #endif

@@ -1,0 +1,146 @@
+/* cmd_data: `lengen data TASK[,TASK...] [--length N] [--n K] [--seed S] [--set task.opt=v]...
+ * [--ids] [--meta] [--list]` prints generated examples, to look at formats and check options.
+ * Bad usage (unknown task, option, value, out-of-range length) prints the library's message and
+ * exits 2. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "tasks/task.h"
+
+static void data_usage(FILE *f) {
+    fprintf(f,
+            "usage: lengen data TASK[,TASK...] [--length N] [--n K] [--seed S] [--set task.opt=value]...\n"
+            "                   [--ids] [--meta]\n"
+            "       lengen data --list\n\n"
+            "Prints K examples (default 3) of length N (default 10, clamped to the task's range) per task.\n"
+            "  --set task.opt=v  a task option as in the config's [task] section (also opt=v)\n"
+            "  --ids             also print token ids\n"
+            "  --meta            also print each token with its loss mask and digit index\n"
+            "  --list            list tasks, what length means, and their options\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int cmd_data(int argc, char **argv) {
+    const char *names_arg = NULL;
+    long length = -1, n = 3, seed = 1;
+    int ids = 0, meta = 0;
+    TaskOpt opts[CFG_MAX_TASK_OPTS];
+    int n_opts = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return data_usage(stdout), 0;
+        if (!strcmp(a, "--list")) return task_print_list(stdout), 0;
+        if (!strcmp(a, "--ids")) ids = 1;
+        else if (!strcmp(a, "--meta")) meta = 1;
+        else if (!strcmp(a, "--length") || !strcmp(a, "--n") || !strcmp(a, "--seed")) {
+            long *dst = a[2] == 'l' ? &length : a[2] == 'n' ? &n : &seed;
+            long hi = a[2] == 'n' ? 1000000 : 2147483647;
+            if (!has_val || parse_long(argv[i + 1], a[2] == 's' ? 0 : 1, hi, dst)) {
+                fprintf(stderr, "lengen data: %s needs a positive integer%s%s\n", a, has_val ? ", got " : "",
+                        has_val ? argv[i + 1] : "");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--set")) {
+            if (!has_val) return fprintf(stderr, "lengen data: --set needs task.option=value\n"), 2;
+            const char *s = argv[++i], *eq = strchr(s, '=');
+            if (!strncmp(s, "task.", 5)) s += 5;
+            if (!eq || eq == s || eq < s) {
+                fprintf(stderr, "lengen data: --set '%s': expected task.option=value\n", argv[i]);
+                return 2;
+            }
+            if (n_opts == CFG_MAX_TASK_OPTS) return fprintf(stderr, "lengen data: too many --set\n"), 2;
+            TaskOpt *o = &opts[n_opts++];
+            memset(o, 0, sizeof *o);
+            snprintf(o->key, sizeof o->key, "%.*s", (int)(eq - s), s);
+            snprintf(o->value, sizeof o->value, "%s", eq + 1);
+            snprintf(o->file, sizeof o->file, "--set %s", argv[i]);
+        } else if (a[0] == '-') {
+            fprintf(stderr, "lengen data: unknown option '%s'\n\n", a);
+            data_usage(stderr);
+            return 2;
+        } else if (!names_arg) names_arg = a;
+        else {
+            fprintf(stderr, "lengen data: one TASK argument expected (use TASK,TASK for several), got '%s' too\n", a);
+            return 2;
+        }
+    }
+    if (!names_arg) {
+        data_usage(stderr);
+        return 2;
+    }
+
+    char namebuf[512];
+    const char *names[CFG_MAX_TASKS];
+    int n_tasks = 0;
+    snprintf(namebuf, sizeof namebuf, "%s", names_arg);
+    for (char *tok = strtok(namebuf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n_tasks == CFG_MAX_TASKS) return fprintf(stderr, "lengen data: at most %d tasks\n", CFG_MAX_TASKS), 2;
+        names[n_tasks++] = tok;
+    }
+    Vocab vocab;
+    vocab_init(&vocab);
+    Task *tasks[CFG_MAX_TASKS];
+    LgErr err;
+    int status = 0;
+    if (task_create_many(names, n_tasks, opts, n_opts, &vocab, tasks, &err)) {
+        fprintf(stderr, "lengen data: %s\n", err.msg);
+        vocab_free(&vocab);
+        return 2;
+    }
+    Rng rng;
+    rng_seed(&rng, (uint64_t)seed);
+    for (int k = 0; k < n_tasks && !status; k++) {
+        Task *t = tasks[k];
+        int lo, hi;
+        task_length_range(t, &lo, &hi);
+        int len = length > 0 ? (int)length : (10 < lo ? lo : 10 > hi ? hi : 10);
+        int cap = task_max_tokens(t, len);
+        if (cap == 0) cap = 1;  /* task_generate reports the range */
+        TaskExample ex = {lg_malloc((size_t)cap * sizeof(int), "tokens"),
+                          lg_malloc((size_t)cap * sizeof(float), "mask"), lg_malloc((size_t)cap * sizeof(int), "digits"),
+                          cap, 0, 0, 0};
+        size_t bufcap = (size_t)cap * (VOCAB_TOKEN_MAX + 1) + 16;
+        char *buf = lg_malloc(bufcap, "text");
+        for (long i = 0; i < n; i++) {
+            if (task_generate(t, &rng, len, &ex, &err)) {
+                fprintf(stderr, "lengen data: %s\n", err.msg);
+                status = 2;
+                break;
+            }
+            task_format(t, &ex, buf, bufcap);
+            printf("%s\n", buf);
+            if (ids) {
+                printf("ids:");
+                for (int j = 0; j < ex.n_tokens; j++) printf(" %d", ex.tokens[j]);
+                printf("\n");
+            }
+            if (meta) {
+                printf("length %d, %d tokens, prompt %d, vocab %d\n", ex.length, ex.n_tokens, ex.prompt_len,
+                       vocab_size(&vocab));
+                for (int j = 0; j < ex.n_tokens; j++) {
+                    const char *s = vocab_str(&vocab, ex.tokens[j]);
+                    printf("  %4d %-14s mask %.0f digit %d%s\n", j, strcmp(s, "\n") ? s : "\\n", ex.loss_mask[j],
+                           ex.digit_index[j], j == ex.prompt_len ? "  <- answer starts" : "");
+                }
+            }
+        }
+        lg_free(buf);
+        lg_free(ex.tokens);
+        lg_free(ex.loss_mask);
+        lg_free(ex.digit_index);
+    }
+    for (int k = 0; k < n_tasks; k++) task_free(tasks[k]);
+    vocab_free(&vocab);
+    return status;
+}

@@ -1,0 +1,383 @@
+/* model: parameter layout, GPT-2 initialisation, the batched forward, and KV-cache decoding.
+ * See model.h for the contract; docs/model.md for the parameter names and options. */
+#include "model.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "util.h"
+
+#define NORM_EPS 1e-5f
+
+/* ------------------------------------------------------------------------------------------ */
+/* construction                                                                                */
+
+static Tensor *add1(Params *p, const char *name, int d0) {
+    int s[1] = {d0};
+    return params_add(p, name, 1, s);
+}
+
+static Tensor *add2(Params *p, const char *name, int d0, int d1) {
+    int s[2] = {d0, d1};
+    return params_add(p, name, 2, s);
+}
+
+static void fill_normal(Tensor *t, Rng *rng, float std) {
+    for (size_t i = 0; i < t->n; i++) t->data[i] = std * rng_normal(rng);
+}
+
+static void fill_const(Tensor *t, float v) {
+    if (!t) return;
+    for (size_t i = 0; i < t->n; i++) t->data[i] = v;
+}
+
+int model_init(Model *m, const ModelConfig *cfg, int vocab_size, uint64_t seed, LgErr *err) {
+    memset(m, 0, sizeof *m);
+    if (cfg->layers < 1) return lg_err(err, "[model] layers = %d: must be >= 1", cfg->layers);
+    if (cfg->heads < 1) return lg_err(err, "[model] heads = %d: must be >= 1", cfg->heads);
+    if (cfg->d_model < 1 || cfg->d_model % cfg->heads)
+        return lg_err(err, "[model] d_model = %d must be a positive multiple of heads = %d",
+                      cfg->d_model, cfg->heads);
+    if (cfg->d_ff < 0) return lg_err(err, "[model] d_ff = %d: must be >= 0 (0 = 4 * d_model)", cfg->d_ff);
+    if (vocab_size < 1) return lg_err(err, "model: vocabulary size %d: must be >= 1", vocab_size);
+    if (!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f))
+        return lg_err(err, "[model] dropout = %g: must be in [0, 1)", cfg->dropout);
+    if (cfg->max_pos < 1) return lg_err(err, "[model] max_pos = %d: must be >= 1", cfg->max_pos);
+    if (cfg->temperature != TEMP_OFF && cfg->temperature_base < 2)
+        return lg_err(err, "[model] temperature_base = %d: must be >= 2", cfg->temperature_base);
+    if (!(cfg->init_std > 0.0f)) return lg_err(err, "[model] init_std = %g: must be > 0", cfg->init_std);
+
+    m->cfg = *cfg;
+    m->vocab_size = vocab_size;
+    m->L = cfg->layers;
+    m->H = cfg->heads;
+    m->D = cfg->d_model;
+    m->hd = m->D / m->H;
+    m->F = cfg->d_ff ? cfg->d_ff : 4 * m->D;
+    int D = m->D, F = m->F, H = m->H, V = vocab_size;
+    int ln_bias = cfg->bias && cfg->norm == NORM_LAYERNORM;
+
+    Params *p = &m->params;
+    params_init(p);
+    m->tok_emb = add2(p, "tok_emb.weight", V, D);
+    if (pe_init(&m->pe, cfg, p, err)) {
+        params_free(p);
+        return -1;
+    }
+    m->layers = lg_calloc((size_t)m->L, sizeof *m->layers, "model layers");
+    char name[96];
+#define NAME(fmt) (snprintf(name, sizeof name, "blocks.%d." fmt, l), name)
+    for (int l = 0; l < m->L; l++) {
+        ModelLayer *y = &m->layers[l];
+        y->ln1_w = add1(p, NAME("ln1.weight"), D);
+        if (ln_bias) y->ln1_b = add1(p, NAME("ln1.bias"), D);
+        y->qkv_w = add2(p, NAME("attn.qkv.weight"), 3 * D, D);
+        if (cfg->bias) y->qkv_b = add1(p, NAME("attn.qkv.bias"), 3 * D);
+        y->proj_w = add2(p, NAME("attn.proj.weight"), D, D);
+        if (cfg->bias) y->proj_b = add1(p, NAME("attn.proj.bias"), D);
+        if (cfg->temperature == TEMP_LEARNED_LOG) y->temp = add1(p, NAME("attn.temp"), H);
+        y->ln2_w = add1(p, NAME("ln2.weight"), D);
+        if (ln_bias) y->ln2_b = add1(p, NAME("ln2.bias"), D);
+        y->fc_w = add2(p, NAME("mlp.fc.weight"), F, D);
+        if (cfg->bias) y->fc_b = add1(p, NAME("mlp.fc.bias"), F);
+        y->mproj_w = add2(p, NAME("mlp.proj.weight"), D, F);
+        if (cfg->bias) y->mproj_b = add1(p, NAME("mlp.proj.bias"), D);
+    }
+#undef NAME
+    m->lnf_w = add1(p, "ln_f.weight", D);
+    if (ln_bias) m->lnf_b = add1(p, "ln_f.bias", D);
+    m->head = cfg->tie_embeddings ? m->tok_emb : add2(p, "head.weight", V, D);
+    params_finalize(p);
+
+    /* GPT-2 initialisation, drawn in declaration order from one seeded stream */
+    Rng root, rng;
+    rng_seed(&root, seed);
+    rng = rng_fork(&root, 0x696e6974 /* "init" */);
+    float std = cfg->init_std, rstd = std / sqrtf(2.0f * (float)m->L);
+    fill_normal(m->tok_emb, &rng, std);
+    pe_init_weights(&m->pe, cfg, &rng, std);
+    for (int l = 0; l < m->L; l++) {
+        ModelLayer *y = &m->layers[l];
+        fill_const(y->ln1_w, 1.0f);
+        fill_const(y->ln2_w, 1.0f);
+        fill_const(y->temp, 1.0f);
+        fill_normal(y->qkv_w, &rng, std);
+        fill_normal(y->proj_w, &rng, rstd);
+        fill_normal(y->fc_w, &rng, std);
+        fill_normal(y->mproj_w, &rng, rstd);
+    }
+    fill_const(m->lnf_w, 1.0f);
+    if (!cfg->tie_embeddings) fill_normal(m->head, &rng, std);
+    return 0;
+}
+
+void model_free(Model *m) {
+    pe_free(&m->pe);
+    lg_free(m->layers);
+    params_free(&m->params);
+    memset(m, 0, sizeof *m);
+}
+
+size_t model_num_params(const Model *m) { return m->params.n; }
+
+/* ------------------------------------------------------------------------------------------ */
+/* forward                                                                                     */
+
+static Tensor *norm(const Model *m, Ag *g, Tensor *x, Tensor *w, Tensor *b) {
+    if (m->cfg.norm == NORM_RMSNORM) return op_rmsnorm(g, x, w, NORM_EPS);
+    return op_layernorm(g, x, w, b, NORM_EPS);
+}
+
+static Tensor *linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) { return op_linear(g, x, w, b); }
+
+static Tensor *dropout(const Model *m, Ag *g, Tensor *x, int training, Rng *rng) {
+    if (!training || m->cfg.dropout <= 0.0f) return x;
+    return op_dropout(g, x, m->cfg.dropout, rng);
+}
+
+static Tensor *mlp(const Model *m, Ag *g, const ModelLayer *y, Tensor *x) {
+    Tensor *h = linear(g, x, y->fc_w, y->fc_b);
+    h = m->cfg.activation == ACT_RELU ? op_relu(g, h) : op_gelu(g, h);
+    return linear(g, h, y->mproj_w, y->mproj_b);
+}
+
+/* Token embedding plus the input-side posenc: x [B, T, D]. */
+static Tensor *embed(Model *m, Ag *g, const int *tokens, int B, int T, const float *pos,
+                     const int *digit_index, const int *abacus_offset) {
+    Tensor *x = op_embedding(g, m->tok_emb, tokens, B, T);
+    return pe_embed(&m->pe, g, x, pos, digit_index, abacus_offset, B, T);
+}
+
+/* The shared body of model_forward and model_prefill: returns norm_f(x) [B, T, D]. With kv,
+ * each layer's k and v (after rope) are copied into cache rows 0..T-1. pos [B*T]; bias_rows
+ * is 1 when every row of pos is the same (bias computed once for the batch), else B. */
+static Tensor *body(Model *m, Ag *g, const int *tokens, int B, int T, const float *pos,
+                    int bias_rows, const int *digit_index, const int *abacus_offset, int training,
+                    Rng *rng, ModelTrace *trace, KVCache *kv) {
+    const ModelConfig *c = &m->cfg;
+    int H = m->H, hd = m->hd, D = m->D;
+    Tensor *x = embed(m, g, tokens, B, T, pos, digit_index, abacus_offset);
+    x = dropout(m, g, x, training, rng);
+
+    float *row_scale = NULL;
+    if (c->temperature != TEMP_OFF) {
+        row_scale = arena_alloc(&g->arena, (size_t)T * sizeof(float));
+        pe_temperature(row_scale, T, T, c->temperature_base);
+    }
+    Tensor *bias = NULL;
+    if (pe_bias_shared(&m->pe)) bias = pe_bias(&m->pe, g, 0, pos, pos, bias_rows, T, T);
+
+    for (int l = 0; l < m->L; l++) {
+        ModelLayer *y = &m->layers[l];
+        Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
+        Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);              // [B, T, 3D]
+        Tensor *q = op_split_heads(g, qkv, H, hd, 0);                // [B, H, T, hd]
+        Tensor *k = op_split_heads(g, qkv, H, hd, D);
+        Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
+        q = pe_rotate(&m->pe, g, q, pos);
+        k = pe_rotate(&m->pe, g, k, pos);
+        if (kv) {
+            for (int b = 0; b < B; b++)
+                for (int hh = 0; hh < H; hh++) {
+                    size_t src = ((size_t)b * H + hh) * T * hd;
+                    size_t dst = ((((size_t)l * kv->B + b) * H + hh) * kv->Tmax) * hd;
+                    memcpy(kv->k + dst, k->data + src, (size_t)T * hd * sizeof(float));
+                    memcpy(kv->v + dst, v->data + src, (size_t)T * hd * sizeof(float));
+                }
+        }
+        Tensor *lbias = pe_bias_shared(&m->pe) ? bias : pe_bias(&m->pe, g, l, pos, pos, bias_rows, T, T);
+        AttnOpts o = {
+            .scale = 1.0f / sqrtf((float)hd),
+            .row_scale = row_scale,
+            .head_scale = y->temp,
+            .bias = lbias,
+            .causal = 1,
+            .probs_out = trace && trace->attn ? &trace->attn[l] : NULL,
+        };
+        Tensor *a = op_merge_heads(g, op_attention(g, q, k, v, &o));  // [B, T, D]
+        x = op_add(g, x, dropout(m, g, linear(g, a, y->proj_w, y->proj_b), training, rng));
+        h = norm(m, g, x, y->ln2_w, y->ln2_b);
+        x = op_add(g, x, dropout(m, g, mlp(m, g, y, h), training, rng));
+        if (trace && trace->hidden) trace->hidden[l] = x;
+    }
+    return norm(m, g, x, m->lnf_w, m->lnf_b);
+}
+
+int model_check_batch(const Model *m, const ModelBatch *in, LgErr *err) {
+    if (in->B < 1 || in->T < 1) return lg_err(err, "model: empty batch (B = %d, T = %d)", in->B, in->T);
+    for (int i = 0; i < in->B * in->T; i++)
+        if (in->tokens[i] < 0 || in->tokens[i] >= m->vocab_size)
+            return lg_err(err, "model: token id %d at %d outside the vocabulary [0, %d)",
+                          in->tokens[i], i, m->vocab_size);
+    int maxp = pe_max_position(&m->pe);
+    if (in->positions) {
+        for (int i = 0; i < in->B * in->T; i++)
+            if (!(in->positions[i] >= 0.0f) || in->positions[i] >= (float)maxp)
+                return lg_err(err, "model: position %g outside [0, %d)", in->positions[i], maxp);
+    } else if (!(in->training && m->cfg.random_positions) && in->T > maxp) {
+        return lg_err(err, "model: %d tokens exceed the %d positions of posenc learned "
+                           "(raise [model] max_pos)", in->T, maxp);
+    }
+    if (m->cfg.posenc == PE_ABACUS) {
+        if (!in->digit_index) return lg_err(err, "model: posenc abacus needs digit indices");
+        int lim = m->pe.table_rows - (in->training ? (m->cfg.abacus_max_offset > 0 ? m->cfg.abacus_max_offset - 1 : 0) : 0);
+        for (int i = 0; i < in->B * in->T; i++)
+            if (in->digit_index[i] < 0 || in->digit_index[i] >= lim)
+                return lg_err(err, "model: digit place %d outside [0, %d) (raise [model] "
+                                   "abacus_max_digits)", in->digit_index[i], lim);
+    }
+    if (in->training && !in->rng && (m->cfg.dropout > 0 || m->cfg.random_positions ||
+                                     (m->cfg.posenc == PE_ABACUS && m->cfg.abacus_max_offset > 1)))
+        return lg_err(err, "model: training batch without an Rng");
+    return 0;
+}
+
+Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) {
+    int B = in->B, T = in->T;
+    const ModelConfig *c = &m->cfg;
+    LG_ASSERT(B >= 1 && T >= 1, "model_forward: empty batch %d x %d", B, T);
+    int random = in->training && c->random_positions && pe_uses_positions(c->posenc);
+    LG_ASSERT(!(in->training && (random || c->dropout > 0)) || in->rng,
+              "model_forward: training needs in->rng");
+    float *pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
+    int bias_rows = 1;
+    if (in->positions) {
+        memcpy(pos, in->positions, (size_t)B * T * sizeof(float));
+        for (int b = 1; b < B && bias_rows == 1; b++)
+            if (memcmp(pos, pos + (size_t)b * T, (size_t)T * sizeof(float))) bias_rows = B;
+    } else if (random) {
+        for (int b = 0; b < B; b++) pe_random_positions(in->rng, pos + (size_t)b * T, T, c->random_max_pos);
+        bias_rows = B;
+    } else {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (float)t;
+    }
+    int *offset = NULL;
+    if (c->posenc == PE_ABACUS && in->training && c->abacus_max_offset > 1) {
+        LG_ASSERT(in->rng, "model_forward: abacus offsets need in->rng");
+        offset = arena_alloc(&g->arena, (size_t)B * sizeof(int));
+        for (int b = 0; b < B; b++) offset[b] = (int)rng_below(in->rng, (uint64_t)c->abacus_max_offset);
+    }
+    Tensor *x = body(m, g, in->tokens, B, T, pos, bias_rows, in->digit_index, offset, in->training,
+                     in->rng, trace, NULL);
+    return op_linear(g, x, m->head, NULL);  // [B, T, V]
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* KV-cache decoding                                                                           */
+
+int model_kv_init(KVCache *kv, const Model *m, int B, int Tmax, LgErr *err) {
+    memset(kv, 0, sizeof *kv);
+    if (B < 1 || Tmax < 1) return lg_err(err, "kv cache: B = %d, Tmax = %d must be >= 1", B, Tmax);
+    int maxp = pe_max_position(&m->pe);
+    if (Tmax > maxp)
+        return lg_err(err, "kv cache: %d tokens exceed the %d positions of posenc learned "
+                           "(raise [model] max_pos)", Tmax, maxp);
+    kv->B = B;
+    kv->Tmax = Tmax;
+    kv->L = m->L;
+    kv->H = m->H;
+    kv->hd = m->hd;
+    size_t n = (size_t)m->L * B * m->H * Tmax * m->hd;
+    kv->k = lg_calloc(n, sizeof(float), "kv cache keys");
+    kv->v = lg_calloc(n, sizeof(float), "kv cache values");
+    kv->len = lg_calloc((size_t)B, sizeof(int), "kv cache lengths");
+    return 0;
+}
+
+void model_kv_free(KVCache *kv) {
+    lg_free(kv->k);
+    lg_free(kv->v);
+    lg_free(kv->len);
+    memset(kv, 0, sizeof *kv);
+}
+
+Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int *prompt_len,
+                      int T, const int *digit_index) {
+    int B = kv->B, D = m->D, V = m->vocab_size;
+    LG_ASSERT(T >= 1 && T <= kv->Tmax, "model_prefill: T = %d outside [1, Tmax = %d]", T, kv->Tmax);
+    int prev = ag_set_grad(g, 0);
+    float *pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (float)t;
+    Tensor *x = body(m, g, tokens, B, T, pos, 1, digit_index, NULL, 0, NULL, NULL, kv);
+    Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
+    for (int b = 0; b < B; b++) {
+        LG_ASSERT(prompt_len[b] >= 1 && prompt_len[b] <= T,
+                  "model_prefill: prompt_len[%d] = %d outside [1, %d]", b, prompt_len[b], T);
+        memcpy(last->data + (size_t)b * D, x->data + ((size_t)b * T + prompt_len[b] - 1) * D,
+               (size_t)D * sizeof(float));
+        kv->len[b] = prompt_len[b];
+    }
+    Tensor *logits = op_linear(g, last, m->head, NULL);          // [B, V]
+    (void)V;
+    ag_set_grad(g, prev);
+    return logits;
+}
+
+Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
+                          const int *digit_index) {
+    const ModelConfig *c = &m->cfg;
+    int B = kv->B, H = m->H, hd = m->hd, D = m->D, Tmax = kv->Tmax;
+    int prev = ag_set_grad(g, 0);
+    float *pos = arena_alloc(&g->arena, (size_t)B * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        LG_ASSERT(kv->len[b] < Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, Tmax);
+        pos[b] = (float)kv->len[b];
+    }
+    Tensor *x = embed(m, g, next_tokens, B, 1, pos, digit_index, NULL);  // [B, 1, D]
+
+    /* per sequence: the query is at position n = len[b] over keys 0..n */
+    float *kpos = arena_alloc(&g->arena, (size_t)Tmax * sizeof(float));
+    for (int t = 0; t < Tmax; t++) kpos[t] = (float)t;
+    float *row_scale = arena_alloc(&g->arena, (size_t)B * sizeof(float));
+    for (int b = 0; b < B; b++)
+        row_scale[b] = c->temperature != TEMP_OFF
+                           ? logf((float)(kv->len[b] + 1)) / logf((float)c->temperature_base) : 1.0f;
+    Tensor **bias = arena_alloc(&g->arena, (size_t)B * sizeof(Tensor *));
+    if (pe_bias_shared(&m->pe))
+        for (int b = 0; b < B; b++) bias[b] = pe_bias(&m->pe, g, 0, &pos[b], kpos, 1, 1, kv->len[b] + 1);
+
+    for (int l = 0; l < m->L; l++) {
+        ModelLayer *y = &m->layers[l];
+        Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
+        Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);            // [B, 1, 3D]
+        Tensor *q = op_split_heads(g, qkv, H, hd, 0);              // [B, H, 1, hd]
+        Tensor *k = op_split_heads(g, qkv, H, hd, D);
+        Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
+        q = pe_rotate(&m->pe, g, q, pos);
+        k = pe_rotate(&m->pe, g, k, pos);
+        Tensor *att = tensor_new4(&g->arena, B, H, 1, hd);
+        float *kl = kv->k + (size_t)l * B * H * Tmax * hd;
+        float *vl = kv->v + (size_t)l * B * H * Tmax * hd;
+        for (int b = 0; b < B; b++) {
+            int n = kv->len[b];
+            for (int hh = 0; hh < H; hh++) {
+                size_t row = (((size_t)b * H + hh) * Tmax + n) * hd;
+                memcpy(kl + row, k->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
+                memcpy(vl + row, v->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
+            }
+            Tensor *bb = pe_bias_shared(&m->pe) ? bias[b]
+                                                 : pe_bias(&m->pe, g, l, &pos[b], kpos, 1, 1, n + 1);
+            // q_b [1, H, 1, hd] over keys [1, H, n+1, hd] with stride Tmax rows per head
+            attention_forward(att->data + (size_t)b * H * hd, NULL, q->data + (size_t)b * H * hd,
+                              kl + (size_t)b * H * Tmax * hd, vl + (size_t)b * H * Tmax * hd,
+                              bb ? bb->data : NULL, 0, y->temp ? y->temp->data : NULL,
+                              c->temperature != TEMP_OFF ? &row_scale[b] : NULL,
+                              1.0f / sqrtf((float)hd), 0, 1, H, 1, n + 1, hd, Tmax);
+        }
+        Tensor *a = op_merge_heads(g, att);                        // [B, 1, D]
+        x = op_add(g, x, linear(g, a, y->proj_w, y->proj_b));
+        h = norm(m, g, x, y->ln2_w, y->ln2_b);
+        x = op_add(g, x, mlp(m, g, y, h));
+    }
+    for (int b = 0; b < B; b++) kv->len[b]++;
+    x = norm(m, g, x, m->lnf_w, m->lnf_b);
+    int shape[2] = {B, D};
+    Tensor *logits = op_linear(g, op_reshape(g, x, 2, shape), m->head, NULL);  // [B, V]
+    ag_set_grad(g, prev);
+    return logits;
+}

@@ -1,0 +1,270 @@
+/* elementwise: add, mul, scale, bias, activations, dropout, sum, reshape.
+ *
+ * Every kernel writes each output element from the same input elements whatever the thread
+ * count, so results are bit-identical across thread counts. The only reduction (op_sum and the
+ * bias gradient) runs in a fixed order.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../util.h"
+#include "ops.h"
+
+static void check_same(const char *op, const Tensor *a, const Tensor *b) {
+    char sa[64], sb[64];
+    LG_ASSERT(tensor_same_shape(a, b), "%s needs equal shapes, got %s and %s", op,
+              tensor_shape_str(a, sa, sizeof sa), tensor_shape_str(b, sb, sizeof sb));
+}
+
+static Tensor *new_like(Ag *g, const Tensor *x) { return tensor_new(&g->arena, x->ndim, x->shape); }
+
+static float *grad_or_null(AgNode *node, Tensor *t) {
+    return t && t->requires_grad ? ag_grad(node->g, t) : NULL;
+}
+
+/* ---- add ---------------------------------------------------------------------------------- */
+
+static void add_node_backward(AgNode *node) {
+    // forward: out[i] = a[i] + b[i]
+    const float *dout = node->out->grad;
+    size_t n = node->out->n;
+    for (int k = 0; k < 2; k++) {
+        float *d = grad_or_null(node, node->in[k]);
+        if (!d) continue;
+#pragma omp parallel for
+        for (size_t i = 0; i < n; i++) d[i] += dout[i];
+    }
+}
+
+Tensor *op_add(Ag *g, Tensor *a, Tensor *b) {
+    check_same("op_add", a, b);
+    Tensor *out = new_like(g, a);
+#pragma omp parallel for
+    for (size_t i = 0; i < a->n; i++) out->data[i] = a->data[i] + b->data[i];
+    if (ag_needs_grad(g, a, b, NULL)) {
+        Tensor *in[2] = {a, b};
+        ag_record(g, "add", add_node_backward, out, in, 2, 0);
+    }
+    return out;
+}
+
+/* ---- mul ---------------------------------------------------------------------------------- */
+
+static void mul_node_backward(AgNode *node) {
+    // forward: out[i] = a[i] * b[i]
+    Tensor *a = node->in[0], *b = node->in[1];
+    const float *dout = node->out->grad;
+    float *da = grad_or_null(node, a), *db = grad_or_null(node, b);
+    size_t n = node->out->n;
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) {
+        if (da) da[i] += dout[i] * b->data[i];
+        if (db) db[i] += dout[i] * a->data[i];
+    }
+}
+
+Tensor *op_mul(Ag *g, Tensor *a, Tensor *b) {
+    check_same("op_mul", a, b);
+    Tensor *out = new_like(g, a);
+#pragma omp parallel for
+    for (size_t i = 0; i < a->n; i++) out->data[i] = a->data[i] * b->data[i];
+    if (ag_needs_grad(g, a, b, NULL)) {
+        Tensor *in[2] = {a, b};
+        ag_record(g, "mul", mul_node_backward, out, in, 2, 0);
+    }
+    return out;
+}
+
+/* ---- scale -------------------------------------------------------------------------------- */
+
+static void scale_node_backward(AgNode *node) {
+    // forward: out[i] = s * a[i]
+    float s = *(float *)node->saved;
+    const float *dout = node->out->grad;
+    float *da = ag_grad(node->g, node->in[0]);
+    size_t n = node->out->n;
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) da[i] += s * dout[i];
+}
+
+Tensor *op_scale(Ag *g, Tensor *a, float s) {
+    Tensor *out = new_like(g, a);
+#pragma omp parallel for
+    for (size_t i = 0; i < a->n; i++) out->data[i] = s * a->data[i];
+    if (ag_needs_grad(g, a, NULL, NULL)) {
+        AgNode *n = ag_record(g, "scale", scale_node_backward, out, &a, 1, sizeof(float));
+        *(float *)n->saved = s;
+    }
+    return out;
+}
+
+/* ---- add_bias ----------------------------------------------------------------------------- */
+
+static void add_bias_node_backward(AgNode *node) {
+    // forward: out[n,c] = x[n,c] + b[c]       x is [N,C], b is [C]
+    Tensor *x = node->in[0], *b = node->in[1];
+    const float *dout = node->out->grad;
+    int C = (int)b->n;
+    int N = (int)(x->n / (size_t)C);
+    float *dx = grad_or_null(node, x), *db = grad_or_null(node, b);
+    if (dx) {
+#pragma omp parallel for
+        for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
+    }
+    if (db) {
+#pragma omp parallel for
+        for (int c = 0; c < C; c++) {
+            float s = 0.0f;
+            for (int n = 0; n < N; n++) s += dout[(size_t)n * C + c];
+            db[c] += s;
+        }
+    }
+}
+
+Tensor *op_add_bias(Ag *g, Tensor *x, Tensor *b) {
+    char sx[64], sb[64];
+    int C = x->shape[x->ndim - 1];
+    LG_ASSERT(b->n == (size_t)C, "op_add_bias: bias %s does not match the last dim of x %s",
+              tensor_shape_str(b, sb, sizeof sb), tensor_shape_str(x, sx, sizeof sx));
+    Tensor *out = new_like(g, x);
+    int N = (int)(x->n / (size_t)C);
+#pragma omp parallel for
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) out->data[(size_t)n * C + c] = x->data[(size_t)n * C + c] + b->data[c];
+    if (ag_needs_grad(g, x, b, NULL)) {
+        Tensor *in[2] = {x, b};
+        ag_record(g, "add_bias", add_bias_node_backward, out, in, 2, 0);
+    }
+    return out;
+}
+
+/* ---- relu --------------------------------------------------------------------------------- */
+
+static void relu_node_backward(AgNode *node) {
+    // forward: out[i] = max(x[i], 0)
+    Tensor *x = node->in[0];
+    const float *dout = node->out->grad;
+    float *dx = ag_grad(node->g, x);
+#pragma omp parallel for
+    for (size_t i = 0; i < x->n; i++) dx[i] += x->data[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+Tensor *op_relu(Ag *g, Tensor *x) {
+    Tensor *out = new_like(g, x);
+#pragma omp parallel for
+    for (size_t i = 0; i < x->n; i++) out->data[i] = x->data[i] > 0.0f ? x->data[i] : 0.0f;
+    if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "relu", relu_node_backward, out, &x, 1, 0);
+    return out;
+}
+
+/* ---- gelu (tanh approximation) ------------------------------------------------------------ */
+
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+
+void gelu_forward(float *out, const float *x, size_t n) {
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void gelu_backward(float *dx, const float *x, const float *dout, size_t n) {
+    // forward: out = 0.5 x (1 + tanh(u)),  u = k (x + 0.044715 x^3)
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float u = GELU_K * (v + 0.044715f * v * v * v);
+        float t = tanhf(u);
+        float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        float sech2 = 1.0f - t * t;
+        dx[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * v * sech2 * du);
+    }
+}
+
+static void gelu_node_backward(AgNode *node) {
+    Tensor *x = node->in[0];
+    gelu_backward(ag_grad(node->g, x), x->data, node->out->grad, x->n);
+}
+
+Tensor *op_gelu(Ag *g, Tensor *x) {
+    Tensor *out = new_like(g, x);
+    gelu_forward(out->data, x->data, x->n);
+    if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "gelu", gelu_node_backward, out, &x, 1, 0);
+    return out;
+}
+
+/* ---- dropout ------------------------------------------------------------------------------ */
+
+static void dropout_node_backward(AgNode *node) {
+    // forward: out[i] = x[i] * mask[i],  mask[i] in {0, 1/(1-p)}
+    Tensor *x = node->in[0];
+    const float *mask = node->saved;
+    const float *dout = node->out->grad;
+    float *dx = ag_grad(node->g, x);
+#pragma omp parallel for
+    for (size_t i = 0; i < x->n; i++) dx[i] += dout[i] * mask[i];
+}
+
+Tensor *op_dropout(Ag *g, Tensor *x, float p, Rng *rng) {
+    LG_ASSERT(p >= 0.0f && p < 1.0f, "op_dropout: p = %g must be in [0, 1)", (double)p);
+    if (p == 0.0f) return x;
+    Tensor *out = new_like(g, x);
+    int rec = ag_needs_grad(g, x, NULL, NULL);
+    AgNode *node = rec ? ag_record(g, "dropout", dropout_node_backward, out, &x, 1, x->n * sizeof(float)) : NULL;
+    float keep = 1.0f / (1.0f - p);
+    float *mask = node ? node->saved : NULL;
+    /* one draw per element in order, so the mask depends only on the rng state */
+    for (size_t i = 0; i < x->n; i++) {
+        float m = rng_uniform(rng) < p ? 0.0f : keep;
+        if (mask) mask[i] = m;
+        out->data[i] = x->data[i] * m;
+    }
+    return out;
+}
+
+/* ---- sum ---------------------------------------------------------------------------------- */
+
+static void sum_node_backward(AgNode *node) {
+    // forward: out = sum_i x[i]
+    Tensor *x = node->in[0];
+    float d = node->out->grad[0];
+    float *dx = ag_grad(node->g, x);
+#pragma omp parallel for
+    for (size_t i = 0; i < x->n; i++) dx[i] += d;
+}
+
+Tensor *op_sum(Ag *g, Tensor *x) {
+    Tensor *out = tensor_new1(&g->arena, 1);
+    double s = 0.0;  /* sequential, in double: fixed order, no dependence on threads */
+    for (size_t i = 0; i < x->n; i++) s += x->data[i];
+    out->data[0] = (float)s;
+    if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "sum", sum_node_backward, out, &x, 1, 0);
+    return out;
+}
+
+/* ---- reshape ------------------------------------------------------------------------------ */
+
+static void reshape_node_backward(AgNode *node) {
+    // forward: out is x's data under a new shape
+    Tensor *x = node->in[0];
+    const float *dout = node->out->grad;
+    float *dx = ag_grad(node->g, x);
+#pragma omp parallel for
+    for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
+}
+
+Tensor *op_reshape(Ag *g, Tensor *x, int ndim, const int *shape) {
+    char sx[64];
+    LG_ASSERT(ndim >= 1 && ndim <= TENSOR_MAXDIM, "op_reshape: rank %d outside 1..%d", ndim, TENSOR_MAXDIM);
+    LG_ASSERT(tensor_numel(ndim, shape) == x->n, "op_reshape: %s has %zu elements, the new shape %zu",
+              tensor_shape_str(x, sx, sizeof sx), x->n, tensor_numel(ndim, shape));
+    Tensor *out = arena_alloc(&g->arena, sizeof *out);
+    memset(out, 0, sizeof *out);
+    out->ndim = ndim;
+    for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
+    out->n = x->n;
+    out->data = x->data;  /* a view: same data, its own grad */
+    if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "reshape", reshape_node_backward, out, &x, 1, 0);
+    return out;
+}

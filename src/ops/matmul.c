@@ -1,0 +1,182 @@
+/* matmul: matrix products on OpenBLAS sgemm (op_matmul, op_linear) and the plain reference
+ * kernel they are tested against.
+ *
+ * Transposes are passed to sgemm as flags, never materialised. A batched product loops over the
+ * batch (each sgemm threads internally); a 2-D right operand shared by a batched left operand
+ * folds the batch into M when it can. Backward accumulates with beta = 1.
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "../util.h"
+#include "ops.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* kernels                                                                                     */
+
+/* out = op(a) op(b) written with beta: out = op(a) op(b) + beta * out.
+ * op(a) is [M, K] (a stored [M, K], or [K, M] when ta); op(b) is [K, N] (b stored [K, N], or
+ * [N, K] when tb); out [M, N]. */
+static void gemm(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb,
+                 float beta) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, beta, out, N);
+}
+
+void matmul_naive(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb) {
+    // a is [M,K] (or [K,M] when ta), b is [K,N] (or [N,K] when tb), out is [M,N]
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int p = 0; p < K; p++) {
+                float av = ta ? a[(size_t)p * M + i] : a[(size_t)i * K + p];
+                float bv = tb ? b[(size_t)j * K + p] : b[(size_t)p * N + j];
+                s += (double)av * bv;
+            }
+            out[(size_t)i * N + j] = (float)s;
+        }
+}
+
+void matmul_forward(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb) {
+    // a is [M,K] (or [K,M] when ta), b is [K,N] (or [N,K] when tb), out is [M,N]
+    gemm(out, a, b, M, N, K, ta, tb, 0.0f);
+}
+
+void matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                     int M, int N, int K, int ta, int tb) {
+    // forward: out[M,N] = op(a)[M,K] op(b)[K,N]
+    if (da) {
+        if (!ta) gemm(da, dout, b, M, K, N, 0, !tb, 1.0f);  // da[M,K] += dout[M,N] op(b)^T
+        else gemm(da, b, dout, K, M, N, tb, 1, 1.0f);       // da[K,M] += op(b)[K,N] dout^T
+    }
+    if (db) {
+        if (!tb) gemm(db, a, dout, K, N, M, !ta, 0, 1.0f);  // db[K,N] += op(a)^T dout[M,N]
+        else gemm(db, dout, a, N, K, M, 1, ta, 1.0f);       // db[N,K] += dout^T op(a)[M,K]
+    }
+}
+
+void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+    // x is [N,IN], w is [OUT,IN], b is [OUT] or NULL, out is [N,OUT]
+    gemm(out, x, w, N, OUT, IN, 0, 1, 0.0f);
+    if (b) {
+#pragma omp parallel for
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OUT; o++) out[(size_t)n * OUT + o] += b[o];
+    }
+}
+
+void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                     const float *w, int N, int IN, int OUT) {
+    // forward: out[n,o] = sum_i x[n,i] w[o,i] + b[o]
+    if (dx) gemm(dx, dout, w, N, IN, OUT, 0, 0, 1.0f);   // dx[N,IN] += dout[N,OUT] w[OUT,IN]
+    if (dw) gemm(dw, dout, x, OUT, IN, N, 1, 0, 1.0f);   // dw[OUT,IN] += dout^T x
+    if (db) {
+        // db[o] += sum_n dout[n,o]; each thread owns its columns
+#pragma omp parallel for
+        for (int o = 0; o < OUT; o++) {
+            float s = 0.0f;
+            for (int n = 0; n < N; n++) s += dout[(size_t)n * OUT + o];
+            db[o] += s;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* op_matmul                                                                                   */
+
+typedef struct {
+    int batch, M, N, K, ta, tb, b_batched;
+} MatmulCtx;
+
+static void matmul_node_backward(AgNode *node) {
+    MatmulCtx *c = node->saved;
+    Tensor *a = node->in[0], *b = node->in[1], *out = node->out;
+    float *da = a->requires_grad ? ag_grad(node->g, a) : NULL;
+    float *db = b->requires_grad ? ag_grad(node->g, b) : NULL;
+    size_t sa = (size_t)c->M * c->K, sb = (size_t)c->K * c->N, so = (size_t)c->M * c->N;
+    if (!c->b_batched && !c->ta) {
+        /* the batch was folded into M */
+        matmul_backward(da, db, out->grad, a->data, b->data, c->batch * c->M, c->N, c->K, 0, c->tb);
+        return;
+    }
+    for (int i = 0; i < c->batch; i++) {
+        size_t ob = c->b_batched ? (size_t)i * sb : 0;
+        matmul_backward(da ? da + i * sa : NULL, db ? db + ob : NULL, out->grad + i * so,
+                        a->data + i * sa, b->data + ob, c->M, c->N, c->K, c->ta, c->tb);
+    }
+}
+
+Tensor *op_matmul(Ag *g, Tensor *a, Tensor *b, int trans_a, int trans_b) {
+    char sa[64], sb[64];
+    LG_ASSERT(a->ndim >= 2 && b->ndim >= 2, "op_matmul needs rank >= 2 operands, got %s and %s",
+              tensor_shape_str(a, sa, sizeof sa), tensor_shape_str(b, sb, sizeof sb));
+    int ra = a->shape[a->ndim - 2], ca = a->shape[a->ndim - 1];
+    int rb = b->shape[b->ndim - 2], cb = b->shape[b->ndim - 1];
+    MatmulCtx c = {
+        .M = trans_a ? ca : ra, .K = trans_a ? ra : ca, .N = trans_b ? rb : cb,
+        .ta = trans_a, .tb = trans_b, .batch = (int)(a->n / ((size_t)ra * ca)),
+    };
+    int kb = trans_b ? cb : rb;
+    LG_ASSERT(kb == c.K, "op_matmul: inner dims differ: a %s%s, b %s%s",
+              tensor_shape_str(a, sa, sizeof sa), trans_a ? "^T" : "",
+              tensor_shape_str(b, sb, sizeof sb), trans_b ? "^T" : "");
+    if (b->ndim > 2) {
+        int same = b->ndim == a->ndim;
+        for (int i = 0; same && i < a->ndim - 2; i++) same = a->shape[i] == b->shape[i];
+        LG_ASSERT(same, "op_matmul: a batched b must have a's leading dims: a %s, b %s",
+                  tensor_shape_str(a, sa, sizeof sa), tensor_shape_str(b, sb, sizeof sb));
+        c.b_batched = 1;
+    }
+    int shape[TENSOR_MAXDIM];
+    memcpy(shape, a->shape, sizeof shape);
+    shape[a->ndim - 2] = c.M;
+    shape[a->ndim - 1] = c.N;
+    Tensor *out = tensor_new(&g->arena, a->ndim, shape);
+    size_t sza = (size_t)c.M * c.K, szb = (size_t)c.K * c.N, szo = (size_t)c.M * c.N;
+    if (!c.b_batched && !c.ta)
+        matmul_forward(out->data, a->data, b->data, c.batch * c.M, c.N, c.K, 0, c.tb);
+    else
+        for (int i = 0; i < c.batch; i++)
+            matmul_forward(out->data + i * szo, a->data + i * sza, b->data + (c.b_batched ? i * szb : 0),
+                           c.M, c.N, c.K, c.ta, c.tb);
+    if (ag_needs_grad(g, a, b, NULL)) {
+        Tensor *in[2] = {a, b};
+        AgNode *n = ag_record(g, "matmul", matmul_node_backward, out, in, 2, sizeof c);
+        *(MatmulCtx *)n->saved = c;
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* op_linear                                                                                   */
+
+static void linear_node_backward(AgNode *node) {
+    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *out = node->out;
+    int IN = w->shape[1], OUT = w->shape[0];
+    int N = (int)(x->n / (size_t)IN);
+    linear_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
+                    w->requires_grad ? ag_grad(node->g, w) : NULL,
+                    b && b->requires_grad ? ag_grad(node->g, b) : NULL,
+                    out->grad, x->data, w->data, N, IN, OUT);
+}
+
+Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
+    char sx[64], sw[64];
+    LG_ASSERT(w->ndim == 2 && x->shape[x->ndim - 1] == w->shape[1],
+              "op_linear: x %s does not match w %s (want x [..., in], w [out, in])",
+              tensor_shape_str(x, sx, sizeof sx), tensor_shape_str(w, sw, sizeof sw));
+    int IN = w->shape[1], OUT = w->shape[0];
+    LG_ASSERT(!b || (b->n == (size_t)OUT), "op_linear: bias has %zu elements, w %s wants %d",
+              b ? b->n : 0, tensor_shape_str(w, sw, sizeof sw), OUT);
+    int shape[TENSOR_MAXDIM];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = OUT;
+    Tensor *out = tensor_new(&g->arena, x->ndim, shape);
+    int N = (int)(x->n / (size_t)IN);
+    linear_forward(out->data, x->data, w->data, b ? b->data : NULL, N, IN, OUT);
+    if (ag_needs_grad(g, x, w, b)) {
+        Tensor *in[3] = {x, w, b};
+        ag_record(g, "linear", linear_node_backward, out, in, 3, 0);
+    }
+    return out;
+}

@@ -1,0 +1,175 @@
+/* norm: LayerNorm and RMSNorm over the last axis, forward and backward fused.
+ *
+ * The forward saves mean and rstd per row (rstd only for RMSNorm) so the backward does not
+ * recompute the statistics. Rows are independent (threaded over rows); the weight and bias
+ * gradients are reductions over rows, done in a second loop where each thread owns a set of
+ * columns, so no two threads write the same float and the order of the sum is fixed.
+ */
+#include <math.h>
+
+#include "../util.h"
+#include "ops.h"
+
+/* ---- layernorm ---------------------------------------------------------------------------- */
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                       const float *b, int N, int C, float eps) {
+    // x is [N,C], w and b are [C] (b may be NULL), out is [N,C], mean and rstd are [N]
+#pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C;
+        float *yr = out + (size_t)n * C;
+        float m = 0.0f;
+        for (int c = 0; c < C; c++) m += xr[c];
+        m /= C;
+        float v = 0.0f;
+        for (int c = 0; c < C; c++) v += (xr[c] - m) * (xr[c] - m);
+        v /= C;
+        float s = 1.0f / sqrtf(v + eps);
+        for (int c = 0; c < C; c++) yr[c] = (xr[c] - m) * s * w[c] + (b ? b[c] : 0.0f);
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                        const float *w, const float *mean, const float *rstd, int N, int C) {
+    // forward: xhat = (x - mean) * rstd;  out = xhat * w + b
+    if (dx) {
+#pragma omp parallel for
+        for (int n = 0; n < N; n++) {
+            const float *xr = x + (size_t)n * C, *dr = dout + (size_t)n * C;
+            float *dxr = dx + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            // dxhat = dout * w; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+            float mdx = 0.0f, mdxx = 0.0f;
+            for (int c = 0; c < C; c++) {
+                float dxhat = dr[c] * w[c];
+                mdx += dxhat;
+                mdxx += dxhat * (xr[c] - m) * s;
+            }
+            mdx /= C;
+            mdxx /= C;
+            for (int c = 0; c < C; c++) {
+                float xhat = (xr[c] - m) * s;
+                dxr[c] += s * (dr[c] * w[c] - mdx - xhat * mdxx);
+            }
+        }
+    }
+    if (dw || db) {
+#pragma omp parallel for
+        for (int c = 0; c < C; c++) {
+            float sw = 0.0f, sb = 0.0f;
+            for (int n = 0; n < N; n++) {
+                float d = dout[(size_t)n * C + c];
+                sw += d * (x[(size_t)n * C + c] - mean[n]) * rstd[n];  // dw[c] += dout * xhat
+                sb += d;                                               // db[c] += dout
+            }
+            if (dw) dw[c] += sw;
+            if (db) db[c] += sb;
+        }
+    }
+}
+
+typedef struct {
+    float *mean, *rstd;
+} NormCtx;
+
+static void layernorm_node_backward(AgNode *node) {
+    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
+    NormCtx *c = node->saved;
+    int C = (int)w->n, N = (int)(x->n / (size_t)C);
+    layernorm_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
+                       w->requires_grad ? ag_grad(node->g, w) : NULL,
+                       b && b->requires_grad ? ag_grad(node->g, b) : NULL,
+                       node->out->grad, x->data, w->data, c->mean, c->rstd, N, C);
+}
+
+static void check_norm(const char *op, const Tensor *x, const Tensor *w, const Tensor *b) {
+    char sx[64], sw[64];
+    int C = x->shape[x->ndim - 1];
+    LG_ASSERT(w->n == (size_t)C && (!b || b->n == (size_t)C),
+              "%s: weight %s (and bias) must have the last dim of x %s", op,
+              tensor_shape_str(w, sw, sizeof sw), tensor_shape_str(x, sx, sizeof sx));
+}
+
+Tensor *op_layernorm(Ag *g, Tensor *x, Tensor *w, Tensor *b, float eps) {
+    check_norm("op_layernorm", x, w, b);
+    int C = (int)w->n, N = (int)(x->n / (size_t)C);
+    Tensor *out = tensor_new(&g->arena, x->ndim, x->shape);
+    NormCtx c;
+    c.mean = arena_alloc(&g->arena, (size_t)N * sizeof(float));
+    c.rstd = arena_alloc(&g->arena, (size_t)N * sizeof(float));
+    layernorm_forward(out->data, c.mean, c.rstd, x->data, w->data, b ? b->data : NULL, N, C, eps);
+    if (ag_needs_grad(g, x, w, b)) {
+        Tensor *in[3] = {x, w, b};
+        AgNode *n = ag_record(g, "layernorm", layernorm_node_backward, out, in, 3, sizeof c);
+        *(NormCtx *)n->saved = c;
+    }
+    return out;
+}
+
+/* ---- rmsnorm ------------------------------------------------------------------------------ */
+
+void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps) {
+    // x is [N,C], w is [C], out is [N,C], rstd is [N]
+#pragma omp parallel for
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * C;
+        float *yr = out + (size_t)n * C;
+        float ss = 0.0f;
+        for (int c = 0; c < C; c++) ss += xr[c] * xr[c];
+        float s = 1.0f / sqrtf(ss / C + eps);
+        for (int c = 0; c < C; c++) yr[c] = xr[c] * s * w[c];
+        rstd[n] = s;
+    }
+}
+
+void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                      const float *rstd, int N, int C) {
+    // forward: xhat = x * rstd, rstd = 1/sqrt(mean(x^2) + eps);  out = xhat * w
+    if (dx) {
+#pragma omp parallel for
+        for (int n = 0; n < N; n++) {
+            const float *xr = x + (size_t)n * C, *dr = dout + (size_t)n * C;
+            float *dxr = dx + (size_t)n * C;
+            float s = rstd[n];
+            // dx = rstd * (dxhat - xhat * mean(dxhat * xhat)),  dxhat = dout * w
+            float mdxx = 0.0f;
+            for (int c = 0; c < C; c++) mdxx += dr[c] * w[c] * xr[c] * s;
+            mdxx /= C;
+            for (int c = 0; c < C; c++) dxr[c] += s * (dr[c] * w[c] - xr[c] * s * mdxx);
+        }
+    }
+    if (dw) {
+#pragma omp parallel for
+        for (int c = 0; c < C; c++) {
+            float sw = 0.0f;
+            for (int n = 0; n < N; n++) sw += dout[(size_t)n * C + c] * x[(size_t)n * C + c] * rstd[n];
+            dw[c] += sw;  // dw[c] += dout * xhat
+        }
+    }
+}
+
+static void rmsnorm_node_backward(AgNode *node) {
+    Tensor *x = node->in[0], *w = node->in[1];
+    NormCtx *c = node->saved;
+    int C = (int)w->n, N = (int)(x->n / (size_t)C);
+    rmsnorm_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
+                     w->requires_grad ? ag_grad(node->g, w) : NULL,
+                     node->out->grad, x->data, w->data, c->rstd, N, C);
+}
+
+Tensor *op_rmsnorm(Ag *g, Tensor *x, Tensor *w, float eps) {
+    check_norm("op_rmsnorm", x, w, NULL);
+    int C = (int)w->n, N = (int)(x->n / (size_t)C);
+    Tensor *out = tensor_new(&g->arena, x->ndim, x->shape);
+    NormCtx c = {NULL, arena_alloc(&g->arena, (size_t)N * sizeof(float))};
+    rmsnorm_forward(out->data, c.rstd, x->data, w->data, N, C, eps);
+    if (ag_needs_grad(g, x, w, NULL)) {
+        Tensor *in[2] = {x, w};
+        AgNode *n = ag_record(g, "rmsnorm", rmsnorm_node_backward, out, in, 2, sizeof c);
+        *(NormCtx *)n->saved = c;
+    }
+    return out;
+}
