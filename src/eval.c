@@ -1,0 +1,235 @@
+/* eval: greedy decoding of held-out sets and the metrics of eval.h. */
+#include "eval.h"
+
+#include <string.h>
+
+#include "data.h"
+#include "util.h"
+
+static int argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+/* One batch of nb examples (ex[0..nb)): decodes and scores them. */
+typedef struct DecodeBuf {
+    int nb_cap, cap;          /* examples, tokens per example */
+    TaskExample *ex;
+    int *ex_tokens, *ex_digits;
+    float *ex_mask;
+    int *prompts, *prompt_len, *prompt_digits;   /* [nb * cap], [nb], [nb * cap] */
+    int *gen, *n_gen, *next, *next_digit, *done; /* [nb * cap], [nb], [nb], [nb], [nb] */
+} DecodeBuf;
+
+static void buf_init(DecodeBuf *d, int nb, int cap) {
+    memset(d, 0, sizeof *d);
+    d->nb_cap = nb;
+    d->cap = cap;
+    size_t n = (size_t)nb * cap;
+    d->ex = lg_calloc((size_t)nb, sizeof *d->ex, "eval examples");
+    d->ex_tokens = lg_malloc(n * sizeof(int), "eval tokens");
+    d->ex_digits = lg_malloc(n * sizeof(int), "eval digits");
+    d->ex_mask = lg_malloc(n * sizeof(float), "eval mask");
+    for (int i = 0; i < nb; i++) {
+        d->ex[i].tokens = d->ex_tokens + (size_t)i * cap;
+        d->ex[i].digit_index = d->ex_digits + (size_t)i * cap;
+        d->ex[i].loss_mask = d->ex_mask + (size_t)i * cap;
+        d->ex[i].cap = cap;
+    }
+    d->prompts = lg_malloc(n * sizeof(int), "eval prompts");
+    d->prompt_digits = lg_malloc(n * sizeof(int), "eval prompt digits");
+    d->prompt_len = lg_malloc((size_t)nb * sizeof(int), "eval prompt lengths");
+    d->gen = lg_malloc(n * sizeof(int), "eval generations");
+    d->n_gen = lg_malloc((size_t)nb * sizeof(int), "eval generation lengths");
+    d->next = lg_malloc((size_t)nb * sizeof(int), "eval next tokens");
+    d->next_digit = lg_malloc((size_t)nb * sizeof(int), "eval next digits");
+    d->done = lg_malloc((size_t)nb * sizeof(int), "eval done flags");
+}
+
+static void buf_free(DecodeBuf *d) {
+    lg_free(d->ex);
+    lg_free(d->ex_tokens);
+    lg_free(d->ex_digits);
+    lg_free(d->ex_mask);
+    lg_free(d->prompts);
+    lg_free(d->prompt_digits);
+    lg_free(d->prompt_len);
+    lg_free(d->gen);
+    lg_free(d->n_gen);
+    lg_free(d->next);
+    lg_free(d->next_digit);
+    lg_free(d->done);
+}
+
+/* Greedy decoding of d->ex[0..nb): fills gen / n_gen. */
+static int decode_batch(Experiment *e, Ag *g, DecodeBuf *d, int nb, LgErr *err) {
+    Model *m = &e->model;
+    int V = m->vocab_size, T = 1, Tmax = 1;
+    for (int b = 0; b < nb; b++) {
+        const TaskExample *x = &d->ex[b];
+        if (x->prompt_len > T) T = x->prompt_len;
+        if (x->n_tokens > Tmax) Tmax = x->n_tokens;
+    }
+    for (int b = 0; b < nb; b++) {
+        const TaskExample *x = &d->ex[b];
+        d->prompt_len[b] = x->prompt_len;
+        for (int t = 0; t < T; t++) {
+            d->prompts[(size_t)b * T + t] = t < x->prompt_len ? x->tokens[t] : VOCAB_PAD;
+            d->prompt_digits[(size_t)b * T + t] = t < x->prompt_len ? x->digit_index[t] : 0;
+        }
+        d->n_gen[b] = 0;
+        d->done[b] = 0;
+    }
+    KVCache kv;
+    if (model_kv_init(&kv, m, nb, Tmax, err) != 0) return -1;
+    ag_reset(g);
+    Tensor *logits = model_prefill(m, g, &kv, d->prompts, d->prompt_len, T, d->prompt_digits);
+    for (;;) {
+        int active = 0;
+        for (int b = 0; b < nb; b++) {
+            const TaskExample *x = &d->ex[b];
+            int answer_len = x->n_tokens - x->prompt_len;
+            int tok = argmax(logits->data + (size_t)b * V, V);
+            if (!d->done[b]) {
+                d->gen[(size_t)b * d->cap + d->n_gen[b]++] = tok;
+                if (tok == VOCAB_EOS || d->n_gen[b] >= answer_len) d->done[b] = 1;
+            }
+            /* finished sequences keep stepping with padding until the batch is done */
+            int pos = x->prompt_len + d->n_gen[b] - 1;
+            d->next[b] = d->done[b] ? VOCAB_PAD : tok;
+            d->next_digit[b] = (!d->done[b] && pos < x->n_tokens) ? x->digit_index[pos] : 0;
+            active += !d->done[b];
+        }
+        if (!active) break;
+        ag_reset(g);
+        logits = model_decode_step(m, g, &kv, d->next, d->next_digit);
+    }
+    ag_reset(g);
+    model_kv_free(&kv);
+    return 0;
+}
+
+int eval_task_length(Experiment *e, int task, int length, int n, int batch, EvalResult *r,
+                     EvalExampleFn fn, void *ctx, LgErr *err) {
+    memset(r, 0, sizeof *r);
+    r->task = task;
+    r->length = length;
+    r->first_error = -1;
+    Task *t = e->tasks[task];
+    int lo, hi;
+    task_length_range(t, &lo, &hi);
+    if (length < lo || length > hi) {
+        snprintf(r->skipped, sizeof r->skipped, "task allows lengths %d..%d", lo, hi);
+        return 0;
+    }
+    int cap = task_max_tokens(t, length);
+    int maxp = pe_max_position(&e->model.pe);
+    if (cap > maxp) {
+        snprintf(r->skipped, sizeof r->skipped, "needs up to %d positions; the %s table has %d",
+                 cap, cfg_pe_name(e->cfg.model.posenc), maxp);
+        return 0;
+    }
+    if (batch > n) batch = n;
+    DecodeBuf d;
+    buf_init(&d, batch, cap);
+    Ag g;
+    ag_init(&g, (size_t)1 << 20);
+    ag_set_grad(&g, 0);
+    EvalSetIter it;
+    eval_set_begin(&it, &e->cfg, t, task, length);
+    long exact = 0, tok_ok = 0, tok_all = 0;
+    double first_err_sum = 0;
+    long n_wrong = 0;
+    int rc = 0;
+    for (int done = 0; done < n && rc == 0;) {
+        int nb = n - done < batch ? n - done : batch;
+        for (int b = 0; b < nb && rc == 0; b++) rc = eval_set_next(&it, &d.ex[b], err);
+        if (rc == 0) rc = decode_batch(e, &g, &d, nb, err);
+        for (int b = 0; b < nb && rc == 0; b++) {
+            const TaskExample *x = &d.ex[b];
+            const int *gen = d.gen + (size_t)b * d.cap;
+            int answer_len = x->n_tokens - x->prompt_len;
+            int ok = task_answer_matches(x, gen, d.n_gen[b]);
+            int first = -1;
+            for (int i = 0; i < answer_len; i++) {
+                int right = i < d.n_gen[b] && gen[i] == x->tokens[x->prompt_len + i];
+                tok_ok += right;
+                if (!right && first < 0) first = i;
+            }
+            tok_all += answer_len;
+            exact += ok;
+            if (!ok) {
+                n_wrong++;
+                first_err_sum += first < 0 ? answer_len : first;
+            }
+            if (fn) fn(e, task, x, gen, d.n_gen[b], ok, ctx);
+        }
+        done += nb;
+    }
+    ag_free(&g);
+    buf_free(&d);
+    if (rc != 0) return -1;
+    r->n = n;
+    r->exact_match = (double)exact / n;
+    r->token_accuracy = tok_all ? (double)tok_ok / tok_all : 0;
+    r->first_error = n_wrong ? first_err_sum / n_wrong : -1;
+    return 0;
+}
+
+int eval_sweep(Experiment *e, EvalResult *results, LgErr *err) {
+    const EvalConfig *ec = &e->cfg.eval;
+    for (int t = 0; t < e->n_tasks; t++)
+        for (int k = 0; k < ec->n_lengths; k++)
+            if (eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size,
+                                 &results[t * ec->n_lengths + k], NULL, NULL, err) != 0)
+                return -1;
+    return 0;
+}
+
+void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results) {
+    for (int i = 0; i < n_results; i++) {
+        if (!r[i].n) continue;
+        fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f\n", step, task_name(e->tasks[r[i].task]), r[i].length,
+                r[i].n, r[i].exact_match, r[i].token_accuracy, r[i].first_error);
+    }
+    fflush(f);
+}
+
+void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results) {
+    const EvalConfig *ec = &e->cfg.eval;
+    const TrainConfig *tr = &e->cfg.train;
+    fprintf(f, "exact match (%%) at step %ld, %d held-out examples per length; * = a training length\n",
+            step, ec->n);
+    fprintf(f, "%8s", "length");
+    for (int t = 0; t < e->n_tasks; t++) fprintf(f, " %12s", task_name(e->tasks[t]));
+    fputc('\n', f);
+    for (int k = 0; k < ec->n_lengths; k++) {
+        int len = ec->lengths[k];
+        fprintf(f, "%7d%c", len, len >= tr->min_length && len <= tr->max_length ? '*' : ' ');
+        for (int t = 0; t < e->n_tasks; t++) {
+            int i = t * ec->n_lengths + k;
+            if (i < n_results && r[i].n) fprintf(f, " %12.1f", 100.0 * r[i].exact_match);
+            else fprintf(f, " %12s", "-");
+        }
+        fputc('\n', f);
+    }
+    for (int i = 0; i < n_results; i++)
+        if (r[i].skipped[0] && r[i].task == 0)
+            fprintf(f, "  (%s at length %d skipped: %s)\n", task_name(e->tasks[0]), r[i].length, r[i].skipped);
+    fflush(f);
+}
+
+double eval_score(const Experiment *e, const EvalResult *r, int n_results, const char *metric) {
+    double sum = 0;
+    int n = 0;
+    int tok = strcmp(metric, "token_accuracy") == 0;
+    for (int i = 0; i < n_results; i++)
+        if (r[i].task == 0 && r[i].n) {
+            sum += tok ? r[i].token_accuracy : r[i].exact_match;
+            n++;
+        }
+    (void)e;
+    return n ? sum / n : -1;
+}

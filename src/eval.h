@@ -1,0 +1,50 @@
+/* eval: exact-match evaluation at many lengths by batched greedy decoding with the KV cache.
+ *
+ * For one (task, length), the held-out set (data.h) is decoded in batches: the prompts are run
+ * once (model_prefill), then one token per step per sequence (model_decode_step), each sequence
+ * stopping at its EOS or after as many tokens as its true answer has. Metrics:
+ *   exact_match     the whole answer, EOS included, equals the truth
+ *   token_accuracy  answer positions whose token equals the truth (missing tokens are wrong)
+ *   first_error     mean position (0-based, in the answer) of the first wrong token over the
+ *                   examples that are wrong; -1 when every example is right
+ * Abacus digit indices of generated tokens are the true example's at that position (as in
+ * training; causal for the reversed formats Abacus is meant for).
+ */
+#ifndef LENGEN_EVAL_H
+#define LENGEN_EVAL_H
+
+#include "experiment.h"
+
+typedef struct EvalResult {
+    int task;                 /* index into the experiment's tasks */
+    int length;
+    int n;                    /* examples evaluated (0 when skipped) */
+    double exact_match, token_accuracy, first_error;
+    char skipped[160];        /* why the length was not evaluated, or "" */
+} EvalResult;
+
+/* Called for each decoded example when given (lengen sample): the example, the generated
+ * tokens (n_gen of them) and whether it matched. */
+typedef void (*EvalExampleFn)(const Experiment *e, int task, const TaskExample *ex,
+                              const int *gen, int n_gen, int correct, void *ctx);
+
+/* Evaluates `n` held-out examples of (task, length) in batches of `batch`. A length the task
+ * does not allow, or one whose sequences exceed what the model can take, is reported in
+ * r->skipped (not an error). Returns 0, or -1 with err on a task failure. */
+int eval_task_length(Experiment *e, int task, int length, int n, int batch, EvalResult *r,
+                     EvalExampleFn fn, void *ctx, LgErr *err);
+
+/* Every task of the experiment at every length of cfg.eval. results gets n_tasks * n_lengths
+ * entries (task-major). Returns 0 or -1. */
+int eval_sweep(Experiment *e, EvalResult *results, LgErr *err);
+
+/* Appends rows "step,task,length,n,exact_match,token_accuracy,first_error" to an open CSV. */
+void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);
+/* Prints the exact-match table: a row per length, a column per task; lengths inside the
+ * training range are marked. */
+void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);
+/* Mean of the chosen metric ("exact_match" or "token_accuracy") over the evaluated lengths of
+ * the main task; -1 when none was evaluated. */
+double eval_score(const Experiment *e, const EvalResult *r, int n_results, const char *metric);
+
+#endif

@@ -1,0 +1,122 @@
+/* experiment: build or load the tasks, vocab and model of one run. */
+#include "experiment.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+static int build_tasks(Experiment *e, LgErr *err) {
+    const TaskConfig *tc = &e->cfg.task;
+    const char *names[CFG_MAX_TASKS];
+    for (int i = 0; i < tc->n_tasks; i++) names[i] = tc->tasks[i].name;
+    vocab_init(&e->vocab);
+    if (task_create_many(names, tc->n_tasks, tc->opts, tc->n_opts, &e->vocab, e->tasks, err) != 0) {
+        vocab_free(&e->vocab);
+        return -1;
+    }
+    e->n_tasks = tc->n_tasks;
+    for (int i = 0; i < e->n_tasks; i++)
+        if (tc->whole_sequence_loss) task_set_whole_sequence_loss(e->tasks[i], 1);
+    return 0;
+}
+
+/* Training lengths must be legal for every task, and the longest training sequence must fit
+ * the model's positions. */
+static int check_lengths(const Experiment *e, LgErr *err) {
+    const TrainConfig *tr = &e->cfg.train;
+    for (int i = 0; i < e->n_tasks; i++) {
+        int lo, hi;
+        task_length_range(e->tasks[i], &lo, &hi);
+        if (tr->min_length > hi || tr->max_length < lo)
+            return lg_err(err, "[train] lengths %d..%d do not overlap task '%s''s legal lengths %d..%d",
+                          tr->min_length, tr->max_length, task_name(e->tasks[i]), lo, hi);
+        int top = tr->max_length < hi ? tr->max_length : hi;
+        int need = task_max_tokens(e->tasks[i], top) - 1;
+        int row = tr->pack ? (tr->pack_len ? tr->pack_len : e->cfg.model.max_pos) : need;
+        if (need > e->cfg.model.max_pos || row > e->cfg.model.max_pos)
+            return lg_err(err, "task '%s' at length %d needs sequences of up to %d tokens but "
+                          "[model] max_pos = %d; raise max_pos or lower [train] max_length",
+                          task_name(e->tasks[i]), top, need > row ? need : row, e->cfg.model.max_pos);
+    }
+    return 0;
+}
+
+int exp_build(Experiment *e, const Config *cfg, LgErr *err) {
+    memset(e, 0, sizeof *e);
+    e->cfg = *cfg;
+    if (cfg_validate(&e->cfg, err) != 0) return -1;
+    if (build_tasks(e, err) != 0) return -1;
+    if (check_lengths(e, err) != 0 ||
+        model_init(&e->model, &e->cfg.model, vocab_size(&e->vocab), e->cfg.run.seed, err) != 0) {
+        for (int i = 0; i < e->n_tasks; i++) task_free(e->tasks[i]);
+        vocab_free(&e->vocab);
+        memset(e, 0, sizeof *e);
+        return -1;
+    }
+    e->has_model = 1;
+    return 0;
+}
+
+void exp_ckpt_path(const char *arg, char *out, size_t cap) {
+    size_t n = strlen(arg);
+    struct stat st;
+    if ((n > 3 && strcmp(arg + n - 3, ".h5") == 0) || (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)))
+        snprintf(out, cap, "%s", arg);
+    else
+        snprintf(out, cap, "%s%sckpt.h5", arg, n && arg[n - 1] == '/' ? "" : "/");
+}
+
+int exp_load(Experiment *e, const char *arg, const char *const *overrides, int n_overrides,
+             CkptFile *f_out, LgErr *err) {
+    char path[512];
+    exp_ckpt_path(arg, path, sizeof path);
+    CkptFile f;
+    if (ckpt_open(&f, path, err) != 0) return -1;
+    Config cfg;
+    cfg_defaults(&cfg);
+    char origin[600];
+    snprintf(origin, sizeof origin, "%s:/config", path);
+    if (cfg_load_string(&cfg, f.config, origin, err) != 0) goto fail;
+    for (int i = 0; i < n_overrides; i++)
+        if (cfg_set(&cfg, overrides[i], err) != 0) goto fail;
+    if (exp_build(e, &cfg, err) != 0) goto fail;
+    if (f.n_vocab != e->vocab.n) {
+        lg_err(err, "%s: stored vocabulary has %d tokens but the tasks build %d; the checkpoint "
+               "was made with other task options or another lengen version", path, f.n_vocab, e->vocab.n);
+        goto fail_exp;
+    }
+    for (int i = 0; i < f.n_vocab; i++)
+        if (strcmp(f.vocab[i], vocab_str(&e->vocab, i)) != 0) {
+            lg_err(err, "%s: stored token %d is '%s' but the tasks give '%s'; the checkpoint was "
+                   "made with other task options or another lengen version", path, i, f.vocab[i],
+                   vocab_str(&e->vocab, i));
+            goto fail_exp;
+        }
+    if (ckpt_load_params(&f, &e->model.params, err) != 0) goto fail_exp;
+    if (f_out) *f_out = f;
+    else ckpt_close(&f);
+    return 0;
+fail_exp:
+    exp_free(e);
+fail:
+    ckpt_close(&f);
+    return -1;
+}
+
+const char **exp_vocab_strings(const Experiment *e) {
+    const char **v = lg_malloc((size_t)e->vocab.n * sizeof *v, "vocab strings");
+    for (int i = 0; i < e->vocab.n; i++) v[i] = e->vocab.str[i];
+    return v;
+}
+
+int exp_task_index(const Experiment *e, const char *name) {
+    for (int i = 0; i < e->n_tasks; i++)
+        if (strcmp(task_name(e->tasks[i]), name) == 0) return i;
+    return -1;
+}
+
+void exp_free(Experiment *e) {
+    if (e->has_model) model_free(&e->model);
+    for (int i = 0; i < e->n_tasks; i++) task_free(e->tasks[i]);
+    if (e->vocab.str) vocab_free(&e->vocab);
+    memset(e, 0, sizeof *e);
+}

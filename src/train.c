@@ -1,0 +1,448 @@
+/* train: the loop, logging, evaluation schedule, checkpoints, resume and signals. See train.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "eval.h"
+#include "experiment.h"
+#include "ops/ops.h"
+#include "optim.h"
+#include "util.h"
+
+#define RNG_LABEL_MODEL 0x6d6f64656cULL   /* "model" */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+typedef struct Trainer {
+    Experiment e;
+    Optim opt;
+    DataStream data;
+    Batch batch;
+    Ag g;
+    Rng model_rng;
+    long step;                 /* optimizer steps completed */
+    float best;                /* best eval score so far, -1 = none */
+    char dir[512];
+    char ckpt_path[600], best_path[600];
+    FILE *train_csv, *eval_csv;
+    EvalResult *results;
+    int n_results;
+    double *task_nll;          /* [n_tasks] per-task sums over a logging interval */
+    long *task_count;
+    int tty;
+} Trainer;
+
+/* ---- files ---- */
+
+static int mkdir_p(const char *path, LgErr *err) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Keeps the header and the rows whose first field (the step) is <= step: a resumed run
+ * continues the CSV after its checkpoint without duplicated steps. */
+static int truncate_csv(const char *path, long step, LgErr *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *o = fopen(tmp, "w");
+    if (!o) {
+        fclose(f);
+        return lg_err(err, "cannot write %s: %s", tmp, strerror(errno));
+    }
+    char line[8192];
+    int first = 1;
+    while (fgets(line, sizeof line, f)) {
+        if (first || strtol(line, NULL, 10) <= step) fputs(line, o);
+        first = 0;
+    }
+    fclose(f);
+    if (fclose(o) != 0 || rename(tmp, path) != 0)
+        return lg_err(err, "cannot rewrite %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int open_logs(Trainer *t, int append, LgErr *err) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/train.csv", t->dir);
+    int had = append && file_exists(path);
+    t->train_csv = fopen(path, append ? "a" : "w");
+    if (!t->train_csv) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
+    if (!had) {
+        fprintf(t->train_csv, "step,loss");
+        for (int i = 0; i < t->e.n_tasks; i++) fprintf(t->train_csv, ",loss_%s", task_name(t->e.tasks[i]));
+        fprintf(t->train_csv, ",lr,grad_norm,tokens_per_s,elapsed_s\n");
+    }
+    snprintf(path, sizeof path, "%s/eval.csv", t->dir);
+    had = append && file_exists(path);
+    t->eval_csv = fopen(path, append ? "a" : "w");
+    if (!t->eval_csv) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
+    if (!had) fprintf(t->eval_csv, "step,task,length,n,exact_match,token_accuracy,first_error\n");
+    fflush(t->train_csv);
+    fflush(t->eval_csv);
+    return 0;
+}
+
+static int write_config(Trainer *t, LgErr *err) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.ini", t->dir);
+    char *text = cfg_to_string(&t->e.cfg);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    lg_free(text);
+    return ok ? 0 : lg_err(err, "cannot write %s: %s", path, strerror(errno));
+}
+
+/* ---- checkpoints ---- */
+
+static int save_ckpt(Trainer *t, const char *path, LgErr *err) {
+    int64_t ostep = t->opt.step;
+    float best = t->best;
+    CkptArray extras[] = {
+        {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
+        {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
+        {"/optim/step", CKPT_I64, &ostep, 0, {0}},
+        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
+        {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
+        {"/train/best", CKPT_F32, &best, 0, {0}},
+    };
+    char *text = cfg_to_string(&t->e.cfg);
+    const char **vocab = exp_vocab_strings(&t->e);
+    int rc = ckpt_save(path, &t->e.model.params, t->step, text, vocab, t->e.vocab.n, extras,
+                       (int)(sizeof extras / sizeof extras[0]), err);
+    lg_free(vocab);
+    lg_free(text);
+    return rc;
+}
+
+static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
+    int64_t ostep = 0;
+    float best = -1;
+    CkptArray extras[] = {
+        {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
+        {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
+        {"/optim/step", CKPT_I64, &ostep, 0, {0}},
+        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
+        {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
+        {"/train/best", CKPT_F32, &best, 0, {0}},
+    };
+    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++)
+        if (ckpt_read(f, &extras[i], err) != 0) return -1;
+    t->opt.step = ostep;
+    t->best = best;
+    t->step = f->step;
+    return 0;
+}
+
+/* ---- the step ---- */
+
+/* One optimizer step (grad_accum micro-batches). Returns 0, or -1 on a data error. Sets
+ * *loss_out (mean over micro-batches), *norm_out, *tokens_out. */
+static int train_step(Trainer *t, float lr, float *loss_out, float *norm_out, long *tokens_out, LgErr *err) {
+    const TrainConfig *tr = &t->e.cfg.train;
+    Model *m = &t->e.model;
+    double loss_sum = 0;
+    long tokens = 0;
+    for (int micro = 0; micro < tr->grad_accum; micro++) {
+        Batch *b = &t->batch;
+        if (data_next(&t->data, (int)t->step, b, err) != 0) return -1;
+        ag_reset(&t->g);
+        ModelBatch in = {b->tokens, b->B, b->T, NULL, b->digit_index, 1, &t->model_rng};
+        Tensor *logits = model_forward(m, &t->g, &in, NULL);
+        float *nll = arena_alloc(&t->g.arena, (size_t)b->B * b->T * sizeof(float));
+        Tensor *loss = op_cross_entropy(&t->g, logits, b->targets, b->weights, nll);
+        ag_backward(&t->g, loss);
+        loss_sum += loss->data[0];
+        tokens += b->n_tokens;
+        for (int i = 0; i < b->B * b->T; i++)
+            if (b->weights[i] > 0 && b->pos_task[i] >= 0) {
+                t->task_nll[b->pos_task[i]] += nll[i];
+                t->task_count[b->pos_task[i]]++;
+            }
+    }
+    ag_reset(&t->g);
+    if (tr->grad_accum > 1) optim_scale_grads(&m->params, 1.0f / (float)tr->grad_accum);
+    float norm = optim_clip_grad_norm(&m->params, tr->grad_clip);
+    *loss_out = (float)(loss_sum / tr->grad_accum);
+    *norm_out = norm;
+    *tokens_out = tokens;
+    if (!isfinite(*loss_out) || !isfinite(norm)) return 0;  /* caller stops before updating */
+    optim_step(&t->opt, &m->params, lr);
+    params_zero_grad(&m->params);
+    return 0;
+}
+
+/* ---- progress ---- */
+
+static void fmt_duration(double s, char *buf, size_t n) {
+    long x = (long)(s + 0.5);
+    if (x >= 3600) snprintf(buf, n, "%ldh%02ldm", x / 3600, x / 60 % 60);
+    else if (x >= 60) snprintf(buf, n, "%ldm%02lds", x / 60, x % 60);
+    else snprintf(buf, n, "%lds", x);
+}
+
+static void progress(const Trainer *t, float loss, double tok_s, double elapsed, long start_step) {
+    long total = t->e.cfg.train.steps;
+    double rate = (t->step - start_step) / (elapsed > 1e-9 ? elapsed : 1e-9);
+    char eta[32], el[32];
+    fmt_duration(rate > 0 ? (total - t->step) / rate : 0, eta, sizeof eta);
+    fmt_duration(elapsed, el, sizeof el);
+    if (t->tty) {
+        int width = 24, fill = (int)(width * (double)t->step / total);
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r[%s] step %ld/%ld loss %.4f %.0f tok/s %s ETA %s   ", bar, t->step, total,
+                loss, tok_s, el, eta);
+        fflush(stderr);
+    } else {
+        printf("step %ld/%ld loss %.4f %.0f tok/s elapsed %s ETA %s\n", t->step, total, loss, tok_s, el, eta);
+        fflush(stdout);
+    }
+}
+
+static void end_progress_line(const Trainer *t) {
+    if (t->tty) fputc('\n', stderr);
+}
+
+/* ---- evaluation ---- */
+
+static int evaluate(Trainer *t, int print_table, LgErr *err) {
+    if (eval_sweep(&t->e, t->results, err) != 0) return -1;
+    eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
+    double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
+    if (print_table) {
+        end_progress_line(t);
+        eval_print_table(stdout, &t->e, t->step, t->results, t->n_results);
+    } else if (!t->tty) {
+        printf("eval at step %ld: %s %.4f (mean over lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
+               score, task_name(t->e.tasks[0]));
+    }
+    if (score > t->best) {
+        t->best = (float)score;
+        if (save_ckpt(t, t->best_path, err) != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- setup ---- */
+
+static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *err) {
+    memset(t, 0, sizeof *t);
+    t->best = -1;
+    CkptFile f;
+    int resumed = o->resume != NULL;
+    if (resumed) {
+        if (exp_load(&t->e, o->resume, o->overrides, o->n_overrides, &f, err) != 0) return -1;
+    } else if (exp_build(&t->e, cfg, err) != 0) {
+        return -1;
+    }
+    const Config *c = &t->e.cfg;
+    lg_set_threads(c->run.threads);
+    snprintf(t->dir, sizeof t->dir, "%s/%s", c->run.out_dir, c->run.name);
+    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/ckpt.h5", t->dir);
+    snprintf(t->best_path, sizeof t->best_path, "%s/best.h5", t->dir);
+    optim_init(&t->opt, &c->train, &t->e.model.params);
+    if (data_init(&t->data, c, t->e.tasks, t->e.n_tasks, err) != 0) goto fail;
+    batch_init(&t->batch, c->train.batch_size, data_max_T(&t->data));
+    Rng base;
+    rng_seed(&base, c->run.seed);
+    t->model_rng = rng_fork(&base, RNG_LABEL_MODEL);
+    ag_init(&t->g, (size_t)16 << 20);
+    t->n_results = t->e.n_tasks * c->eval.n_lengths;
+    t->results = lg_calloc((size_t)t->n_results, sizeof *t->results, "eval results");
+    t->task_nll = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_nll, "task losses");
+    t->task_count = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_count, "task counts");
+    t->tty = !o->quiet && isatty(STDERR_FILENO);
+
+    if (resumed) {
+        if (load_state(t, &f, err) != 0) goto fail;
+        ckpt_close(&f);
+        resumed = 0;  /* f closed */
+        if (t->step > c->train.steps) {
+            lg_err(err, "%s is at step %ld, past [train] steps = %d; raise it with --set train.steps=N",
+                   t->ckpt_path, t->step, c->train.steps);
+            goto fail;
+        }
+        char path[700];
+        snprintf(path, sizeof path, "%s/train.csv", t->dir);
+        if (truncate_csv(path, t->step, err) != 0) goto fail;
+        snprintf(path, sizeof path, "%s/eval.csv", t->dir);
+        if (truncate_csv(path, t->step, err) != 0) goto fail;
+        if (mkdir_p(t->dir, err) != 0 || open_logs(t, 1, err) != 0) goto fail;
+    } else {
+        if (file_exists(t->ckpt_path) || file_exists(t->dir)) {
+            char probe[700];
+            snprintf(probe, sizeof probe, "%s/train.csv", t->dir);
+            if ((file_exists(t->ckpt_path) || file_exists(probe)) && !o->force) {
+                lg_err(err, "run folder %s already holds a run; continue it with `lengen train "
+                       "--resume %s`, start over with --force, or pick another [run] name",
+                       t->dir, t->dir);
+                goto fail;
+            }
+            if (o->force) {
+                remove(t->ckpt_path);
+                remove(t->best_path);
+            }
+        }
+        if (mkdir_p(t->dir, err) != 0 || write_config(t, err) != 0 || open_logs(t, 0, err) != 0) goto fail;
+    }
+    return 0;
+fail:
+    if (resumed) ckpt_close(&f);
+    return -1;
+}
+
+static void teardown(Trainer *t) {
+    if (t->train_csv) fclose(t->train_csv);
+    if (t->eval_csv) fclose(t->eval_csv);
+    lg_free(t->results);
+    lg_free(t->task_nll);
+    lg_free(t->task_count);
+    if (t->g.arena.head) ag_free(&t->g);
+    if (t->batch.tokens) batch_free(&t->batch);
+    if (t->data.ex.tokens) data_free(&t->data);
+    if (t->opt.m) optim_free(&t->opt);
+    exp_free(&t->e);
+}
+
+/* ---- the loop ---- */
+
+int train_run(const Config *cfg, const TrainOptions *o) {
+    Trainer t;
+    LgErr err = {{0}};
+    if (setup(&t, cfg, o, &err) != 0) {
+        fprintf(stderr, "lengen train: %s\n", err.msg);
+        teardown(&t);
+        return 1;
+    }
+    const Config *c = &t.e.cfg;
+    const TrainConfig *tr = &c->train;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    if (!o->quiet)
+        printf("lengen train: run %s, %s, %zu parameters, %d threads, steps %ld..%d\n", t.dir,
+               task_name(t.e.tasks[0]), model_num_params(&t.e.model), lg_threads(), t.step, tr->steps);
+    int rc = 0;
+    long start_step = t.step, log_tokens = 0;
+    double t0 = lg_seconds(), t_log = t0;
+    double loss_log = 0;
+    int n_log = 0;
+    int evaluated_at_end = 0;
+    while (t.step < tr->steps) {
+        float lr = optim_lr_at(tr, (int)t.step), loss, norm;
+        long tokens;
+        if (train_step(&t, lr, &loss, &norm, &tokens, &err) != 0) {
+            end_progress_line(&t);
+            fprintf(stderr, "lengen train: step %ld: %s\n", t.step + 1, err.msg);
+            rc = 1;
+            break;
+        }
+        if (!isfinite(loss) || !isfinite(norm)) {
+            end_progress_line(&t);
+            fprintf(stderr, "lengen train: step %ld: %s is %s; stopping. The last good checkpoint is %s "
+                    "(if any). Try a lower [train] lr, a [train] grad_clip, or more warmup.\n",
+                    t.step + 1, isfinite(loss) ? "the gradient norm" : "the loss",
+                    isfinite(loss) ? (isnan(norm) ? "nan" : "inf") : (isnan(loss) ? "nan" : "inf"),
+                    t.ckpt_path);
+            rc = 1;
+            break;
+        }
+        t.step++;
+        loss_log += loss;
+        n_log++;
+        log_tokens += tokens;
+        int last = t.step == tr->steps;
+        if (t.step % tr->log_every == 0 || last) {
+            double now = lg_seconds();
+            double tok_s = log_tokens / (now - t_log > 1e-9 ? now - t_log : 1e-9);
+            fprintf(t.train_csv, "%ld,%.6f", t.step, loss_log / n_log);
+            for (int i = 0; i < t.e.n_tasks; i++) {
+                if (t.task_count[i]) fprintf(t.train_csv, ",%.6f", t.task_nll[i] / t.task_count[i]);
+                else fprintf(t.train_csv, ",");
+                t.task_nll[i] = 0;
+                t.task_count[i] = 0;
+            }
+            fprintf(t.train_csv, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tok_s, now - t0);
+            fflush(t.train_csv);
+            if (!o->quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
+            loss_log = 0;
+            n_log = 0;
+            log_tokens = 0;
+            t_log = now;
+        }
+        if ((tr->eval_every > 0 && t.step % tr->eval_every == 0) || last) {
+            if (evaluate(&t, last && !o->quiet, &err) != 0) {
+                fprintf(stderr, "lengen train: evaluation at step %ld: %s\n", t.step, err.msg);
+                rc = 1;
+                break;
+            }
+            evaluated_at_end = last;
+        }
+        if ((tr->ckpt_every > 0 && t.step % tr->ckpt_every == 0) || last ||
+            stop_signal || (o->stop_at > 0 && t.step == o->stop_at)) {
+            if (save_ckpt(&t, t.ckpt_path, &err) != 0) {
+                end_progress_line(&t);
+                fprintf(stderr, "lengen train: %s\n", err.msg);
+                rc = 1;
+                break;
+            }
+        }
+        if (stop_signal || (o->stop_at > 0 && t.step == o->stop_at)) {
+            end_progress_line(&t);
+            int sig = stop_signal ? stop_signal : SIGINT;
+            fprintf(stderr, "lengen train: %s at step %ld; checkpoint written to %s; continue with "
+                    "`lengen train --resume %s`\n", stop_signal ? "interrupted" : "stopped (--stop-at)",
+                    t.step, t.ckpt_path, t.dir);
+            rc = 128 + sig;
+            break;
+        }
+    }
+    if (rc == 0 && !evaluated_at_end && !o->quiet) {
+        /* resumed at the last step or nothing to do: still show the table */
+        if (evaluate(&t, 1, &err) != 0) {
+            fprintf(stderr, "lengen train: evaluation: %s\n", err.msg);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && !o->quiet)
+        printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.dir);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    teardown(&t);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* train: the training loop of `lengen train`.
+ *
+ *   batch (data) -> model_forward -> op_cross_entropy -> ag_backward   (x grad_accum)
+ *   -> clip -> optim_step at the scheduled lr -> log train.csv -> every eval_every steps an
+ *   eval sweep (eval.csv, best.h5) -> every ckpt_every steps ckpt.h5
+ *
+ * A run lives in <out_dir>/<name>/: config.ini (resolved), train.csv, eval.csv, ckpt.h5,
+ * best.h5. Checkpoints hold the model, the optimizer state, the step, the data stream's and the
+ * model's Rng states and the best score, so `--resume` continues bit-identically (same thread
+ * count). SIGINT/SIGTERM finish the current step, write ckpt.h5 and return 128 + signal. A
+ * non-finite loss or gradient norm stops the run (exit 1) without writing over the last good
+ * checkpoint.
+ */
+#ifndef LENGEN_TRAIN_H
+#define LENGEN_TRAIN_H
+
+#include "config.h"
+
+typedef struct TrainOptions {
+    const char *resume;       /* run folder or checkpoint to continue, or NULL */
+    const char *const *overrides;  /* --set assignments applied on resume */
+    int n_overrides;
+    int force;                /* start over in an existing run folder */
+    long stop_at;             /* > 0: behave as if interrupted after this step (tests) */
+    int quiet;                /* no progress output (tests) */
+} TrainOptions;
+
+/* Trains cfg (validated by the caller; ignored on resume, where the checkpoint's config plus
+ * overrides is used). Returns the process exit status: 0 done, 1 failure (message printed),
+ * 128 + signal when interrupted (checkpoint written). */
+int train_run(const Config *cfg, const TrainOptions *opt);
+
+#endif
