@@ -186,3 +186,28 @@ TEST(task_cli_data_prints_every_task_and_format) {
     CHECK(run_lengen("data --list", out, sizeof out) == 0);
     for (int i = 0; i < task_registry_count(); i++) HAS(out, task_registry_name(i));
 }
+
+TEST(task_docs_describe_every_task_and_option) {
+    FILE *f = fopen("docs/tasks.md", "r");
+    CHECK(f, "docs/tasks.md must exist (tests run from the repository root)");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    for (int i = 0; i < task_registry_count(); i++) {
+        char want[96];
+        snprintf(want, sizeof want, "\n## %s\n", task_registry_name(i));
+        HAS(doc, want);
+        snprintf(want, sizeof want, "lengen data %s ", task_registry_name(i));
+        HAS(doc, want);
+        int no;
+        const TaskOptInfo *o = task_registry_opts(i, &no);
+        char *sec = strstr(doc, want), *next = strstr(sec + 1, "\n## ");
+        for (int k = 0; k < no; k++) {
+            snprintf(want, sizeof want, "| `%s` | `%s` |", o[k].name, o[k].def);
+            char *hit = strstr(sec, want);
+            CHECK(hit && (!next || hit < next), "docs: option %s of %s missing from its section", o[k].name,
+                  task_registry_name(i));
+        }
+    }
+}
