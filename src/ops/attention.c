@@ -447,7 +447,7 @@ static void rope_node_backward(AgNode *node) {
 
 Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rot_dims, float base) {
     char sx[64];
-    LG_ASSERT(x->ndim == 4 && rot_dims >= 0 && (rot_dims & 1) == 0 && rot_dims <= x->shape[3],
+    LG_ASSERT(x->ndim == 4 && rot_dims >= 0 && rot_dims % 2 == 0 && rot_dims <= x->shape[3],
               "op_rope: x %s must be [B,H,T,hd] and rot_dims %d even and <= hd", tensor_shape_str(x, sx, sizeof sx), rot_dims);
     int B = x->shape[0], H = x->shape[1], T = x->shape[2], hd = x->shape[3];
     Tensor *out = tensor_new(&g->arena, 4, x->shape);
