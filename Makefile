@@ -27,7 +27,9 @@ LDFLAGS = $(OPT) -Wl,-rpath,$(shell pkg-config --variable=libdir openblas)
 
 SRC      := $(wildcard src/*.c src/ops/*.c src/tasks/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# configs/default.ini is compiled in as the default experiment (lengen train without a config)
+GEN_OBJ  := $(BUILD)/gen/default_config.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 HDRS     := $(wildcard src/*.h src/ops/*.h src/tasks/*.h tests/*.h)
@@ -57,6 +59,11 @@ python-deps:
 $(BUILD)/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/default_config.c: configs/default.ini
+	@mkdir -p $(dir $@)
+	{ printf 'const char lengen_default_config[] =\n'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; printf ';\n'; } > $@
 
 $(BIN): $(LIB_OBJ) $(BUILD)/src/main.o | deps
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
