@@ -5,5 +5,6 @@
 #define LENGEN_CLI_H
 
 int cmd_demo(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
+    {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
 };
 
