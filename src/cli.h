@@ -4,7 +4,12 @@
 #ifndef LENGEN_CLI_H
 #define LENGEN_CLI_H
 
-int cmd_demo(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

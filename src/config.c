@@ -245,8 +245,8 @@ static int parse_bool(const char *v, int *out) {
 
 static void range_text(const Key *k, char *buf, size_t size) {
     char lo[32], hi[32];
-    snprintf(lo, sizeof lo, "%g", k->lo);
-    snprintf(hi, sizeof hi, "%g", k->hi);
+    snprintf(lo, sizeof lo, "%.15g", k->lo);
+    snprintf(hi, sizeof hi, "%.15g", k->hi);
     if ((k->range & R_LO) && (k->range & R_HI))
         snprintf(buf, size, "%s%s, %s%s", k->range & R_LO_OPEN ? "(" : "[", lo, hi, k->range & R_HI_OPEN ? ")" : "]");
     else if (k->range & R_LO)
@@ -980,7 +980,7 @@ CfgKeyInfo cfg_key_info(int i) {
     static char range_buf[N_KEYS][256];
     LG_ASSERT(i >= 0 && i < N_KEYS, "key index %d of %d", i, N_KEYS);
     const Key *k = &schema[i];
-    if (k->names) join_names(range_buf[i], sizeof range_buf[i], k->names, "|");
+    if (k->names) join_names(range_buf[i], sizeof range_buf[i], k->names, ", ");
     else range_text(k, range_buf[i], sizeof range_buf[i]);
     return (CfgKeyInfo){k->section, k->name, type_names[k->type], k->def, range_buf[i], k->doc};
 }

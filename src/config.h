@@ -191,7 +191,7 @@ typedef struct CfgKeyInfo {
     const char *section, *name;
     const char *type;       /* "int", "float", "bool", "enum", "string", "lengths", "tasks", ... */
     const char *def;        /* default, as written in an INI file */
-    const char *range;      /* "[1, 64]", "nope|learned|...", or "" */
+    const char *range;      /* "[1, 64]", "> 0", "nope, learned, ..." (enum names), or "" */
     const char *doc;
 } CfgKeyInfo;
 int cfg_key_count(void);
