@@ -198,11 +198,11 @@ TEST(task_docs_describe_every_task_and_option) {
         char want[96];
         snprintf(want, sizeof want, "\n## %s\n", task_registry_name(i));
         HAS(doc, want);
-        snprintf(want, sizeof want, "lengen data %s ", task_registry_name(i));
-        HAS(doc, want);
+        char *sec = strstr(doc, want), *next = strstr(sec + 1, "\n## ");
+        snprintf(want, sizeof want, "`lengen data %s ", task_registry_name(i));
+        CHECK(strstr(sec, want) && (!next || strstr(sec, want) < next), "docs: no example of %s", task_registry_name(i));
         int no;
         const TaskOptInfo *o = task_registry_opts(i, &no);
-        char *sec = strstr(doc, want), *next = strstr(sec + 1, "\n## ");
         for (int k = 0; k < no; k++) {
             snprintf(want, sizeof want, "| `%s` | `%s` |", o[k].name, o[k].def);
             char *hit = strstr(sec, want);
