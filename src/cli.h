@@ -5,5 +5,6 @@
 #define LENGEN_CLI_H
 
 int cmd_demo(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);  /* src/cmd_inspect.c */
 
 #endif

@@ -13,6 +13,7 @@ typedef struct {
 
 static const Command commands[] = {
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
+    {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
 };
 
 static void usage(FILE *f) {
