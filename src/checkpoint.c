@@ -79,8 +79,10 @@ out:
     return rc ? lg_err(err, "%s: cannot write attribute '%s'", path, name) : 0;
 }
 
+#define CKPT_COMPRESS_MIN 1024
+
 /* Writes a numeric dataset at `name` (intermediate groups created), deflate-compressed and
- * chunked when it has elements. */
+ * chunked from CKPT_COMPRESS_MIN elements on. */
 static int write_array(hid_t file, const char *name, CkptType type, const void *data, int ndim,
                        const int64_t *dims, const char *path, LgErr *err) {
     if (ndim < 0 || ndim > CKPT_MAXDIM)
@@ -98,8 +100,9 @@ static int write_array(hid_t file, const char *name, CkptType type, const void *
     lcpl = H5Pcreate(H5P_LINK_CREATE);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (space < 0 || lcpl < 0 || dcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) goto out;
-    if (ndim > 0 && n > 0) {
-        /* one chunk per dataset up to 1M elements; bigger ones split along dim 0 */
+    if (ndim > 0 && n >= CKPT_COMPRESS_MIN) {
+        /* one chunk per dataset up to 1M elements; bigger ones split along dim 0. Small
+         * arrays stay contiguous: a chunk index costs more bytes than deflate saves. */
         hsize_t chunk[CKPT_MAXDIM];
         hsize_t row = n / hd[0];
         for (int i = 0; i < ndim; i++) chunk[i] = hd[i];
