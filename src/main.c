@@ -17,7 +17,6 @@ static const Command commands[] = {
     {"sample", cmd_sample, "show prompts with the model's answer beside the truth"},
     {"data", cmd_data, "print generated examples of a task (--list: tasks and options)"},
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
-    {"inspect", cmd_inspect, "print a checkpoint's attributes, config, vocab and datasets"},
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
     {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
 };
