@@ -1,0 +1,248 @@
+/* Tests of training and evaluation end to end: a tiny model learns copy, a resumed run equals
+ * an uninterrupted one bit for bit, bad checkpoints are refused, a signal writes a checkpoint,
+ * and a diverging run stops without overwriting the last good checkpoint. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../src/config.h"
+#include "../src/eval.h"
+#include "../src/experiment.h"
+#include "../src/train.h"
+#include "../src/util.h"
+#include "test.h"
+
+/* A tiny copy experiment: 2 layers, d 32, copy of 1..6 symbols from 6, rope. */
+static const char *copy_ini =
+    "[model]\nlayers = 2\nheads = 2\nd_model = 32\nmax_pos = 64\nposenc = rope\n"
+    "[task]\nmain = copy\nalphabet = 6\n"
+    "[train]\nsteps = 400\nbatch_size = 32\nlr = 3e-3\nmin_lr = 3e-4\nwarmup = 20\n"
+    "min_length = 1\nmax_length = 6\nlog_every = 10\neval_every = 0\nckpt_every = 0\n"
+    "weight_decay = 0.0\n"
+    "[eval]\nlengths = 2,4,6\nn = 100\n"
+    "[run]\nname = t\nseed = 3\n";
+
+static int make_config(Config *c, const char *ini, const char *dir, const char *extra) {
+    LgErr err;
+    cfg_defaults(c);
+    if (cfg_load_string(c, ini, "test", &err) != 0) return EXPECT(0, "%s", err.msg);
+    char set[600];
+    snprintf(set, sizeof set, "run.out_dir=%s", dir);
+    if (cfg_set(c, set, &err) != 0) return EXPECT(0, "%s", err.msg);
+    if (extra) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%s", extra);
+        for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " "))
+            if (cfg_set(c, tok, &err) != 0) return EXPECT(0, "%s", err.msg);
+    }
+    if (cfg_validate(c, &err) != 0) return EXPECT(0, "%s", err.msg);
+    return 1;
+}
+
+static void tmpdir(char *buf, size_t n) {
+    snprintf(buf, n, "/tmp/lengen_test_XXXXXX");
+    if (!mkdtemp(buf)) buf[0] = 0;
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = 0;
+    fclose(f);
+    return s;
+}
+
+/* train.csv with the timing columns (tokens_per_s, elapsed_s: the last two) cut off. */
+static char *losses_of(const char *dir, const char *name) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s/train.csv", dir, name);
+    char *s = read_file(path);
+    if (!s) return NULL;
+    char *out = malloc(strlen(s) + 1), *o = out;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        char *c1 = strrchr(line, ',');
+        if (c1) *c1 = 0;
+        char *c2 = strrchr(line, ',');
+        if (c2) *c2 = 0;
+        o += sprintf(o, "%s\n", line);
+    }
+    free(s);
+    return out;
+}
+
+TEST(train_tiny_model_learns_copy) {
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    Config c;
+    if (!make_config(&c, copy_ini, dir, NULL)) return;
+    TrainOptions o = {.quiet = 1};
+    CHECK(train_run(&c, &o) == 0);
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/t", dir);
+    Experiment e;
+    LgErr err;
+    CHECK(exp_load(&e, ck, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    for (int len = 2; len <= 6; len += 2) {
+        EvalResult r;
+        CHECK(eval_task_length(&e, 0, len, 200, 64, &r, NULL, NULL, &err) == 0, "%s", err.msg);
+        CHECK(r.n == 200 && r.exact_match >= 0.95, "copy length %d: exact match %.3f < 0.95", len, r.exact_match);
+    }
+    exp_free(&e);
+}
+
+TEST(train_resume_is_bit_identical) {
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    Config a, b;
+    /* dropout and random positions on, so every Rng stream matters */
+    const char *extra = "train.steps=60 train.log_every=5 train.eval_every=20 model.dropout=0.1 "
+                        "model.random_positions=true model.random_max_pos=128 model.max_pos=64";
+    if (!make_config(&a, copy_ini, dir, extra)) return;
+    if (!make_config(&b, copy_ini, dir, extra)) return;
+    snprintf(b.run.name, sizeof b.run.name, "resumed");
+    TrainOptions o = {.quiet = 1};
+    CHECK(train_run(&a, &o) == 0);
+    TrainOptions stop = {.quiet = 1, .stop_at = 25};
+    CHECK(train_run(&b, &stop) == 128 + SIGINT, "--stop-at behaves as an interruption");
+    char run[600];
+    snprintf(run, sizeof run, "%s/resumed", dir);
+    TrainOptions res = {.quiet = 1, .resume = run};
+    CHECK(train_run(NULL, &res) == 0);
+    char *la = losses_of(dir, "t"), *lb = losses_of(dir, "resumed");
+    CHECK(la && lb);
+    int same = strcmp(la, lb) == 0;
+    if (!same) fprintf(stderr, "uninterrupted:\n%s\nresumed:\n%s\n", la, lb);
+    free(la);
+    free(lb);
+    CHECK(same, "losses after resume differ from the uninterrupted run");
+    char ea[600], eb[600];
+    snprintf(ea, sizeof ea, "%s/t/eval.csv", dir);
+    snprintf(eb, sizeof eb, "%s/resumed/eval.csv", dir);
+    char *xa = read_file(ea), *xb = read_file(eb);
+    CHECK(xa && xb && strcmp(xa, xb) == 0, "eval.csv differs after resume");
+    free(xa);
+    free(xb);
+}
+
+TEST(train_refuses_bad_checkpoints) {
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    Config c;
+    if (!make_config(&c, copy_ini, dir, "train.steps=10 train.warmup=2")) return;
+    TrainOptions o = {.quiet = 1};
+    CHECK(train_run(&c, &o) == 0);
+    char ck[600], bad[600];
+    snprintf(ck, sizeof ck, "%s/t/ckpt.h5", dir);
+    LgErr err;
+    Experiment e;
+    /* truncated */
+    snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
+    char *data = read_file(ck);
+    struct stat st;
+    CHECK(data && stat(ck, &st) == 0);
+    FILE *f = fopen(bad, "wb");
+    fwrite(data, 1, (size_t)st.st_size / 2, f);
+    fclose(f);
+    free(data);
+    CHECK(exp_load(&e, bad, NULL, 0, NULL, &err) != 0, "a truncated checkpoint must be refused");
+    CHECK(strstr(err.msg, "truncated.h5") != NULL, "message names the file: %s", err.msg);
+    /* mismatched: the stored weights do not fit a model with another width */
+    const char *wider[] = {"model.d_model=64"};
+    CHECK(exp_load(&e, ck, wider, 1, NULL, &err) != 0, "a checkpoint of another shape must be refused");
+    CHECK(strstr(err.msg, "weight") != NULL || strstr(err.msg, "shape") != NULL, "names the dataset: %s", err.msg);
+    /* not a checkpoint at all */
+    snprintf(bad, sizeof bad, "%s/garbage.h5", dir);
+    f = fopen(bad, "wb");
+    fputs("this is not an HDF5 file\n", f);
+    fclose(f);
+    CHECK(exp_load(&e, bad, NULL, 0, NULL, &err) != 0);
+    /* resume from a truncated file fails with a non-zero status and leaves no run behind */
+    snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
+    TrainOptions r = {.quiet = 1, .resume = bad};
+    CHECK(train_run(NULL, &r) == 1);
+}
+
+TEST(train_existing_run_needs_resume_or_force) {
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    Config c;
+    if (!make_config(&c, copy_ini, dir, "train.steps=5 train.warmup=1")) return;
+    TrainOptions o = {.quiet = 1};
+    CHECK(train_run(&c, &o) == 0);
+    CHECK(train_run(&c, &o) == 1, "a second run into the same folder must be refused");
+    TrainOptions force = {.quiet = 1, .force = 1};
+    CHECK(train_run(&c, &force) == 0);
+}
+
+TEST(train_stops_on_divergence_keeping_the_last_checkpoint) {
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    Config c;
+    /* an absurd learning rate without clipping overflows within a few steps */
+    if (!make_config(&c, copy_ini, dir,
+                     "train.steps=200 train.warmup=0 train.schedule=constant train.lr=1e30 "
+                     "train.min_lr=1e30 train.grad_clip=0 train.ckpt_every=1 train.optimizer=sgd")) return;
+    TrainOptions o = {.quiet = 1};
+    CHECK(train_run(&c, &o) == 1, "a diverging run must exit 1");
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/t/ckpt.h5", dir);
+    Experiment e;
+    LgErr err;
+    CHECK(exp_load(&e, ck, NULL, 0, NULL, &err) == 0, "the last good checkpoint must load: %s", err.msg);
+    for (size_t i = 0; i < e.model.params.n; i++)
+        CHECK(isfinite(e.model.params.data[i]), "checkpoint holds a non-finite weight at %zu", i);
+    exp_free(&e);
+}
+
+TEST(train_sigint_writes_checkpoint_and_exits_nonzero) {
+    const char *bin = getenv("LENGEN_BIN");
+    CHECK(bin, "LENGEN_BIN is set by make test");
+    char dir[64], ini[600];
+    tmpdir(dir, sizeof dir);
+    snprintf(ini, sizeof ini, "%s/copy.ini", dir);
+    FILE *f = fopen(ini, "w");
+    fputs(copy_ini, f);
+    fclose(f);
+    char outdir[600];
+    snprintf(outdir, sizeof outdir, "run.out_dir=%s", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        execl(bin, bin, "train", ini, "--set", outdir, "--set", "train.steps=100000", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    char csv[600];
+    snprintf(csv, sizeof csv, "%s/t/train.csv", dir);
+    /* wait until training is under way (a logged row), at most 20 s */
+    for (int i = 0; i < 400; i++) {
+        char *s = read_file(csv);
+        int rows = 0;
+        for (char *p = s; p && *p; p++) rows += *p == '\n';
+        free(s);
+        if (rows >= 2) break;
+        usleep(50000);
+    }
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGINT, "exit status %d", WEXITSTATUS(status));
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/t", dir);
+    Experiment e;
+    CkptFile cf;
+    LgErr err;
+    CHECK(exp_load(&e, ck, NULL, 0, &cf, &err) == 0, "%s", err.msg);
+    CHECK(cf.step >= 10, "the checkpoint is at the interrupted step (%lld)", (long long)cf.step);
+    ckpt_close(&cf);
+    exp_free(&e);
+}
