@@ -121,7 +121,7 @@ static void adam_update(Demo *d) {
     float *w = d->p.data, *gr = d->p.grad, *m = d->adam_m, *v = d->adam_v;
     float lr = d->c.lr;
     size_t n = d->p.n;
-#pragma omp parallel for
+#pragma omp parallel for if (n >= ((size_t)1 << 15))
     for (size_t i = 0; i < n; i++) {
         m[i] = b1 * m[i] + (1.0f - b1) * gr[i];
         v[i] = b2 * v[i] + (1.0f - b2) * gr[i] * gr[i];
