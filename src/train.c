@@ -235,14 +235,14 @@ static void end_progress_line(const Trainer *t) {
 
 /* ---- evaluation ---- */
 
-static int evaluate(Trainer *t, int print_table, LgErr *err) {
+static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
     if (eval_sweep(&t->e, t->results, err) != 0) return -1;
     eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {
         end_progress_line(t);
         eval_print_table(stdout, &t->e, t->step, t->results, t->n_results);
-    } else if (!t->tty) {
+    } else if (!quiet && !t->tty) {
         printf("eval at step %ld: %s %.4f (mean over lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
                score, task_name(t->e.tasks[0]));
     }
@@ -406,7 +406,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             t_log = now;
         }
         if ((tr->eval_every > 0 && t.step % tr->eval_every == 0) || last) {
-            if (evaluate(&t, last && !o->quiet, &err) != 0) {
+            if (evaluate(&t, last && !o->quiet, o->quiet, &err) != 0) {
                 fprintf(stderr, "lengen train: evaluation at step %ld: %s\n", t.step, err.msg);
                 rc = 1;
                 break;
@@ -434,7 +434,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     }
     if (rc == 0 && !evaluated_at_end && !o->quiet) {
         /* resumed at the last step or nothing to do: still show the table */
-        if (evaluate(&t, 1, &err) != 0) {
+        if (evaluate(&t, 1, o->quiet, &err) != 0) {
             fprintf(stderr, "lengen train: evaluation: %s\n", err.msg);
             rc = 1;
         }

@@ -18,9 +18,9 @@
 
 /* A tiny copy experiment: 2 layers, d 32, copy of 1..6 symbols from 6, rope. */
 static const char *copy_ini =
-    "[model]\nlayers = 2\nheads = 2\nd_model = 32\nmax_pos = 64\nposenc = rope\n"
+    "[model]\nlayers = 2\nheads = 2\nd_model = 32\nmax_pos = 64\nposenc = learned\n"
     "[task]\nmain = copy\nalphabet = 6\n"
-    "[train]\nsteps = 400\nbatch_size = 32\nlr = 3e-3\nmin_lr = 3e-4\nwarmup = 20\n"
+    "[train]\nsteps = 800\nbatch_size = 32\nlr = 3e-3\nmin_lr = 3e-4\nwarmup = 20\n"
     "min_length = 1\nmax_length = 6\nlog_every = 10\neval_every = 0\nckpt_every = 0\n"
     "weight_decay = 0.0\n"
     "[eval]\nlengths = 2,4,6\nn = 100\n"
