@@ -73,6 +73,17 @@ void lg_die_at(const char *file, int line, const char *fmt, ...) {
     exit(1);
 }
 
+void lg_assert_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "lengen: fatal: %s:%d: assertion '%s' failed:", file, line, cond);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
 int lg_err(LgErr *err, const char *fmt, ...) {
     if (err) {
         va_list ap;

@@ -35,9 +35,11 @@ uint64_t lg_alloc_count(void);  /* number of successful allocations since proces
 #endif
 LG_NORETURN void lg_die_at(const char *file, int line, const char *fmt, ...) LG_PRINTF(3, 4);
 #define lg_die(...) lg_die_at(__FILE__, __LINE__, __VA_ARGS__)
-/* Always on (not NDEBUG dependent). The message should tell the reader what went wrong. */
+LG_NORETURN void lg_assert_fail(const char *file, int line, const char *cond, const char *fmt, ...) LG_PRINTF(4, 5);
+/* Always on (not NDEBUG dependent). The message should tell the reader what went wrong.
+ * The condition's text is passed as data, so a '%' in it (x % 2 == 0) is safe. */
 #define LG_ASSERT(cond, ...) \
-    do { if (!(cond)) lg_die_at(__FILE__, __LINE__, "assertion '" #cond "' failed: " __VA_ARGS__); } while (0)
+    do { if (!(cond)) lg_assert_fail(__FILE__, __LINE__, #cond, " " __VA_ARGS__); } while (0)
 
 /* ---- recoverable errors ---- */
 typedef struct LgErr {

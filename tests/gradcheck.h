@@ -13,6 +13,8 @@
  * so much smaller eps makes the check worse, not better. Kinks (relu at 0) and masks must be
  * kept further than eps from the inputs (choose inputs accordingly).
  *
+ * Every op loop runs its OpenMP path during the check (ops_set_par_min(0)), whatever the size.
+ *
  * Parameters with requires_grad = 0 are skipped (and the op must not ask for their grad):
  * clear the flag after params_finalize for inputs that are data, not weights.
  */

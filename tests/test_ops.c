@@ -641,6 +641,7 @@ TEST(results_do_not_depend_on_threads_and_repeat_exactly) {
     float *o1 = lg_malloc(2 * 9 * 24 * sizeof(float), "t"), *o2 = lg_malloc(2 * 9 * 24 * sizeof(float), "t");
     float *g1 = lg_malloc(p.n * sizeof(float), "t");
     int prev = lg_threads();
+    size_t par_min = ops_set_par_min(0);  /* small shapes, but every loop takes its threaded path */
     lg_set_threads(1);
     block_run(&p, &c, o1, &n);
     memcpy(g1, p.grad, p.n * sizeof(float));
@@ -654,6 +655,7 @@ TEST(results_do_not_depend_on_threads_and_repeat_exactly) {
     CHECK(memcmp(o1, o2, n * sizeof(float)) == 0, "a repeated run's output differs");
     CHECK(memcmp(g1, p.grad, p.n * sizeof(float)) == 0, "a repeated run's grads differ");
     lg_set_threads(prev);
+    ops_set_par_min(par_min);
     lg_free(o1); lg_free(o2); lg_free(g1);
     params_free(&p);
 }

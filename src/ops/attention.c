@@ -15,6 +15,7 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "par.h"
 
 /* The last key row i may attend to, or Tk - 1 when not causal. Negative: none. */
 static inline int last_key(int i, int Tq, int Tk, int causal) {
@@ -53,7 +54,7 @@ void softmax_forward(float *out, const float *x, const float *bias, int bias_bat
                      int B, int H, int Tq, int Tk) {
     // x, out are [B,H,Tq,Tk]; bias is [Bb,H,Tq,Tk] (Bb = B when bias_batched, else 1) or NULL
     int rows = B * H * Tq;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)rows * Tk))
     for (int r = 0; r < rows; r++) {
         int i = r % Tq, bh = r / Tq, h = bh % H, b = bh / H;
         const float *xr = x + (size_t)r * Tk;
@@ -71,7 +72,7 @@ void softmax_forward(float *out, const float *x, const float *bias, int bias_bat
 void softmax_backward(float *dlogit, const float *p, const float *dout, int causal, int B, int H, int Tq, int Tk) {
     // forward: p = softmax(x + bias), masked;  dlogit = p * (dout - sum_j p dout)  (written, not added)
     int rows = B * H * Tq;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)rows * Tk))
     for (int r = 0; r < rows; r++) {
         int i = r % Tq;
         int jend = last_key(i, Tq, Tk, causal);
@@ -85,11 +86,11 @@ void softmax_backward(float *dlogit, const float *p, const float *dout, int caus
 static void bias_grad_reduce(float *dbias, const float *d, int bias_batched, int B, int H, int Tq, int Tk) {
     size_t per_b = (size_t)H * Tq * Tk;
     if (bias_batched) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * per_b))
         for (size_t e = 0; e < (size_t)B * per_b; e++) dbias[e] += d[e];
         return;
     }
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * per_b))
     for (size_t e = 0; e < per_b; e++) {
         float s = 0.0f;
         for (int b = 0; b < B; b++) s += d[(size_t)b * per_b + e];
@@ -108,7 +109,7 @@ static void softmax_node_backward(AgNode *node) {
     softmax_backward(dl, out->data, out->grad, c->causal, c->B, c->H, c->Tq, c->Tk);
     if (x->requires_grad) {
         float *dx = ag_grad(node->g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(out->n))
         for (size_t e = 0; e < out->n; e++) dx[e] += dl[e];
     }
     if (bias && bias->requires_grad)
@@ -153,7 +154,7 @@ Tensor *op_softmax(Ag *g, Tensor *x, Tensor *bias, int causal) {
  * x's slice += y (the backward of split, the forward-with-accumulate of merge is not needed). */
 static void heads_copy(float *y, const float *x, int B, int T, int C, int H, int hd, int col0) {
     // x is [B,T,C], y is [B,H,T,hd]:  y[b,h,t,d] = x[b,t,col0 + h*hd + d]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * H * T * hd))
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         for (int t = 0; t < T; t++)
@@ -163,7 +164,7 @@ static void heads_copy(float *y, const float *x, int B, int T, int C, int H, int
 
 static void heads_add_back(float *dx, const float *dy, int B, int T, int C, int H, int hd, int col0) {
     // forward: y[b,h,t,d] = x[b,t,col0 + h*hd + d];  dx[b,t,col0+h*hd+d] += dy[b,h,t,d]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * H * T * hd))
     for (int bt = 0; bt < B * T; bt++) {
         int b = bt / T, t = bt % T;
         for (int h = 0; h < H; h++) {
@@ -203,7 +204,7 @@ static void merge_heads_node_backward(AgNode *node) {
     HeadsCtx *c = node->saved;
     float *dx = ag_grad(node->g, node->in[0]);
     const float *dout = node->out->grad;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)c->B * c->T * c->C))
     for (int bh = 0; bh < c->B * c->H; bh++) {
         int b = bh / c->H, h = bh % c->H;
         for (int t = 0; t < c->T; t++) {
@@ -220,7 +221,7 @@ Tensor *op_merge_heads(Ag *g, Tensor *x) {
     HeadsCtx c = {x->shape[0], x->shape[2], x->shape[1] * x->shape[3], x->shape[1], x->shape[3], 0};
     Tensor *out = tensor_new3(&g->arena, c.B, c.T, c.C);
     // out[b,t,h*hd+d] = x[b,h,t,d]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)c.B * c.T * c.C))
     for (int bt = 0; bt < c.B * c.T; bt++) {
         int b = bt / c.T, t = bt % c.T;
         for (int h = 0; h < c.H; h++)
@@ -249,7 +250,7 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
     // q is [B,H,Tq,hd]; k, v rows of head (b,h) at ((b*H+h)*kv_stride + j)*hd, j < Tk;
     // bias is [Bb,H,Tq,Tk] or NULL; out is [B,H,Tq,hd]; probs is [B,H,Tq,Tk] or NULL
     LG_ASSERT(kv_stride >= Tk, "attention_forward: kv_stride %d < Tk %d", kv_stride, Tk);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * H * Tq * Tk * hd))
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         const float *kh = k + (size_t)bh * kv_stride * hd, *vh = v + (size_t)bh * kv_stride * hd;
@@ -295,7 +296,7 @@ static void attention_backward(float *dq, float *dk, float *dv, float *dl, float
                                float scale, int causal, int B, int H, int Tq, int Tk, int hd) {
     // forward: logit_ij = s_i (q_i . k_j) + bias_ij,  s_i = scale row_scale_i head_scale_h
     //          p = softmax_j(logit);  out_i = sum_j p_ij v_j
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * H * Tq * Tk * hd))
     for (int bh = 0; bh < B * H; bh++) {
         int h = bh % H;
         const float *qh = q + (size_t)bh * Tq * hd, *kh = k + (size_t)bh * Tk * hd, *vh = v + (size_t)bh * Tk * hd;
@@ -404,7 +405,7 @@ Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o) 
 static void rope_apply(float *y, const float *x, const float *pos, int B, int H, int T, int hd, int rot,
                        float base, int dir, int accumulate) {
     // x, y are [B,H,T,hd], pos is [B,T]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)B * H * T * rot * 8))
     for (int bht = 0; bht < B * H * T; bht++) {
         int t = bht % T, b = bht / (H * T);
         double ps = pos[(size_t)b * T + t];
@@ -447,7 +448,7 @@ static void rope_node_backward(AgNode *node) {
 
 Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rot_dims, float base) {
     char sx[64];
-    LG_ASSERT(x->ndim == 4 && rot_dims >= 0 && (rot_dims & 1) == 0 && rot_dims <= x->shape[3],
+    LG_ASSERT(x->ndim == 4 && rot_dims >= 0 && rot_dims % 2 == 0 && rot_dims <= x->shape[3],
               "op_rope: x %s must be [B,H,T,hd] and rot_dims %d even and <= hd", tensor_shape_str(x, sx, sizeof sx), rot_dims);
     int B = x->shape[0], H = x->shape[1], T = x->shape[2], hd = x->shape[3];
     Tensor *out = tensor_new(&g->arena, 4, x->shape);

@@ -9,6 +9,15 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "par.h"
+
+size_t ops_par_min = (size_t)1 << 15;
+
+size_t ops_set_par_min(size_t work) {
+    size_t prev = ops_par_min;
+    ops_par_min = work;
+    return prev;
+}
 
 static void check_same(const char *op, const Tensor *a, const Tensor *b) {
     char sa[64], sb[64];
@@ -31,7 +40,7 @@ static void add_node_backward(AgNode *node) {
     for (int k = 0; k < 2; k++) {
         float *d = grad_or_null(node, node->in[k]);
         if (!d) continue;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(n))
         for (size_t i = 0; i < n; i++) d[i] += dout[i];
     }
 }
@@ -39,7 +48,7 @@ static void add_node_backward(AgNode *node) {
 Tensor *op_add(Ag *g, Tensor *a, Tensor *b) {
     check_same("op_add", a, b);
     Tensor *out = new_like(g, a);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(a->n))
     for (size_t i = 0; i < a->n; i++) out->data[i] = a->data[i] + b->data[i];
     if (ag_needs_grad(g, a, b, NULL)) {
         Tensor *in[2] = {a, b};
@@ -56,7 +65,7 @@ static void mul_node_backward(AgNode *node) {
     const float *dout = node->out->grad;
     float *da = grad_or_null(node, a), *db = grad_or_null(node, b);
     size_t n = node->out->n;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(n))
     for (size_t i = 0; i < n; i++) {
         if (da) da[i] += dout[i] * b->data[i];
         if (db) db[i] += dout[i] * a->data[i];
@@ -66,7 +75,7 @@ static void mul_node_backward(AgNode *node) {
 Tensor *op_mul(Ag *g, Tensor *a, Tensor *b) {
     check_same("op_mul", a, b);
     Tensor *out = new_like(g, a);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(a->n))
     for (size_t i = 0; i < a->n; i++) out->data[i] = a->data[i] * b->data[i];
     if (ag_needs_grad(g, a, b, NULL)) {
         Tensor *in[2] = {a, b};
@@ -83,13 +92,13 @@ static void scale_node_backward(AgNode *node) {
     const float *dout = node->out->grad;
     float *da = ag_grad(node->g, node->in[0]);
     size_t n = node->out->n;
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(n))
     for (size_t i = 0; i < n; i++) da[i] += s * dout[i];
 }
 
 Tensor *op_scale(Ag *g, Tensor *a, float s) {
     Tensor *out = new_like(g, a);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(a->n))
     for (size_t i = 0; i < a->n; i++) out->data[i] = s * a->data[i];
     if (ag_needs_grad(g, a, NULL, NULL)) {
         AgNode *n = ag_record(g, "scale", scale_node_backward, out, &a, 1, sizeof(float));
@@ -108,11 +117,11 @@ static void add_bias_node_backward(AgNode *node) {
     int N = (int)(x->n / (size_t)C);
     float *dx = grad_or_null(node, x), *db = grad_or_null(node, b);
     if (dx) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
         for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
     }
     if (db) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
         for (int c = 0; c < C; c++) {
             float s = 0.0f;
             for (int n = 0; n < N; n++) s += dout[(size_t)n * C + c];
@@ -128,7 +137,7 @@ Tensor *op_add_bias(Ag *g, Tensor *x, Tensor *b) {
               tensor_shape_str(b, sb, sizeof sb), tensor_shape_str(x, sx, sizeof sx));
     Tensor *out = new_like(g, x);
     int N = (int)(x->n / (size_t)C);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) out->data[(size_t)n * C + c] = x->data[(size_t)n * C + c] + b->data[c];
     if (ag_needs_grad(g, x, b, NULL)) {
@@ -145,13 +154,13 @@ static void relu_node_backward(AgNode *node) {
     Tensor *x = node->in[0];
     const float *dout = node->out->grad;
     float *dx = ag_grad(node->g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += x->data[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 Tensor *op_relu(Ag *g, Tensor *x) {
     Tensor *out = new_like(g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) out->data[i] = x->data[i] > 0.0f ? x->data[i] : 0.0f;
     if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "relu", relu_node_backward, out, &x, 1, 0);
     return out;
@@ -162,7 +171,7 @@ Tensor *op_relu(Ag *g, Tensor *x) {
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 
 void gelu_forward(float *out, const float *x, size_t n) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(n * 8))
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
@@ -171,7 +180,7 @@ void gelu_forward(float *out, const float *x, size_t n) {
 
 void gelu_backward(float *dx, const float *x, const float *dout, size_t n) {
     // forward: out = 0.5 x (1 + tanh(u)),  u = k (x + 0.044715 x^3)
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(n * 8))
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float u = GELU_K * (v + 0.044715f * v * v * v);
@@ -202,7 +211,7 @@ static void dropout_node_backward(AgNode *node) {
     const float *mask = node->saved;
     const float *dout = node->out->grad;
     float *dx = ag_grad(node->g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += dout[i] * mask[i];
 }
 
@@ -230,7 +239,7 @@ static void sum_node_backward(AgNode *node) {
     Tensor *x = node->in[0];
     float d = node->out->grad[0];
     float *dx = ag_grad(node->g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += d;
 }
 
@@ -250,7 +259,7 @@ static void reshape_node_backward(AgNode *node) {
     Tensor *x = node->in[0];
     const float *dout = node->out->grad;
     float *dx = ag_grad(node->g, x);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
 }
 

@@ -11,6 +11,7 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "par.h"
 
 /* ---- embedding ---------------------------------------------------------------------------- */
 
@@ -19,7 +20,7 @@ void embedding_forward(float *out, const float *table, const int *ids, int N, in
     for (int n = 0; n < N; n++)
         if (ids[n] < 0 || ids[n] >= V)
             lg_die("op_embedding: token id %d at position %d is outside the vocabulary [0, %d)", ids[n], n, V);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * C, table + (size_t)ids[n] * C, (size_t)C * sizeof(float));
 }
 
@@ -72,7 +73,7 @@ double cross_entropy_forward(float *lse, float *nll, const float *logits, const 
         if (w > 0.0f && (targets[n] < 0 || targets[n] >= V))
             lg_die("op_cross_entropy: target %d at row %d is outside the vocabulary [0, %d)", targets[n], n, V);
     }
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * V * 4))
     for (int n = 0; n < N; n++) {
         const float *lr = logits + (size_t)n * V;
         float m = -INFINITY;
@@ -101,7 +102,7 @@ void cross_entropy_backward(float *dlogits, const float *logits, const float *ls
     int count = 0;
     for (int n = 0; n < N; n++) count += (weights ? weights[n] : 1.0f) > 0.0f;
     float norm = dloss / (float)(count > 1 ? count : 1);
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * V * 4))
     for (int n = 0; n < N; n++) {
         float w = weights ? weights[n] : 1.0f;
         if (w <= 0.0f) continue;

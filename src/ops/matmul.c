@@ -10,6 +10,7 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "par.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* kernels                                                                                     */
@@ -59,7 +60,7 @@ void linear_forward(float *out, const float *x, const float *w, const float *b, 
     // x is [N,IN], w is [OUT,IN], b is [OUT] or NULL, out is [N,OUT]
     gemm(out, x, w, N, OUT, IN, 0, 1, 0.0f);
     if (b) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * OUT))
         for (int n = 0; n < N; n++)
             for (int o = 0; o < OUT; o++) out[(size_t)n * OUT + o] += b[o];
     }
@@ -72,7 +73,7 @@ void linear_backward(float *dx, float *dw, float *db, const float *dout, const f
     if (dw) gemm(dw, dout, x, OUT, IN, N, 1, 0, 1.0f);   // dw[OUT,IN] += dout^T x
     if (db) {
         // db[o] += sum_n dout[n,o]; each thread owns its columns
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * OUT))
         for (int o = 0; o < OUT; o++) {
             float s = 0.0f;
             for (int n = 0; n < N; n++) s += dout[(size_t)n * OUT + o];

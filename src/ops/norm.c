@@ -9,13 +9,14 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "par.h"
 
 /* ---- layernorm ---------------------------------------------------------------------------- */
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                        const float *b, int N, int C, float eps) {
     // x is [N,C], w and b are [C] (b may be NULL), out is [N,C], mean and rstd are [N]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * C;
         float *yr = out + (size_t)n * C;
@@ -36,7 +37,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
                         const float *w, const float *mean, const float *rstd, int N, int C) {
     // forward: xhat = (x - mean) * rstd;  out = xhat * w + b
     if (dx) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
         for (int n = 0; n < N; n++) {
             const float *xr = x + (size_t)n * C, *dr = dout + (size_t)n * C;
             float *dxr = dx + (size_t)n * C;
@@ -57,7 +58,7 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dout, cons
         }
     }
     if (dw || db) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
         for (int c = 0; c < C; c++) {
             float sw = 0.0f, sb = 0.0f;
             for (int n = 0; n < N; n++) {
@@ -113,7 +114,7 @@ Tensor *op_layernorm(Ag *g, Tensor *x, Tensor *w, Tensor *b, float eps) {
 
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps) {
     // x is [N,C], w is [C], out is [N,C], rstd is [N]
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * C;
         float *yr = out + (size_t)n * C;
@@ -129,7 +130,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
                       const float *rstd, int N, int C) {
     // forward: xhat = x * rstd, rstd = 1/sqrt(mean(x^2) + eps);  out = xhat * w
     if (dx) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
         for (int n = 0; n < N; n++) {
             const float *xr = x + (size_t)n * C, *dr = dout + (size_t)n * C;
             float *dxr = dx + (size_t)n * C;
@@ -142,7 +143,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
         }
     }
     if (dw) {
-#pragma omp parallel for
+#pragma omp parallel for if (OPS_PAR((size_t)N * C))
         for (int c = 0; c < C; c++) {
             float sw = 0.0f;
             for (int n = 0; n < N; n++) sw += dout[(size_t)n * C + c] * x[(size_t)n * C + c] * rstd[n];

@@ -107,6 +107,14 @@ Tensor *op_cross_entropy(Ag *g, Tensor *logits, const int *targets, const float 
                          float *nll_out);
 
 /* ------------------------------------------------------------------------------------------ */
+/* threading                                                                                   */
+
+/* Loops of the ops with less work than this (about float operations; default 32768) run on
+ * one thread instead of opening an OpenMP region. Returns the previous value. Tests set 0 to
+ * run every threaded path; results do not depend on it. */
+size_t ops_set_par_min(size_t work);
+
+/* ------------------------------------------------------------------------------------------ */
 /* raw kernels                                                                                 */
 /* Plain functions on float pointers, outputs first, for callers with their own buffers and for
  * reference tests. Forward kernels overwrite their outputs; backward kernels ADD into their
