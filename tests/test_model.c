@@ -448,3 +448,48 @@ TEST(trace_returns_attention_and_hidden_states) {
     ag_free(&g);
     model_free(&m);
 }
+
+/* Abacus offsets and dropout act only when training; a training step of a fixed shape makes
+ * no heap allocation after the first (the arena holds every activation). */
+TEST(training_only_randomness_and_no_steady_state_allocation) {
+    ModelConfig c;
+    small_cfg(&c, PE_ABACUS);
+    c.abacus_max_digits = 8;
+    c.abacus_max_offset = 50;
+    c.dropout = 0.1f;
+    Model m;
+    LgErr err;
+    CHECK(model_init(&m, &c, 10, 1, &err) == 0, "%s", err.msg);
+    tm_perturb(&m, 2);
+    int tokens[2 * 5] = {1, 2, 3, 4, 5, 1, 2, 3, 4, 5}, dig[2 * 5] = {1, 2, 3, 0, 1, 1, 2, 3, 0, 1};
+    int targets[10] = {2, 3, 4, 5, 6, 2, 3, 4, 5, 6};
+    Rng r;
+    rng_seed(&r, 8);
+    Ag g;
+    ag_init(&g, 1 << 12);
+    ModelBatch ev = {.tokens = tokens, .B = 2, .T = 5, .digit_index = dig};
+    Tensor *e = model_forward(&m, &g, &ev, NULL);
+    for (int i = 0; i < 50; i++) CHECK_NEAR(e->data[i], e->data[50 + i], 1e-5, 1e-5, "eval rows equal");
+    ModelBatch tr = ev;
+    tr.training = 1;
+    tr.rng = &r;
+    CHECK(model_check_batch(&m, &tr, &err) == 0, "%s", err.msg);
+    uint64_t allocs = 0;
+    for (int step = 0; step < 3; step++) {
+        ag_reset(&g);
+        uint64_t before = lg_alloc_count();
+        params_zero_grad(&m.params);
+        Tensor *t = model_forward(&m, &g, &tr, NULL);
+        ag_backward(&g, op_cross_entropy(&g, t, targets, NULL, NULL));
+        allocs = lg_alloc_count() - before;
+        int differ = 0;
+        for (int i = 0; i < 50; i++) differ |= fabsf(t->data[i] - t->data[50 + i]) > 1e-4f;
+        CHECK(differ, "identical examples stayed identical under dropout and abacus offsets");
+    }
+    CHECK(allocs == 0, "a steady-state training step made %llu heap allocations", (unsigned long long)allocs);
+    /* a digit place beyond the table is caught by model_check_batch, naming the key */
+    dig[3] = 60;
+    CHECK(model_check_batch(&m, &ev, &err) == -1 && strstr(err.msg, "abacus_max_digits"), "%s", err.msg);
+    ag_free(&g);
+    model_free(&m);
+}

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../src/ops/ops.h"
 #include "../src/ops/posenc_ops.h"
 #include "../src/posenc.h"
 #include "../src/util.h"
@@ -36,7 +37,9 @@ TEST(gradcheck_rel_bias) {
     for (int i = 0; i < 24; i++) bucket[i] = (int)rng_below(&r, 5);
     bucket[0] = bucket[1] = bucket[2] = 4;  /* repeated buckets accumulate */
     c.bucket = bucket;
+    size_t par = ops_set_par_min(0);  /* run the threaded paths too */
     gradcheck("rel_bias", &p, f_rel_bias, &c, NULL);
+    ops_set_par_min(par);
     /* forward is a gather */
     Ag g;
     ag_init(&g, 1 << 16);
@@ -84,7 +87,9 @@ static void fire_case(float c0, float L0, int Bb, int Tq, int Tk, int causal, co
     c.Tk = Tk;
     c.causal = causal;
     GcOpts o = {.eps = 1e-3f, .atol = 1e-3f, .rtol = 1e-2f};  /* x is O(1): a smaller step is fine */
+    size_t par = ops_set_par_min(0);  /* run the threaded paths too */
     gradcheck("fire_bias", &p, f_fire, &c, &o);
+    ops_set_par_min(par);
     params_free(&p);
 }
 

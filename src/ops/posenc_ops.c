@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../util.h"
+#include "par.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -38,7 +39,7 @@ typedef struct {
 // table is (NB,H), bucket is (Bb,Tq,Tk), out is (Bb,H,Tq,Tk)
 static void rel_bias_forward(float *out, const float *table, const int *bucket, int NB, int H,
                              int Bb, int Tq, int Tk) {
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * H))
     for (int b = 0; b < Bb; b++)
         for (int i = 0; i < Tq; i++) {
             const int *bk = bucket + ((size_t)b * Tq + i) * Tk;
@@ -120,7 +121,7 @@ static inline float fire_x(float c, float L, float qi, float kj, float *dxdc, fl
 static void fire_forward(float *out, float c, float L, const float *w1, const float *b1,
                          const float *w2, const float *b2, const float *qpos, const float *kpos,
                          int W, int H, int Bb, int Tq, int Tk, int causal) {
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * W * (H + 2)))
     for (int b = 0; b < Bb; b++)
         for (int i = 0; i < Tq; i++) {
             float hid[256];
@@ -160,7 +161,7 @@ static void fire_backward(AgNode *n) {
     int nacc = 2 + 2 * W + H * W + H;
     int nt = max_threads();
     float *acc = arena_calloc(&n->g->arena, (size_t)nt * nacc * sizeof(float));
-    #pragma omp parallel
+    #pragma omp parallel if (OPS_PAR((size_t)Bb * Tq * Tk * W * (2 * H + 4)))
     {
         float *a = acc + (size_t)thread_id() * nacc;
         float *dc = a, *dL = a + 1, *dw1 = a + 2, *db1 = dw1 + W, *dw2 = db1 + W, *db2 = dw2 + H * W;
