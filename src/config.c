@@ -467,8 +467,9 @@ static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) 
     case K_U64: {
         char *end;
         if (!*v || *v == '-') return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number", k->section, k->name, v);
+        errno = 0;
         unsigned long long x = strtoull(v, &end, 10);
-        if (end == v || *skip_ws(end)) return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number%s", k->section, k->name, v, hint);
+        if (end == v || *skip_ws(end) || errno == ERANGE) return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number%s", k->section, k->name, v, hint);
         *(unsigned long long *)(base + k->off) = x;
         return 0;
     }

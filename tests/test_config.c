@@ -152,6 +152,8 @@ TEST(config_errors_name_line_and_suggest) {
     EXPECT_LOAD_ERROR("[eval]\nbest_metric = accuracy\n", "not one of: exact_match, token_accuracy");
     EXPECT_LOAD_ERROR("[eval]\nlengths = 5, 10:x\n", "t.ini:2:", "'10:x'");
     EXPECT_LOAD_ERROR("[run]\nseed = -1\n", "seed = '-1'");
+    EXPECT_LOAD_ERROR("[run]\nseed = 18446744073709551616\n", "seed = '18446744073709551616'");
+    EXPECT_LOAD_ERROR("[train]\nsteps = 99999999999999999999\n", "steps = 99999999999999999999 must be in");
     EXPECT_LOAD_ERROR("[model]\nlayers = 2\n[train]\nsteps = 5\n[model]\nlayers = 3\n", "t.ini:6:", "duplicate key 'layers' in [model]");
     EXPECT_LOAD_ERROR("[model]\nlayers 2\n", "t.ini:2:", "syntax error");
     EXPECT_LOAD_ERROR("[model\n", "t.ini:1:", "syntax error");
