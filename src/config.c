@@ -141,6 +141,12 @@ static const Key schema[] = {
 };
 #define N_KEYS ((int)(sizeof schema / sizeof schema[0]))
 
+/* inih reads lines into a 200-byte buffer: "key = value" must fit in this many characters
+ * (cfg_validate checks that every resolved value does, so cfg_to_string's text loads back) */
+#define CFG_LINE_MAX 198
+/* the longest formatted value (256 lengths of up to 8 digits, with separators) */
+#define CFG_VALUE_TEXT_MAX 4096
+
 /* ---- small helpers ---- */
 
 static void copy_str(char *dst, size_t size, const char *src) {
@@ -163,6 +169,11 @@ static char *trim_copy(char *buf, size_t size, const char *s, const char *e) {
     memcpy(buf, s, n);
     buf[n] = '\0';
     return buf;
+}
+
+/* Can `v` be written as "key = v" and read back as v? (inih ends a value at " ;") */
+static int writable_value(const char *v) {
+    return !strchr(v, '\n') && !strchr(v, '\r') && v[0] != ';' && !strstr(v, " ;") && !strstr(v, "\t;");
 }
 
 static int edit_distance(const char *a, const char *b) {
@@ -449,15 +460,16 @@ static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) 
             }
         }
         if (strlen(v) >= k->size) return where_err(err, w, "[%s] %s = '%s' is longer than %zu characters", k->section, k->name, v, k->size - 1);
-        if (strchr(v, '\n') || strstr(v, " ;") || strstr(v, "\t;"))
-            return where_err(err, w, "[%s] %s = '%s' may not contain a newline or ' ;'", k->section, k->name, v);
+        if (!writable_value(v))
+            return where_err(err, w, "[%s] %s = '%s' cannot be written back to an INI file (a newline, a leading ';' or ' ;')", k->section, k->name, v);
         copy_str(base + k->off, k->size, v);
         return 0;
     case K_U64: {
         char *end;
         if (!*v || *v == '-') return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number", k->section, k->name, v);
+        errno = 0;
         unsigned long long x = strtoull(v, &end, 10);
-        if (end == v || *skip_ws(end)) return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number%s", k->section, k->name, v, hint);
+        if (end == v || *skip_ws(end) || errno == ERANGE) return where_err(err, w, "[%s] %s = '%s' is not a non-negative whole number%s", k->section, k->name, v, hint);
         *(unsigned long long *)(base + k->off) = x;
         return 0;
     }
@@ -510,9 +522,13 @@ static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) 
 static int set_task_opt(Config *c, const char *key, const char *v, Where w, LgErr *err) {
     TaskConfig *t = &c->task;
     if (strlen(key) >= CFG_NAME_MAX) return where_err(err, w, "[task] option name '%s' is longer than %d characters", key, CFG_NAME_MAX - 1);
-    if (strlen(v) >= sizeof t->opts[0].value) return where_err(err, w, "[task] %s = '%s' is longer than %zu characters", key, v, sizeof t->opts[0].value - 1);
-    if (strchr(v, '\n') || strstr(v, " ;") || strstr(v, "\t;"))
-        return where_err(err, w, "[task] %s = '%s' may not contain a newline or ' ;'", key, v);
+    if (strlen(v) >= sizeof t->opts[0].value || strlen(key) + 3 + strlen(v) > CFG_LINE_MAX)
+        return where_err(err, w, "[task] %s = '%s' is too long: a config line holds at most %d characters", key, v, CFG_LINE_MAX);
+    for (const char *p = key; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+            return where_err(err, w, "[task] option name '%s': use letters, digits, '_', '-' and '.' only", key);
+    if (!writable_value(v))
+        return where_err(err, w, "[task] %s = '%s' cannot be written back to an INI file (a newline, a leading ';' or ' ;')", key, v);
     TaskOpt *o = (TaskOpt *)cfg_task_opt(t, key);
     if (!o) {
         if (t->n_opts == CFG_MAX_TASK_OPTS) return where_err(err, w, "[task] too many task options (at most %d) at '%s'", CFG_MAX_TASK_OPTS, key);
@@ -804,41 +820,39 @@ static void format_key(const Config *c, const Key *k, char *buf, size_t size) {
     }
 }
 
-char *cfg_to_string(const Config *c) {
-    size_t cap = 16384, n = 0;
-    char *out = lg_malloc(cap, "config text");
-    out[0] = '\0';
-    const char *section = "";
-    char val[2048];
-    for (int i = 0; i <= N_KEYS; i++) {
-        const char *next = i < N_KEYS ? schema[i].section : "";
-        char line[2400];
-        line[0] = '\0';
-        if (strcmp(next, section)) {
-            if (!strcmp(section, "task"))
-                for (int j = 0; j < c->task.n_opts; j++) {
-                    char opt[400];
-                    snprintf(opt, sizeof opt, "%s = %s\n", c->task.opts[j].key, c->task.opts[j].value);
-                    strcat(line, opt);
-                }
-            if (next[0]) {
-                char hdr[32];
-                snprintf(hdr, sizeof hdr, "%s[%s]\n", section[0] ? "\n" : "", next);
-                strcat(line, hdr);
-            }
-            section = next;
-        }
-        if (i < N_KEYS) {
-            format_key(c, &schema[i], val, sizeof val);
-            size_t l = strlen(line);
-            snprintf(line + l, sizeof line - l, "%s =%s%s\n", schema[i].name, val[0] ? " " : "", val);
-        }
-        size_t ln = strlen(line);
-        while (n + ln + 1 > cap) out = lg_realloc(out, cap *= 2, "config text");
-        memcpy(out + n, line, ln + 1);
-        n += ln;
+typedef struct Text {
+    char *s;
+    size_t n, cap;
+} Text;
+
+static void text_add(Text *t, const char *a, const char *b, const char *c) {
+    const char *parts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(parts[i]);
+        while (t->n + l + 1 > t->cap) t->s = lg_realloc(t->s, t->cap *= 2, "config text");
+        memcpy(t->s + t->n, parts[i], l + 1);
+        t->n += l;
     }
-    return out;
+}
+
+char *cfg_to_string(const Config *c) {
+    Text t = {lg_malloc(8192, "config text"), 0, 8192};
+    t.s[0] = '\0';
+    char val[CFG_VALUE_TEXT_MAX];
+    for (int i = 0; i < N_KEYS; i++) {
+        if (i == 0 || strcmp(schema[i].section, schema[i - 1].section))
+            text_add(&t, i ? "\n[" : "[", schema[i].section, "]\n");
+        format_key(c, &schema[i], val, sizeof val);
+        text_add(&t, schema[i].name, val[0] ? " = " : " =", val);
+        text_add(&t, "\n", "", "");
+        int last_of_section = i + 1 == N_KEYS || strcmp(schema[i].section, schema[i + 1].section);
+        if (last_of_section && !strcmp(schema[i].section, "task"))
+            for (int j = 0; j < c->task.n_opts; j++) {
+                text_add(&t, c->task.opts[j].key, " = ", c->task.opts[j].value);
+                text_add(&t, "\n", "", "");
+            }
+    }
+    return t.s;
 }
 
 int cfg_get(const Config *c, const char *key, char *buf, size_t len, LgErr *err) {
@@ -848,7 +862,7 @@ int cfg_get(const Config *c, const char *key, char *buf, size_t len, LgErr *err)
     const char *name = dot ? dot + 1 : key;
     int i = find_key(section, name);
     if (i >= 0) {
-        char val[2048];
+        char val[CFG_VALUE_TEXT_MAX];
         format_key(c, &schema[i], val, sizeof val);
         snprintf(buf, len, "%s", val);
         return 0;
@@ -963,6 +977,20 @@ int cfg_validate(const Config *c, LgErr *err) {
     if (!strcmp(c->run.name, ".") || !strcmp(c->run.name, ".."))
         return lg_err(err, "[run] name = '%s' is not a usable directory name", c->run.name);
     if (!c->run.out_dir[0]) return lg_err(err, "[run] out_dir is empty; use e.g. runs");
+    /* everything must be writable as INI lines that load back */
+    char *val = lg_malloc(CFG_VALUE_TEXT_MAX, "config value");
+    for (int i = 0; i < N_KEYS; i++) {
+        format_key(c, &schema[i], val, CFG_VALUE_TEXT_MAX);
+        size_t len = strlen(schema[i].name) + 3 + strlen(val);
+        if (len > CFG_LINE_MAX) {
+            int rc = lg_err(err, "[%s] %s: written out, this value takes a %zu-character line, more than the %d an INI line holds; shorten it%s",
+                            schema[i].section, schema[i].name, len, CFG_LINE_MAX,
+                            schema[i].type == K_LENGTHS ? " (use start:stop:step ranges)" : "");
+            lg_free(val);
+            return rc;
+        }
+    }
+    lg_free(val);
     return 0;
 }
 

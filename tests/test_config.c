@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../src/config.h"
 #include "../src/util.h"
@@ -151,6 +152,8 @@ TEST(config_errors_name_line_and_suggest) {
     EXPECT_LOAD_ERROR("[eval]\nbest_metric = accuracy\n", "not one of: exact_match, token_accuracy");
     EXPECT_LOAD_ERROR("[eval]\nlengths = 5, 10:x\n", "t.ini:2:", "'10:x'");
     EXPECT_LOAD_ERROR("[run]\nseed = -1\n", "seed = '-1'");
+    EXPECT_LOAD_ERROR("[run]\nseed = 18446744073709551616\n", "seed = '18446744073709551616'");
+    EXPECT_LOAD_ERROR("[train]\nsteps = 99999999999999999999\n", "steps = 99999999999999999999 must be in");
     EXPECT_LOAD_ERROR("[model]\nlayers = 2\n[train]\nsteps = 5\n[model]\nlayers = 3\n", "t.ini:6:", "duplicate key 'layers' in [model]");
     EXPECT_LOAD_ERROR("[model]\nlayers 2\n", "t.ini:2:", "syntax error");
     EXPECT_LOAD_ERROR("[model\n", "t.ini:1:", "syntax error");
@@ -394,4 +397,92 @@ TEST(config_shipped_configs_load_and_validate) {
     }
     globfree(&g);
     CHECK(found_default, "configs/default.ini is missing");
+}
+
+/* A value whose resolved form cannot be written as one INI line is rejected by cfg_validate
+ * (else cfg_to_string would write text that does not load back). */
+TEST(config_values_fit_on_an_ini_line) {
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    CHECK(cfg_set(&c, "task.main=sort", &err) == 0);
+    char set[1200] = "eval.lengths=";
+    for (int i = 0; i < 60; i++) {   /* 60 irregular lengths: no ranges to compress into */
+        char item[16];
+        snprintf(item, sizeof item, "%s%d", i ? "," : "", 1000 + i * i);
+        strcat(set, item);
+    }
+    CHECK(cfg_set(&c, set, &err) == 0, "%s", err.msg);
+    CHECK(cfg_validate(&c, &err) == -1 && contains(err.msg, "[eval] lengths") && contains(err.msg, "ranges"), "%s", err.msg);
+    char opt[400];
+    memset(opt, 'v', sizeof opt);
+    memcpy(opt, "task.x=", 7);
+    opt[300] = '\0';
+    CHECK(cfg_set(&c, opt, &err) == -1 && contains(err.msg, "too long"), "%s", err.msg);
+}
+
+/* Random bytes and mutated configs never crash the loader (run under SAN=1 too). */
+TEST(config_survives_garbage) {
+    static const char *const pieces[] = {"[model]\n", "[task]\n", "[train]\n", "[eval]\n", "[run]\n", "[x\n", "=",
+                                         "lr", " = ", "1e-3", "abc", ",", ":", ";", "#", "\n", "lengths", "5:1",
+                                         "hints", "main", "sort", "a:0", "\t", "\xEF\xBB\xBF", "\r\n", "[]", "=="};
+    uint64_t s = 12345;
+    char text[512];
+    int valid = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        /* half the inputs start valid, so some survive validation and get round-tripped */
+        strcpy(text, iter % 2 ? "[task]\nmain = sort\n" : "");
+        size_t n = strlen(text);
+        int k = (int)((s >> 33) % 30);
+        for (int j = 0; j < k; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *p;
+            char raw[4];
+            if ((s >> 60) < 3) {   /* sometimes raw bytes */
+                raw[0] = (char)(1 + (s >> 20) % 255);
+                raw[1] = '\0';
+                p = raw;
+            } else {
+                p = pieces[(s >> 35) % (sizeof pieces / sizeof pieces[0])];
+            }
+            if (n + strlen(p) + 1 >= sizeof text) break;
+            strcpy(text + n, p);
+            n += strlen(p);
+        }
+        Config c;
+        LgErr err;
+        cfg_defaults(&c);
+        if (cfg_load_string(&c, text, "fuzz", &err) == 0 && cfg_validate(&c, &err) == 0) {
+            valid++;
+            char *t = cfg_to_string(&c);
+            Config d;
+            cfg_defaults(&d);
+            CHECK(cfg_load_string(&d, t, "again", &err) == 0 && cfg_equal(&c, &d), "round trip of fuzz input '%s'", text);
+            lg_free(t);
+        }
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+    CHECK(valid > 30, "only %d fuzz inputs were valid configs; the round-trip half of the test is idle", valid);
+}
+
+/* `lengen config`: prints the resolved config, exit 2 with the message on bad input. */
+TEST(config_cli_checks_and_prints) {
+    const char *bin = getenv("LENGEN_BIN");
+    CHECK(bin, "LENGEN_BIN is not set (run through make test)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s config configs/default.ini --set train.lr=3e-4 2>&1", bin);
+    FILE *f = popen(cmd, "r");
+    CHECK(f);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int rc = pclose(f);
+    CHECK(rc == 0 && contains(out, "\nlr = 0.0003\n") && contains(out, "\nhints = successor:0.5\n"), "rc %d:\n%s", rc, out);
+    snprintf(cmd, sizeof cmd, "%s config configs/default.ini --set train.lr_warmup=3 2>&1", bin);
+    f = popen(cmd, "r");
+    CHECK(f);
+    n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    rc = pclose(f);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2 && contains(out, "did you mean 'warmup'?"), "rc %d: %s", rc, out);
 }
