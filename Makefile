@@ -76,7 +76,7 @@ test: $(BUILD)/run_tests $(BIN)
 	LENGEN_BIN=$(abspath $(BIN)) ASAN_OPTIONS=detect_leaks=0 $(BUILD)/run_tests $(T)
 
 run: $(BIN)
-	./$(BIN) demo
+	./$(BIN) train --force
 
 clean:
 	rm -rf build build-san $(BIN)
