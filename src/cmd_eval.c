@@ -82,10 +82,10 @@ int cmd_eval(int argc, char **argv) {
         return 2;
     }
     long step = f.step;
+    /* eval.csv beside the checkpoint */
     char csv_path[600];
-    snprintf(csv_path, sizeof csv_path, "%s", f.path);
-    char *slash = strrchr(csv_path, '/');
-    snprintf(slash ? slash + 1 : csv_path, sizeof csv_path - (slash ? (size_t)(slash + 1 - csv_path) : 0), "eval.csv");
+    const char *slash = strrchr(f.path, '/');
+    snprintf(csv_path, sizeof csv_path, "%.*seval.csv", slash ? (int)(slash - f.path) + 1 : 0, f.path);
     ckpt_close(&f);
     lg_set_threads(threads > 0 ? (int)threads : e.cfg.run.threads);
     int only = -1;
