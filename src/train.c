@@ -255,15 +255,18 @@ static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
 
 /* ---- setup ---- */
 
+/* Returns 0, -2 when the experiment cannot be built (bad config, task or checkpoint), -1 on
+ * other failures. */
 static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *err) {
     memset(t, 0, sizeof *t);
     t->best = -1;
     CkptFile f;
     int resumed = o->resume != NULL;
+    /* a config, task or checkpoint the experiment cannot be built from is bad input: -2 */
     if (resumed) {
-        if (exp_load(&t->e, o->resume, o->overrides, o->n_overrides, &f, err) != 0) return -1;
+        if (exp_load(&t->e, o->resume, o->overrides, o->n_overrides, &f, err) != 0) return -2;
     } else if (exp_build(&t->e, cfg, err) != 0) {
-        return -1;
+        return -2;
     }
     const Config *c = &t->e.cfg;
     lg_set_threads(c->run.threads);
@@ -339,10 +342,11 @@ static void teardown(Trainer *t) {
 int train_run(const Config *cfg, const TrainOptions *o) {
     Trainer t;
     LgErr err = {{0}};
-    if (setup(&t, cfg, o, &err) != 0) {
+    int bad = setup(&t, cfg, o, &err);
+    if (bad) {
         fprintf(stderr, "lengen train: %s\n", err.msg);
         teardown(&t);
-        return 1;
+        return bad == -2 ? 2 : 1;
     }
     const Config *c = &t.e.cfg;
     const TrainConfig *tr = &c->train;

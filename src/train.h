@@ -26,7 +26,8 @@ typedef struct TrainOptions {
 } TrainOptions;
 
 /* Trains cfg (validated by the caller; ignored on resume, where the checkpoint's config plus
- * overrides is used). Returns the process exit status: 0 done, 1 failure (message printed),
+ * overrides is used). Returns the process exit status: 0 done, 2 bad input (a config, task
+ * option or checkpoint the experiment cannot be built from), 1 other failure (message printed),
  * 128 + signal when interrupted (checkpoint written). */
 int train_run(const Config *cfg, const TrainOptions *opt);
 

@@ -168,7 +168,7 @@ TEST(train_refuses_bad_checkpoints) {
     /* resume from a truncated file fails with a non-zero status and leaves no run behind */
     snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
     TrainOptions r = {.quiet = 1, .resume = bad};
-    CHECK(train_run(NULL, &r) == 1);
+    CHECK(train_run(NULL, &r) == 2);
 }
 
 TEST(train_existing_run_needs_resume_or_force) {

@@ -1,0 +1,12 @@
+/* cli_run: runs the lengen binary from a test. The binary is $LENGEN_BIN (make test sets it),
+ * else ./lengen. */
+#ifndef LENGEN_TEST_CLI_RUN_H
+#define LENGEN_TEST_CLI_RUN_H
+
+#include <stddef.h>
+
+/* Runs `lengen args` (args is shell text) with stderr merged into out (NUL-terminated,
+ * truncated to cap). Returns the exit status, or -1 if it did not exit normally. */
+int cli_run(const char *args, char *out, size_t cap);
+
+#endif
