@@ -123,21 +123,29 @@ static int write_config(Trainer *t, LgErr *err) {
 
 /* ---- checkpoints ---- */
 
+/* The training state beside the model, as checkpoint arrays pointing into t (and into the two
+ * scalars given, which the caller copies to and from t). One list for saving and loading. */
+enum { N_STATE = 6 };
+static void state_arrays(Trainer *t, int64_t *ostep, float *best, CkptArray a[N_STATE]) {
+    const CkptArray list[N_STATE] = {
+        {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
+        {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
+        {"/optim/step", CKPT_I64, ostep, 0, {0}},
+        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
+        {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
+        {"/train/best", CKPT_F32, best, 0, {0}},
+    };
+    memcpy(a, list, sizeof list);
+}
+
 static int save_ckpt(Trainer *t, const char *path, LgErr *err) {
     int64_t ostep = t->opt.step;
     float best = t->best;
-    CkptArray extras[] = {
-        {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
-        {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
-        {"/optim/step", CKPT_I64, &ostep, 0, {0}},
-        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
-        {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
-        {"/train/best", CKPT_F32, &best, 0, {0}},
-    };
+    CkptArray extras[N_STATE];
+    state_arrays(t, &ostep, &best, extras);
     char *text = cfg_to_string(&t->e.cfg);
     const char **vocab = exp_vocab_strings(&t->e);
-    int rc = ckpt_save(path, &t->e.model.params, t->step, text, vocab, t->e.vocab.n, extras,
-                       (int)(sizeof extras / sizeof extras[0]), err);
+    int rc = ckpt_save(path, &t->e.model.params, t->step, text, vocab, t->e.vocab.n, extras, N_STATE, err);
     lg_free(vocab);
     lg_free(text);
     return rc;
@@ -146,15 +154,9 @@ static int save_ckpt(Trainer *t, const char *path, LgErr *err) {
 static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
     int64_t ostep = 0;
     float best = -1;
-    CkptArray extras[] = {
-        {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
-        {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
-        {"/optim/step", CKPT_I64, &ostep, 0, {0}},
-        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
-        {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
-        {"/train/best", CKPT_F32, &best, 0, {0}},
-    };
-    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++)
+    CkptArray extras[N_STATE];
+    state_arrays(t, &ostep, &best, extras);
+    for (int i = 0; i < N_STATE; i++)
         if (ckpt_read(f, &extras[i], err) != 0) return -1;
     t->opt.step = ostep;
     t->best = best;
