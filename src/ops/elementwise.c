@@ -9,6 +9,7 @@
 
 #include "../util.h"
 #include "ops.h"
+#include "fastmath.h"
 #include "par.h"
 
 size_t ops_par_min = (size_t)1 << 15;
@@ -171,20 +172,20 @@ Tensor *op_relu(Ag *g, Tensor *x) {
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 
 void gelu_forward(float *out, const float *x, size_t n) {
-#pragma omp parallel for if (OPS_PAR(n * 8))
+#pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+        out[i] = 0.5f * v * (1.0f + lg_tanhf(GELU_K * (v + 0.044715f * v * v * v)));
     }
 }
 
 void gelu_backward(float *dx, const float *x, const float *dout, size_t n) {
     // forward: out = 0.5 x (1 + tanh(u)),  u = k (x + 0.044715 x^3)
-#pragma omp parallel for if (OPS_PAR(n * 8))
+#pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float u = GELU_K * (v + 0.044715f * v * v * v);
-        float t = tanhf(u);
+        float t = lg_tanhf(u);
         float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
         float sech2 = 1.0f - t * t;
         dx[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * v * sech2 * du);
