@@ -161,6 +161,14 @@ static void linear_node_backward(AgNode *node) {
     Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *out = node->out;
     int IN = w->shape[1], OUT = w->shape[0];
     int N = (int)(x->n / (size_t)IN);
+    if (x->requires_grad && !x->grad) {
+        // first gradient of x: sgemm writes it (beta = 0) instead of adding into zeros
+        x->grad = arena_alloc(&node->g->arena, x->n * sizeof(float));
+        gemm(x->grad, out->grad, w->data, N, IN, OUT, 0, 0, 0.0f);  // dx[N,IN] = dout w
+        linear_backward(NULL, w->requires_grad ? ag_grad(node->g, w) : NULL,
+                        b && b->requires_grad ? ag_grad(node->g, b) : NULL, out->grad, x->data, w->data, N, IN, OUT);
+        return;
+    }
     linear_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
                     w->requires_grad ? ag_grad(node->g, w) : NULL,
                     b && b->requires_grad ? ag_grad(node->g, b) : NULL,
