@@ -21,6 +21,10 @@ if [ -n "${BENCH_CORETYPE:-}" ]; then
 elif grep -q avx512bw /proc/cpuinfo 2>/dev/null; then
     export OPENBLAS_CORETYPE=SkylakeX
 fi
+# libgomp spins on barriers by default; on a machine shared with other work that turns every
+# parallel region into a scheduler slice (docs/architecture.md). Both sides get the same short
+# spin; BENCH_SPINCOUNT overrides (e.g. BENCH_SPINCOUNT=infinity for libgomp's default).
+export GOMP_SPINCOUNT="${BENCH_SPINCOUNT:-10000}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,7 +44,7 @@ field() { # field KEY FILE: the value of KEY= on the RESULT line
 }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "lengen $(git rev-parse --short HEAD 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)'), $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-default}"
+echo "lengen $(git rev-parse --short HEAD 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)'), $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-default}, GOMP_SPINCOUNT=$GOMP_SPINCOUNT"
 echo
 
 "$LENGEN" bench --sgemm --threads "$THREADS" > "$tmp/sgemm" || { cat "$tmp/sgemm"; exit 1; }
