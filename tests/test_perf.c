@@ -145,3 +145,10 @@ TEST(fast_exp_tanh_and_gelu_match_libm) {
         CHECK_NEAR(dx[i], dwant, 4e-6, 1e-6, "gelu'(%g)", v);
     }
 }
+
+TEST(fast_exp_and_gelu_propagate_nan) {
+    CHECK(isnan(lg_expf(NAN)) && isnan(lg_tanhf(NAN)), "NaN in, NaN out");
+    float x[3] = {NAN, 1.0f, -1.0f}, y[3];
+    gelu_forward(y, x, 3);
+    CHECK(isnan(y[0]) && !isnan(y[1]), "gelu(NaN) = NaN, the others finite");
+}

@@ -4,7 +4,8 @@
  *
  * lg_expf: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 Taylor polynomial for
  * e^r, scaled by 2^n through the exponent bits. Relative error < 2e-7 for x in [-87, 88];
- * inputs below -87 give 0 (a masked logit), above 88 are clamped (never reached here).
+ * inputs below -87 give 0 (a masked logit), above 88 are clamped (never reached here), NaN
+ * gives NaN (divergence stays visible).
  * lg_tanhf: (1 - e) / (1 + e) with e = lg_expf(-2|u|), sign restored: absolute error < 3e-7. */
 #ifndef LENGEN_OPS_FASTMATH_H
 #define LENGEN_OPS_FASTMATH_H
@@ -26,7 +27,8 @@ static inline float lg_expf(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    float nn = n == n ? n : 0.0f;  // NaN in: keep the conversion defined; p carries the NaN out
+    uint32_t bits = (uint32_t)((int32_t)nn + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale * under;
