@@ -1,9 +1,7 @@
 /* lengen: the command-line entry point. `lengen <command> [args]`; each command lives in its
  * own cmd_*.c and is listed here. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -31,27 +29,7 @@ static void usage(FILE *f) {
     fprintf(f, "\n`lengen <command> --help` describes a command's options.\n");
 }
 
-/* OpenBLAS 0.3.21 (Debian 12) does not know newer AVX-512 CPUs (AMD family 26 here) and falls
- * back to its AVX2 Haswell kernels: half the sgemm speed (94 vs 177 GFLOP/s on one core,
- * docs/performance.md). It picks its kernels when the library loads, before main, so when the
- * CPU has AVX-512 and the user set no OPENBLAS_CORETYPE we set SkylakeX and exec ourselves
- * once more. If the exec fails we carry on with the default kernels. */
-static void blas_pick_kernels(char **argv) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (getenv("OPENBLAS_CORETYPE")) return;
-    __builtin_cpu_init();
-    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
-        return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    execv("/proc/self/exe", argv);
-#else
-    (void)argv;
-#endif
-}
-
 int main(int argc, char **argv) {
-    blas_pick_kernels(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -13,13 +13,13 @@ LENGEN=${LENGEN:-./lengen}
 PY=${PYTHON:-/usr/bin/python3}
 THREADS=${BENCH_THREADS:-2}
 QUICK=${BENCH_QUICK:-0}
-# One OpenBLAS kernel set for both sides. OpenBLAS 0.3.21 takes newer AVX-512 CPUs for Haswell
-# (AVX2, half the sgemm speed); lengen itself picks SkylakeX on such CPUs unless
-# OPENBLAS_CORETYPE is set. BENCH_CORETYPE overrides (e.g. Haswell).
+# One OpenBLAS kernel set for both sides: OpenBLAS's own CPU detection (it picks Cooperlake,
+# AVX-512, on this AMD EPYC) unless BENCH_CORETYPE names one. An inherited OPENBLAS_CORETYPE
+# is dropped: the environment this was built in pins Haswell (AVX2, half the sgemm speed).
 if [ -n "${BENCH_CORETYPE:-}" ]; then
     export OPENBLAS_CORETYPE="$BENCH_CORETYPE"
-elif grep -q avx512bw /proc/cpuinfo 2>/dev/null; then
-    export OPENBLAS_CORETYPE=SkylakeX
+else
+    unset OPENBLAS_CORETYPE
 fi
 # libgomp spins on barriers by default; on a machine shared with other work that turns every
 # parallel region into a scheduler slice (docs/architecture.md). Both sides get the same short
@@ -44,7 +44,7 @@ field() { # field KEY FILE: the value of KEY= on the RESULT line
 }
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "lengen $(git rev-parse --short HEAD 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)'), $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-default}, GOMP_SPINCOUNT=$GOMP_SPINCOUNT"
+echo "lengen $(git rev-parse --short HEAD 2>/dev/null || echo '?'), torch $($PY -c 'import torch; print(torch.__version__)'), $THREADS threads, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset (OpenBLAS detects)}, GOMP_SPINCOUNT=$GOMP_SPINCOUNT"
 echo
 
 "$LENGEN" bench --sgemm --threads "$THREADS" > "$tmp/sgemm" || { cat "$tmp/sgemm"; exit 1; }
