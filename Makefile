@@ -78,5 +78,10 @@ test: $(BUILD)/run_tests $(BIN)
 run: $(BIN)
 	./$(BIN) train --force
 
+# lengen against PyTorch on three configs, the sgemm ceiling and KV-cache decoding
+# (tools/bench.sh; BENCH_QUICK=1 for a smoke run). Results go in docs/performance.md.
+bench: $(BIN) python-deps
+	sh tools/bench.sh
+
 clean:
 	rm -rf build build-san $(BIN)

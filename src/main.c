@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
     {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
+    {"bench", cmd_bench, "time training steps, sgemm or decoding (make bench compares with PyTorch)"},
 };
 
 static void usage(FILE *f) {

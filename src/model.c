@@ -174,20 +174,6 @@ static Tensor *body(Model *m, Ag *g, const int *tokens, int B, int T, const floa
         ModelLayer *y = &m->layers[l];
         Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
         Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);              // [B, T, 3D]
-        Tensor *q = op_split_heads(g, qkv, H, hd, 0);                // [B, H, T, hd]
-        Tensor *k = op_split_heads(g, qkv, H, hd, D);
-        Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
-        q = pe_rotate(&m->pe, g, q, pos);
-        k = pe_rotate(&m->pe, g, k, pos);
-        if (kv) {
-            for (int b = 0; b < B; b++)
-                for (int hh = 0; hh < H; hh++) {
-                    size_t src = ((size_t)b * H + hh) * T * hd;
-                    size_t dst = ((((size_t)l * kv->B + b) * H + hh) * kv->Tmax) * hd;
-                    memcpy(kv->k + dst, k->data + src, (size_t)T * hd * sizeof(float));
-                    memcpy(kv->v + dst, v->data + src, (size_t)T * hd * sizeof(float));
-                }
-        }
         Tensor *lbias = pe_bias_shared(&m->pe) ? bias : pe_bias(&m->pe, g, l, pos, pos, bias_rows, T, T);
         AttnOpts o = {
             .scale = 1.0f / sqrtf((float)hd),
@@ -197,7 +183,26 @@ static Tensor *body(Model *m, Ag *g, const int *tokens, int B, int T, const floa
             .causal = 1,
             .probs_out = trace && trace->attn ? &trace->attn[l] : NULL,
         };
-        Tensor *a = op_merge_heads(g, op_attention(g, q, k, v, &o));  // [B, T, D]
+        Tensor *a;
+        if (!kv && c->posenc != PE_ROPE) {
+            a = op_attention_qkv(g, qkv, H, &o);                      // [B, T, D], no head copies
+        } else {
+            Tensor *q = op_split_heads(g, qkv, H, hd, 0);                // [B, H, T, hd]
+            Tensor *k = op_split_heads(g, qkv, H, hd, D);
+            Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
+            q = pe_rotate(&m->pe, g, q, pos);
+            k = pe_rotate(&m->pe, g, k, pos);
+            if (kv) {
+                for (int b = 0; b < B; b++)
+                    for (int hh = 0; hh < H; hh++) {
+                        size_t src = ((size_t)b * H + hh) * T * hd;
+                        size_t dst = ((((size_t)l * kv->B + b) * H + hh) * kv->Tmax) * hd;
+                        memcpy(kv->k + dst, k->data + src, (size_t)T * hd * sizeof(float));
+                        memcpy(kv->v + dst, v->data + src, (size_t)T * hd * sizeof(float));
+                    }
+            }
+            a = op_merge_heads(g, op_attention(g, q, k, v, &o));  // [B, T, D]
+        }
         x = op_add(g, x, dropout(m, g, linear(g, a, y->proj_w, y->proj_b), training, rng));
         h = norm(m, g, x, y->ln2_w, y->ln2_b);
         x = op_add(g, x, dropout(m, g, mlp(m, g, y, h), training, rng));

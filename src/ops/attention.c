@@ -287,10 +287,11 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
     }
 }
 
-/* Backward of attention_forward with kv_stride = Tk. Accumulates into dq, dk, dv (any may be
- * NULL). Writes (does not add) dl [B,H,Tq,Tk] = dlogits, and dhs_part [B*H] = this (b,h)'s
- * share of dhead_scale[h] (when not NULL); the caller reduces those over the batch. */
-static void attention_backward(float *dq, float *dk, float *dv, float *dl, float *dhs_part,
+/* Backward of attention_forward with kv_stride = Tk: the plain reference kernel (the op uses
+ * attention_fast_backward unless head_scale needs a gradient). Accumulates into dq, dk, dv (any
+ * may be NULL). Writes (does not add) dl [B,H,Tq,Tk] = dlogits, and dhs_part [B*H] = this
+ * (b,h)'s share of dhead_scale[h] (when not NULL); the caller reduces those over the batch. */
+void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *dhs_part,
                                const float *dout, const float *p, const float *q, const float *k,
                                const float *v, const float *head_scale, const float *row_scale,
                                float scale, int causal, int B, int H, int Tq, int Tk, int hd) {
@@ -350,20 +351,26 @@ static void attention_node_backward(AgNode *node) {
     AttnCtx *c = node->saved;
     Tensor *q = node->in[0], *k = node->in[1], *v = node->in[2], *hs = node->in[3], *bias = node->in[4];
     Ag *g = node->g;
-    int want_hs = hs && hs->requires_grad;
-    float *dl = arena_alloc(&g->arena, (size_t)c->B * c->H * c->Tq * c->Tk * sizeof(float));
-    float *dhs_part = want_hs ? arena_alloc(&g->arena, (size_t)c->B * c->H * sizeof(float)) : NULL;
-    attention_backward(q->requires_grad ? ag_grad(g, q) : NULL, k->requires_grad ? ag_grad(g, k) : NULL,
-                       v->requires_grad ? ag_grad(g, v) : NULL, dl, dhs_part, node->out->grad, c->probs,
-                       q->data, k->data, v->data, hs ? hs->data : NULL, c->row_scale, c->scale, c->causal,
-                       c->B, c->H, c->Tq, c->Tk, c->hd);
-    if (bias && bias->requires_grad)
-        bias_grad_reduce(ag_grad(g, bias), dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
+    int want_hs = hs && hs->requires_grad, want_bias = bias && bias->requires_grad;
+    float *dq = q->requires_grad ? ag_grad(g, q) : NULL, *dk = k->requires_grad ? ag_grad(g, k) : NULL;
+    float *dv = v->requires_grad ? ag_grad(g, v) : NULL;
+    float *dl = want_hs || want_bias ? arena_alloc(&g->arena, (size_t)c->B * c->H * c->Tq * c->Tk * sizeof(float)) : NULL;
     if (want_hs) {
+        float *dhs_part = arena_alloc(&g->arena, (size_t)c->B * c->H * sizeof(float));
+        attention_backward_ref(dq, dk, dv, dl, dhs_part, node->out->grad, c->probs, q->data, k->data, v->data,
+                               hs->data, c->row_scale, c->scale, c->causal, c->B, c->H, c->Tq, c->Tk, c->hd);
         float *dhs = ag_grad(g, hs);
         for (int h = 0; h < c->H; h++)
             for (int b = 0; b < c->B; b++) dhs[h] += dhs_part[b * c->H + h];
+    } else {
+        AttnLayout lq = {(size_t)c->H * c->Tq * c->hd, (size_t)c->Tq * c->hd, c->hd};
+        AttnLayout lk = {(size_t)c->H * c->Tk * c->hd, (size_t)c->Tk * c->hd, c->hd};
+        float *scratch = arena_alloc(&g->arena, attention_fast_scratch(c->Tk) * sizeof(float));
+        attention_fast_backward(dq, lq, dk, lk, dv, lk, dl, scratch, node->out->grad, lq, c->probs, q->data,
+                                k->data, v->data, hs ? hs->data : NULL, c->row_scale, c->scale, c->causal,
+                                c->B, c->H, c->Tq, c->Tk, c->hd);
     }
+    if (want_bias) bias_grad_reduce(ag_grad(g, bias), dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
 }
 
 Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o) {
@@ -379,11 +386,12 @@ Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o) 
               o->head_scale ? o->head_scale->n : 0, c.H);
     Tensor *out = tensor_new4(&g->arena, c.B, c.H, c.Tq, c.hd);
     int rec = ag_needs_grad(g, q, k, v) || ag_needs_grad(g, o->head_scale, o->bias, NULL);
-    Tensor *probs = NULL;
-    if (rec || o->probs_out) probs = tensor_new4(&g->arena, c.B, c.H, c.Tq, c.Tk);
-    attention_forward(out->data, probs ? probs->data : NULL, q->data, k->data, v->data,
-                      o->bias ? o->bias->data : NULL, c.bias_batched, o->head_scale ? o->head_scale->data : NULL,
-                      o->row_scale, o->scale, o->causal, c.B, c.H, c.Tq, c.Tk, c.hd, c.Tk);
+    Tensor *probs = tensor_new4(&g->arena, c.B, c.H, c.Tq, c.Tk);
+    AttnLayout lq = {(size_t)c.H * c.Tq * c.hd, (size_t)c.Tq * c.hd, c.hd};
+    AttnLayout lk = {(size_t)c.H * c.Tk * c.hd, (size_t)c.Tk * c.hd, c.hd};
+    attention_fast_forward(out->data, lq, probs->data, q->data, lq, k->data, lk, v->data, lk,
+                           o->bias ? o->bias->data : NULL, c.bias_batched, o->head_scale ? o->head_scale->data : NULL,
+                           o->row_scale, o->scale, o->causal, c.B, c.H, c.Tq, c.Tk, c.hd);
     if (o->probs_out) *o->probs_out = probs;
     if (rec) {
         c.probs = probs->data;

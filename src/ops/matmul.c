@@ -72,12 +72,18 @@ void linear_backward(float *dx, float *dw, float *db, const float *dout, const f
     if (dx) gemm(dx, dout, w, N, IN, OUT, 0, 0, 1.0f);   // dx[N,IN] += dout[N,OUT] w[OUT,IN]
     if (dw) gemm(dw, dout, x, OUT, IN, N, 1, 0, 1.0f);   // dw[OUT,IN] += dout^T x
     if (db) {
-        // db[o] += sum_n dout[n,o]; each thread owns its columns
-#pragma omp parallel for if (OPS_PAR((size_t)N * OUT))
-        for (int o = 0; o < OUT; o++) {
-            float s = 0.0f;
-            for (int n = 0; n < N; n++) s += dout[(size_t)n * OUT + o];
-            db[o] += s;
+        // db[o] += sum_n dout[n,o]; each thread owns a strip of 64 columns and walks the rows
+        // (row-contiguous reads; the column-at-a-time walk was 10% of a step)
+        int strips = (OUT + 63) / 64;
+#pragma omp parallel for schedule(static) if (OPS_PAR((size_t)N * OUT))
+        for (int st = 0; st < strips; st++) {
+            int o0 = st * 64, cols = OUT - o0 < 64 ? OUT - o0 : 64;
+            float acc[64] = {0};
+            for (int n = 0; n < N; n++) {
+                const float *row = dout + (size_t)n * OUT + o0;
+                for (int o = 0; o < cols; o++) acc[o] += row[o];
+            }
+            for (int o = 0; o < cols; o++) db[o0 + o] += acc[o];
         }
     }
 }
@@ -155,6 +161,14 @@ static void linear_node_backward(AgNode *node) {
     Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *out = node->out;
     int IN = w->shape[1], OUT = w->shape[0];
     int N = (int)(x->n / (size_t)IN);
+    if (x->requires_grad && !x->grad) {
+        // first gradient of x: sgemm writes it (beta = 0) instead of adding into zeros
+        x->grad = arena_alloc(&node->g->arena, x->n * sizeof(float));
+        gemm(x->grad, out->grad, w->data, N, IN, OUT, 0, 0, 0.0f);  // dx[N,IN] = dout w
+        linear_backward(NULL, w->requires_grad ? ag_grad(node->g, w) : NULL,
+                        b && b->requires_grad ? ag_grad(node->g, b) : NULL, out->grad, x->data, w->data, N, IN, OUT);
+        return;
+    }
     linear_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
                     w->requires_grad ? ag_grad(node->g, w) : NULL,
                     b && b->requires_grad ? ag_grad(node->g, b) : NULL,

@@ -85,6 +85,44 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
                        const float *row_scale, float scale, int causal,
                        int B, int H, int Tq, int Tk, int hd, int kv_stride);
 
+/* Fused split + attention + merge on a packed qkv [B, T, 3D] (columns q, then k, then v; head
+ * h of each at h*hd..): -> [B, T, D], equal (to float rounding) to
+ * merge_heads(attention(split_heads(qkv, H, hd, 0), split(.., D), split(.., 2D), o)). Self
+ * attention (Tq = Tk = T); o as for op_attention (bias [Bb, H, T, T]). Saves the
+ * probabilities; no q, k, v or head copies. */
+Tensor *op_attention_qkv(Ag *g, Tensor *qkv, int H, const AttnOpts *o);
+
+/* Where head (b, h)'s row i lives: base + b*bs + h*hs + i*ld (floats). [B, H, T, hd]:
+ * {H*T*hd, T*hd, hd}; packed [B, T, C] at column col0 + h*hd: {T*C, hd, C} from base + col0. */
+typedef struct AttnLayout {
+    size_t bs, hs;
+    int ld;
+} AttnLayout;
+
+/* The sgemm kernels behind op_attention and op_attention_qkv (attention_fast.c): same maths
+ * as attention_forward / attention_backward_ref, one (b, h) per thread, query rows in blocks
+ * that skip the keys the causal mask hides. probs [B, H, Tq, Tk] is required (written).
+ * The backward accumulates dq, dk, dv (each NULL or in the layout of q, k, v), writes dl
+ * [B, H, Tq, Tk] (dlogits) when not NULL, and needs attention_fast_scratch(Tk) floats of
+ * scratch. Neither computes a head_scale gradient (the op uses the reference then). */
+void attention_fast_forward(float *out, AttnLayout lo, float *probs, const float *q, AttnLayout lq,
+                            const float *k, AttnLayout lk, const float *v, AttnLayout lv,
+                            const float *bias, int bias_batched, const float *head_scale,
+                            const float *row_scale, float scale, int causal,
+                            int B, int H, int Tq, int Tk, int hd);
+size_t attention_fast_scratch(int Tk);
+void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk, float *dv, AttnLayout lv,
+                             float *dl, float *scratch, const float *dout, AttnLayout lo, const float *p,
+                             const float *q, const float *k, const float *v, const float *head_scale,
+                             const float *row_scale, float scale, int causal,
+                             int B, int H, int Tq, int Tk, int hd);
+/* The plain reference backward of attention_forward (kv_stride = Tk); dhs_part [B*H] receives
+ * each (b, h)'s share of dhead_scale when not NULL. */
+void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *dhs_part, const float *dout,
+                            const float *p, const float *q, const float *k, const float *v,
+                            const float *head_scale, const float *row_scale, float scale, int causal,
+                            int B, int H, int Tq, int Tk, int hd);
+
 /* Rotary embedding on x [B, H, T, hd]: rotates the first `rot_dims` (even, <= hd) dims of
  * every head in interleaved pairs (GPT-J: (x0,x1), (x2,x3), ...) by angle pos * base^(-2i/rot_dims).
  * pos: [B, T] positions (float so randomized / offset positions work). */
