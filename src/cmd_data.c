@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "tasks/task.h"
 
 static void data_usage(FILE *f) {
@@ -29,12 +30,39 @@ static int parse_long(const char *s, long lo, long hi, long *out) {
     return 0;
 }
 
+/* `--set task.opt=v` (or `opt=v`): a task option, through cfg_set like a config line; a later
+ * value replaces an earlier one. The option remembers the whole argument, so the task
+ * library's messages name it. Returns 0, or -1 after printing why. */
+static int set_task_option(Config *cfg, const char *arg) {
+    const char *eq = strchr(arg, '='), *key = strncmp(arg, "task.", 5) ? arg : arg + 5;
+    if (!eq || eq <= key) {
+        fprintf(stderr, "lengen data: --set '%s': expected task.option=value\n", arg);
+        return -1;
+    }
+    char assignment[512], name[CFG_NAME_MAX];
+    snprintf(assignment, sizeof assignment, "task.%s", key);
+    snprintf(name, sizeof name, "%.*s", (int)(eq - key), key);
+    LgErr err;
+    if (cfg_set(cfg, assignment, &err)) {
+        fprintf(stderr, "lengen data: %s\n", err.msg);
+        return -1;
+    }
+    TaskOpt *o = (TaskOpt *)cfg_task_opt(&cfg->task, name);
+    if (!o) {
+        fprintf(stderr, "lengen data: --set '%s': '%s' chooses the task mixture of a config; here the "
+                "tasks are the TASK argument (TASK,TASK for several)\n", arg, name);
+        return -1;
+    }
+    snprintf(o->file, sizeof o->file, "--set %s", arg);
+    return 0;
+}
+
 int cmd_data(int argc, char **argv) {
     const char *names_arg = NULL;
     long length = -1, n = 3, seed = 1;
     int ids = 0, meta = 0;
-    TaskOpt opts[CFG_MAX_TASK_OPTS];
-    int n_opts = 0;
+    Config cfg;   /* only its task options are used: parsed and checked as in a config file */
+    cfg_defaults(&cfg);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -53,18 +81,7 @@ int cmd_data(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--set")) {
             if (!has_val) return fprintf(stderr, "lengen data: --set needs task.option=value\n"), 2;
-            const char *s = argv[++i], *eq = strchr(s, '=');
-            if (!strncmp(s, "task.", 5)) s += 5;
-            if (!eq || eq == s || eq < s) {
-                fprintf(stderr, "lengen data: --set '%s': expected task.option=value\n", argv[i]);
-                return 2;
-            }
-            if (n_opts == CFG_MAX_TASK_OPTS) return fprintf(stderr, "lengen data: too many --set\n"), 2;
-            TaskOpt *o = &opts[n_opts++];
-            memset(o, 0, sizeof *o);
-            snprintf(o->key, sizeof o->key, "%.*s", (int)(eq - s), s);
-            snprintf(o->value, sizeof o->value, "%s", eq + 1);
-            snprintf(o->file, sizeof o->file, "--set %s", argv[i]);
+            if (set_task_option(&cfg, argv[++i])) return 2;
         } else if (a[0] == '-') {
             fprintf(stderr, "lengen data: unknown option '%s'\n\n", a);
             data_usage(stderr);
@@ -93,7 +110,7 @@ int cmd_data(int argc, char **argv) {
     Task *tasks[CFG_MAX_TASKS];
     LgErr err;
     int status = 0;
-    if (task_create_many(names, n_tasks, opts, n_opts, &vocab, tasks, &err)) {
+    if (task_create_many(names, n_tasks, cfg.task.opts, cfg.task.n_opts, &vocab, tasks, &err)) {
         fprintf(stderr, "lengen data: %s\n", err.msg);
         vocab_free(&vocab);
         return 2;

@@ -15,6 +15,7 @@ static const Command commands[] = {
     {"train", cmd_train, "train an experiment (a config file, or the built-in default) into runs/<name>/"},
     {"eval", cmd_eval, "exact match per task and length of a trained run or checkpoint"},
     {"sample", cmd_sample, "show prompts with the model's answer beside the truth"},
+    {"probe", cmd_probe, "dump attention maps, logits (and hidden states) of held-out examples to HDF5"},
     {"data", cmd_data, "print generated examples of a task (--list: tasks and options)"},
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
     {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},

@@ -50,8 +50,7 @@ static void run_golden(const char *name) {
     LgErr err;
     CHECK(ckpt_open(&f, path, &err) == 0, "%s", err.msg);
     ModelConfig cfg;
-    tm_defaults(&cfg);
-    CHECK(tm_parse_ini(&cfg, f.config) == 0, "config of %s", path);
+    CHECK(tm_model_from_ini(&cfg, f.config, path, &err) == 0, "%s", err.msg);
     Model m;
     CHECK(model_init(&m, &cfg, f.n_vocab, 1, &err) == 0, "%s", err.msg);
     if (ckpt_load_params(&f, &m.params, &err)) {

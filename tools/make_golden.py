@@ -78,8 +78,8 @@ def cfg_from_ini(text):
             kw[k] = float(v)
         else:
             kw[k] = v.lower()
-    if kw.get("temperature") in ("learned", "learned_log"):
-        kw["temperature"] = "learned"
+    if kw.get("temperature") == "learned":  # the spelling of fixtures written before src/config.c
+        kw["temperature"] = "learned_log"
     return Cfg(**kw)
 
 
@@ -193,7 +193,7 @@ class Attn(nn.Module):
         D = cfg.d_model
         self.qkv = nn.Linear(D, 3 * D, bias=cfg.bias)
         self.proj = nn.Linear(D, D, bias=cfg.bias)
-        if cfg.temperature == "learned":
+        if cfg.temperature == "learned_log":
             self.temp = nn.Parameter(torch.ones(cfg.heads))
 
 
@@ -273,7 +273,7 @@ class Model(nn.Module):
             if rot:
                 q, k = rope(q, pos, rot, c.rope_base), rope(k, pos, rot, c.rope_base)
             a = (q @ k.transpose(-1, -2)) / math.sqrt(hd) * row[None, None, :, None]
-            if c.temperature == "learned":
+            if c.temperature == "learned_log":
                 a = a * blk.attn.temp[None, :, None, None]
             b = self.bias(l, pos)
             if b is not None:
@@ -305,11 +305,11 @@ FIXTURES = [
     ("t5", dict(posenc="t5", t5_buckets=8, t5_max_distance=20, random_positions=True,
                 random_max_pos=64), dict(random=True)),
     ("t5_layers", dict(posenc="t5", t5_buckets=8, t5_max_distance=12, t5_shared=False), {}),
-    ("alibi", dict(posenc="alibi", heads=3, d_model=12, temperature="learned", temperature_base=3), {}),
+    ("alibi", dict(posenc="alibi", heads=3, d_model=12, temperature="learned_log", temperature_base=3), {}),
     ("rope", dict(posenc="rope", random_positions=True, random_max_pos=100), dict(random=True)),
     ("rope25", dict(posenc="rope", d_model=16, heads=2, rope_fraction=0.25, rope_base=100.0,
                     norm="rmsnorm", tie_embeddings=False), {}),
-    ("fire", dict(posenc="fire", fire_hidden=6, fire_L_init=3.5, temperature="learned",
+    ("fire", dict(posenc="fire", fire_hidden=6, fire_L_init=3.5, temperature="learned_log",
                   temperature_base=5), {}),
     ("abacus", dict(posenc="abacus", abacus_max_digits=8, abacus_max_offset=4, activation="relu"),
      dict(digits=True)),

@@ -1,0 +1,275 @@
+/* probe: forward passes over held-out examples with the attention and hidden-state trace,
+ * written batch by batch into an HDF5 file (layout in probe.h and docs/probing.md). */
+#include "probe.h"
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data.h"
+
+/* ---- HDF5 writing; every call checked, errors name the file and the dataset ---- */
+
+typedef struct H5Out {
+    hid_t file;
+    const char *path;         /* the .tmp path, for messages */
+} H5Out;
+
+static int h5_fail(const H5Out *h, const char *what, LgErr *err) {
+    return lg_err(err, "%s: cannot write %s (disk full or not writable?)", h->path, what);
+}
+
+static hid_t str_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return -1;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static int attr_str(const H5Out *h, const char *name, const char *value, LgErr *err) {
+    hid_t t = str_type(), s = H5Screate(H5S_SCALAR), a = -1;
+    int ok = t >= 0 && s >= 0 && (a = H5Acreate2(h->file, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, t, &value) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    return ok ? 0 : h5_fail(h, name, err);
+}
+
+static int attr_i64(const H5Out *h, const char *name, int64_t value, LgErr *err) {
+    hid_t s = H5Screate(H5S_SCALAR), a = -1;
+    int ok = s >= 0 && (a = H5Acreate2(h->file, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, H5T_NATIVE_INT64, &value) >= 0;
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+    return ok ? 0 : h5_fail(h, name, err);
+}
+
+/* A dataset of strings [n], written whole. */
+static int write_strings(const H5Out *h, const char *name, const char *const *s, int n, LgErr *err) {
+    hsize_t dim = (hsize_t)n;
+    hid_t t = str_type(), sp = H5Screate_simple(1, &dim, NULL), ds = -1;
+    int ok = t >= 0 && sp >= 0 &&
+             (ds = H5Dcreate2(h->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             (n == 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0);
+    if (ds >= 0) H5Dclose(ds);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return ok ? 0 : h5_fail(h, name, err);
+}
+
+/* Creates a numeric dataset of dims[0..ndim) chunked per example (one row of dim 0) and
+ * deflate-compressed; groups on the path are created. Returns the dataset or -1. */
+static hid_t create_rows(const H5Out *h, const char *name, hid_t ftype, int ndim, const hsize_t *dims,
+                         LgErr *err) {
+    hsize_t chunk[4];
+    for (int i = 0; i < ndim; i++) chunk[i] = dims[i] ? dims[i] : 1;
+    if (ndim > 1) chunk[0] = 1;
+    hid_t sp = H5Screate_simple(ndim, dims, NULL), lcpl = H5Pcreate(H5P_LINK_CREATE),
+          dcpl = H5Pcreate(H5P_DATASET_CREATE), ds = -1;
+    if (sp >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
+        H5Pset_chunk(dcpl, ndim, chunk) >= 0 && H5Pset_deflate(dcpl, 4) >= 0)
+        ds = H5Dcreate2(h->file, name, ftype, sp, lcpl, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (sp >= 0) H5Sclose(sp);
+    if (ds < 0) h5_fail(h, name, err);
+    return ds;
+}
+
+/* Writes rows [row0, row0 + nrows) of a dataset made by create_rows from contiguous data. */
+static int write_rows(const H5Out *h, hid_t ds, const char *name, hid_t mtype, const void *data, hsize_t row0,
+                      hsize_t nrows, LgErr *err) {
+    hsize_t dims[4], start[4] = {row0, 0, 0, 0};
+    hid_t fs = H5Dget_space(ds), ms = -1;
+    int ndim = fs >= 0 ? H5Sget_simple_extent_ndims(fs) : -1;
+    int ok = ndim >= 1 && ndim <= 4 && H5Sget_simple_extent_dims(fs, dims, NULL) == ndim;
+    if (ok) {
+        dims[0] = nrows;
+        ok = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims, NULL) >= 0 &&
+             (ms = H5Screate_simple(ndim, dims, NULL)) >= 0 && H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, data) >= 0;
+    }
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return ok ? 0 : h5_fail(h, name, err);
+}
+
+/* ---- the examples ---- */
+
+typedef struct ProbeSet {
+    int n, cap, T;            /* examples, tokens allocated per example, longest example */
+    int *tokens, *digits;     /* [n, cap] */
+    int *n_tokens, *prompt_len;
+    char **text;              /* [n] owned strings */
+} ProbeSet;
+
+static void set_free(ProbeSet *s) {
+    for (int i = 0; s->text && i < s->n; i++) lg_free(s->text[i]);
+    lg_free(s->text);
+    lg_free(s->tokens);
+    lg_free(s->digits);
+    lg_free(s->n_tokens);
+    lg_free(s->prompt_len);
+    memset(s, 0, sizeof *s);
+}
+
+static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr *err) {
+    memset(s, 0, sizeof *s);
+    Task *t = e->tasks[o->task];
+    s->n = o->n;
+    s->cap = task_max_tokens(t, o->length);
+    s->tokens = lg_calloc((size_t)s->n * s->cap, sizeof(int), "probe tokens");
+    s->digits = lg_calloc((size_t)s->n * s->cap, sizeof(int), "probe digit index");
+    s->n_tokens = lg_calloc((size_t)s->n, sizeof(int), "probe n_tokens");
+    s->prompt_len = lg_calloc((size_t)s->n, sizeof(int), "probe prompt_len");
+    s->text = lg_calloc((size_t)s->n, sizeof(char *), "probe text");
+    float *mask = lg_malloc((size_t)s->cap * sizeof(float), "probe mask");
+    size_t text_cap = (size_t)s->cap * (VOCAB_TOKEN_MAX + 1) + 16;
+    EvalSetIter it;
+    eval_set_begin(&it, &e->cfg, t, o->task, o->length);
+    int rc = 0;
+    for (int i = 0; i < s->n && rc == 0; i++) {
+        TaskExample ex = {s->tokens + (size_t)i * s->cap, mask, s->digits + (size_t)i * s->cap, s->cap, 0, 0, 0};
+        rc = eval_set_next(&it, &ex, err);
+        if (rc) break;
+        s->n_tokens[i] = ex.n_tokens;
+        s->prompt_len[i] = ex.prompt_len;
+        if (ex.n_tokens > s->T) s->T = ex.n_tokens;
+        s->text[i] = lg_malloc(text_cap, "probe text");
+        task_format(t, &ex, s->text[i], text_cap);
+    }
+    lg_free(mask);
+    if (rc) set_free(s);
+    return rc;
+}
+
+/* ---- the run ---- */
+
+static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H5Out *h, LgErr *err) {
+    Model *m = &e->model;
+    const int N = s->n, T = s->T, V = m->vocab_size, L = m->L, H = m->H, D = m->D;
+    char *config = cfg_to_string(&e->cfg);
+    int rc = attr_str(h, "format", "lengen-probe", err) || attr_str(h, "checkpoint", o->checkpoint, err) ||
+             attr_i64(h, "step", o->step, err) || attr_str(h, "task", task_name(e->tasks[o->task]), err) ||
+             attr_i64(h, "length", o->length, err) || attr_i64(h, "n", N, err) ||
+             attr_str(h, "config", config, err);
+    lg_free(config);
+    if (rc) return -1;
+    const char **vocab = exp_vocab_strings(e);
+    rc = write_strings(h, "/vocab", vocab, e->vocab.n, err) ||
+         write_strings(h, "/text", (const char *const *)s->text, N, err);
+    lg_free(vocab);
+    if (rc) return -1;
+
+    /* the padded token matrix [N, T] and the small per-example arrays, written whole */
+    int *tok = lg_calloc((size_t)N * T, sizeof(int), "probe padded tokens");   /* VOCAB_PAD = 0 */
+    int *dig = lg_calloc((size_t)N * T, sizeof(int), "probe padded digits");
+    for (int i = 0; i < N; i++) {
+        memcpy(tok + (size_t)i * T, s->tokens + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
+        memcpy(dig + (size_t)i * T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
+    }
+    hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N};
+    hid_t ds_tok = create_rows(h, "/tokens", H5T_STD_I32LE, 2, d2, err);
+    hid_t ds_n = ds_tok < 0 ? -1 : create_rows(h, "/n_tokens", H5T_STD_I32LE, 1, d1, err);
+    hid_t ds_p = ds_n < 0 ? -1 : create_rows(h, "/prompt_len", H5T_STD_I32LE, 1, d1, err);
+    rc = ds_p < 0 || write_rows(h, ds_tok, "/tokens", H5T_NATIVE_INT, tok, 0, (hsize_t)N, err) ||
+         write_rows(h, ds_n, "/n_tokens", H5T_NATIVE_INT, s->n_tokens, 0, (hsize_t)N, err) ||
+         write_rows(h, ds_p, "/prompt_len", H5T_NATIVE_INT, s->prompt_len, 0, (hsize_t)N, err);
+    if (ds_tok >= 0) H5Dclose(ds_tok);
+    if (ds_n >= 0) H5Dclose(ds_n);
+    if (ds_p >= 0) H5Dclose(ds_p);
+
+    /* one dataset per array the forward produces: logits, then attn and hidden per layer */
+    int n_ds = 1 + L + (o->hidden ? L : 0);
+    hid_t *ds = lg_malloc((size_t)n_ds * sizeof(hid_t), "probe datasets");
+    char (*names)[32] = lg_malloc((size_t)n_ds * sizeof *names, "probe dataset names");
+    for (int k = 0; k < n_ds; k++) ds[k] = -1;
+    for (int k = 0; k < n_ds && !rc; k++) {
+        hsize_t dims[4];
+        int nd;
+        if (k == 0) {
+            snprintf(names[k], sizeof names[k], "/logits");
+            nd = 3, dims[0] = N, dims[1] = T, dims[2] = V;
+        } else if (k <= L) {
+            snprintf(names[k], sizeof names[k], "/attn/layer%d", k - 1);
+            nd = 4, dims[0] = N, dims[1] = H, dims[2] = T, dims[3] = T;
+        } else {
+            snprintf(names[k], sizeof names[k], "/hidden/layer%d", k - 1 - L);
+            nd = 3, dims[0] = N, dims[1] = T, dims[2] = D;
+        }
+        ds[k] = create_rows(h, names[k], H5T_IEEE_F32LE, nd, dims, err);
+        if (ds[k] < 0) rc = -1;
+    }
+
+    Tensor **attn = lg_calloc((size_t)L, sizeof(Tensor *), "probe attn trace");
+    Tensor **hidden = lg_calloc((size_t)L, sizeof(Tensor *), "probe hidden trace");
+    ModelTrace trace = {attn, o->hidden ? hidden : NULL};
+    Ag g;
+    ag_init(&g, (size_t)1 << 20);
+    ag_set_grad(&g, 0);
+    int batch = o->batch > 0 ? o->batch : 8;
+    for (int i0 = 0; i0 < N && !rc; i0 += batch) {
+        int nb = N - i0 < batch ? N - i0 : batch;
+        ModelBatch in = {.tokens = tok + (size_t)i0 * T, .B = nb, .T = T, .digit_index = dig + (size_t)i0 * T};
+        if (model_check_batch(m, &in, err) != 0) {
+            rc = -1;
+            break;
+        }
+        ag_reset(&g);
+        Tensor *logits = model_forward(m, &g, &in, &trace);
+        rc = write_rows(h, ds[0], names[0], H5T_NATIVE_FLOAT, logits->data, (hsize_t)i0, (hsize_t)nb, err);
+        for (int l = 0; l < L && !rc; l++)
+            rc = write_rows(h, ds[1 + l], names[1 + l], H5T_NATIVE_FLOAT, attn[l]->data, (hsize_t)i0, (hsize_t)nb, err);
+        for (int l = 0; l < L && o->hidden && !rc; l++)
+            rc = write_rows(h, ds[1 + L + l], names[1 + L + l], H5T_NATIVE_FLOAT, hidden[l]->data, (hsize_t)i0,
+                            (hsize_t)nb, err);
+    }
+    ag_free(&g);
+    lg_free(attn);
+    lg_free(hidden);
+    for (int k = 0; k < n_ds; k++)
+        if (ds[k] >= 0) H5Dclose(ds[k]);
+    lg_free(ds);
+    lg_free(names);
+    lg_free(tok);
+    lg_free(dig);
+    return rc ? -1 : 0;
+}
+
+int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgErr *err) {
+    LG_ASSERT(o->task >= 0 && o->task < e->n_tasks && e->has_model, "probe_write needs a built model and a task index of it");
+    Task *t = e->tasks[o->task];
+    int lo, hi;
+    task_length_range(t, &lo, &hi);
+    if (o->length < lo || o->length > hi)
+        return lg_err(err, "length %d is out of range: task '%s' takes lengths %d..%d", o->length, task_name(t), lo, hi);
+    if (o->n < 1) return lg_err(err, "the number of examples must be >= 1, got %d", o->n);
+    ProbeSet s;
+    if (set_generate(&s, e, o, err) != 0) return -1;
+    int maxp = pe_max_position(&e->model.pe);
+    if (s.T > maxp) {
+        lg_err(err, "task '%s' at length %d has examples of %d tokens but the model takes at most %d "
+               "(%s, [model] max_pos = %d); probe a shorter length", task_name(t), o->length, s.T, maxp,
+               cfg_pe_name(e->cfg.model.posenc), e->cfg.model.max_pos);
+        set_free(&s);
+        return -1;
+    }
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Out h = {H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp};
+    if (h.file < 0) {
+        set_free(&s);
+        return lg_err(err, "cannot create %s (does the directory exist and is it writable?)", tmp);
+    }
+    int rc = write_file(e, o, &s, &h, err);
+    set_free(&s);
+    if (H5Fclose(h.file) < 0 && rc == 0) rc = h5_fail(&h, "the file (closing it)", err);
+    if (rc == 0 && rename(tmp, out_path) != 0)
+        rc = lg_err(err, "cannot rename %s to %s", tmp, out_path);
+    if (rc != 0) remove(tmp);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* probe: what a trained model computes on held-out examples, dumped to HDF5 for offline study
+ * (attention maps, hidden states, logits; docs/probing.md).
+ *
+ * The examples are the first n of the held-out set of (task, length) (data.h), the same ones
+ * `lengen eval` decodes. Each is run teacher-forced on its full true sequence (prompt, answer
+ * and <eos>), without grad, in batches right-padded with <pad>; causal attention keeps the
+ * padding from changing any real position. The file (written to PATH.tmp, renamed to PATH):
+ *
+ *   /tokens            [N, T] int32    token ids, <pad> (0) after each example's end
+ *   /n_tokens          [N] int32       tokens of each example; /prompt_len [N] int32
+ *   /text              [N] strings     the example as `lengen data` prints it
+ *   /vocab             [V] strings     token strings, index = id
+ *   /logits            [N, T, V] f32   logits[i, t] predicts token t+1 from tokens 0..t
+ *   /attn/layer<l>     [N, H, T, T] f32  attention probabilities, [query, key], causal
+ *   /hidden/layer<l>   [N, T, D] f32   residual stream after block l (only with hidden)
+ *   attributes on /:   format = "lengen-probe", checkpoint, step, task, length, n, config
+ *
+ * T is the longest example's token count. Numeric datasets are chunked per example and
+ * deflate-compressed.
+ */
+#ifndef LENGEN_PROBE_H
+#define LENGEN_PROBE_H
+
+#include "experiment.h"
+
+typedef struct ProbeOptions {
+    int task;                 /* index into e->tasks */
+    int length;               /* task length of the examples */
+    int n;                    /* examples, >= 1 */
+    int hidden;               /* also write /hidden/layer<l> */
+    int batch;                /* examples run together; memory ~ batch * L * H * T * T floats */
+    const char *checkpoint;   /* recorded in the `checkpoint` attribute */
+    long step;                /* recorded in the `step` attribute */
+} ProbeOptions;
+
+/* Runs e's model on the examples and writes out_path as above. Fails (-1 with err, nothing
+ * left under out_path or out_path.tmp) when the length is outside the task's range, the
+ * sequences need more positions than the model has, or a write fails. */
+int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgErr *err);
+
+#endif

@@ -1,0 +1,193 @@
+/* test_probe: `lengen probe`'s file on a tiny trained model: every dataset with its shape,
+ * the held-out examples and their text, attention rows that are distributions and causal,
+ * logits equal to a fresh forward of each example alone (so padding leaks nowhere), and a
+ * bad length that leaves no file behind. */
+#define _POSIX_C_SOURCE 200809L
+#include <hdf5.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/data.h"
+#include "../src/experiment.h"
+#include "../src/probe.h"
+#include "../src/train.h"
+#include "test.h"
+
+static const char *probe_ini =
+    "[model]\nlayers = 2\nheads = 2\nd_model = 16\nmax_pos = 32\nposenc = alibi\ntemperature = learned_log\n"
+    "[task]\nmain = copy\nalphabet = 6\n"
+    "[train]\nsteps = 30\nbatch_size = 16\nlr = 3e-3\nmin_lr = 3e-4\nwarmup = 5\n"
+    "min_length = 1\nmax_length = 6\nlog_every = 10\neval_every = 0\nckpt_every = 0\n"
+    "[eval]\nlengths = 4\nn = 10\n"
+    "[run]\nname = p\nseed = 5\nthreads = 1\n";
+
+/* Reads a whole dataset of `mtype`, checking its rank and dims. Returns 1, or 0 after failing. */
+static int read_ds(hid_t f, const char *name, hid_t mtype, void *buf, int ndim, const hsize_t *want) {
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (!EXPECT(ds >= 0, "dataset %s missing", name)) return 0;
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[4] = {0};
+    int nd = H5Sget_simple_extent_dims(sp, dims, NULL), ok = nd == ndim;
+    for (int i = 0; ok && i < nd; i++) ok = dims[i] == want[i];
+    H5Sclose(sp);
+    if (!EXPECT(ok, "%s: rank %d dims %llu %llu %llu %llu", name, nd, (unsigned long long)dims[0],
+                (unsigned long long)dims[1], (unsigned long long)dims[2], (unsigned long long)dims[3])) {
+        H5Dclose(ds);
+        return 0;
+    }
+    ok = buf == NULL || H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0;
+    H5Dclose(ds);
+    return EXPECT(ok, "cannot read %s", name);
+}
+
+static long attr_long(hid_t f, const char *name) {
+    long v = -1;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    if (a >= 0) H5Aread(a, H5T_NATIVE_LONG, &v), H5Aclose(a);
+    return v;
+}
+
+static void attr_str(hid_t f, const char *name, char *out, size_t cap) {
+    out[0] = 0;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    char *s = NULL;
+    if (a >= 0 && H5Aread(a, t, &s) >= 0 && s) snprintf(out, cap, "%s", s), H5free_memory(s);
+    if (a >= 0) H5Aclose(a);
+    H5Tclose(t);
+}
+
+TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
+    char dir[64] = "/tmp/lengen_probe_XXXXXX";
+    CHECK(mkdtemp(dir), "mkdtemp");
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    char set[128];
+    snprintf(set, sizeof set, "run.out_dir=%s", dir);
+    CHECK(cfg_load_string(&c, probe_ini, "probe_ini", &err) == 0 && cfg_set(&c, set, &err) == 0 &&
+          cfg_validate(&c, &err) == 0, "%s", err.msg);
+    TrainOptions to = {.quiet = 1};
+    CHECK(train_run(&c, &to) == 0, "training the tiny model failed");
+
+    char run[128], out[160];
+    snprintf(run, sizeof run, "%s/p", dir);
+    snprintf(out, sizeof out, "%s/probe.h5", dir);
+    Experiment e;
+    CHECK(exp_load(&e, run, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    const int N = 5, len = 7;   /* longer than trained; batch 2 leaves a last batch of 1 */
+    ProbeOptions o = {.task = 0, .length = len, .n = N, .hidden = 1, .batch = 2, .checkpoint = "ckpt-name", .step = 30};
+    CHECK(probe_write(&e, &o, out, &err) == 0, "%s", err.msg);
+
+    /* the examples: the held-out set of (copy, 7) */
+    Task *t = e.tasks[0];
+    int cap = task_max_tokens(t, len), T = 0;
+    int *want_tok = calloc((size_t)N * cap, sizeof(int)), *want_n = calloc((size_t)N, sizeof(int));
+    float *mask = calloc((size_t)cap, sizeof(float));
+    int *digits = calloc((size_t)cap, sizeof(int));
+    char texts[5][512];
+    EvalSetIter it;
+    eval_set_begin(&it, &e.cfg, t, 0, len);
+    for (int i = 0; i < N; i++) {
+        TaskExample ex = {want_tok + (size_t)i * cap, mask, digits, cap, 0, 0, 0};
+        CHECK(eval_set_next(&it, &ex, &err) == 0, "%s", err.msg);
+        want_n[i] = ex.n_tokens;
+        if (ex.n_tokens > T) T = ex.n_tokens;
+        task_format(t, &ex, texts[i], sizeof texts[i]);
+    }
+    free(mask);
+    free(digits);
+
+    Model *m = &e.model;
+    const int V = m->vocab_size, L = m->L, H = m->H, D = m->D;
+    hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "cannot open %s", out);
+    char s[256];
+    attr_str(f, "task", s, sizeof s);
+    EXPECT(!strcmp(s, "copy"), "task attribute '%s'", s);
+    attr_str(f, "checkpoint", s, sizeof s);
+    EXPECT(!strcmp(s, "ckpt-name"), "checkpoint attribute '%s'", s);
+    EXPECT(attr_long(f, "step") == 30 && attr_long(f, "length") == len && attr_long(f, "n") == N, "numeric attributes");
+
+    int *tok = calloc((size_t)N * T, sizeof(int));
+    float *logits = calloc((size_t)N * T * V, sizeof(float));
+    float *attn = calloc((size_t)N * H * T * T, sizeof(float));
+    hsize_t d_tok[2] = {N, T}, d_log[3] = {N, T, V}, d_att[4] = {N, H, T, T}, d_hid[3] = {N, T, D};
+    hsize_t d_text[1] = {N}, d_voc[1] = {V};
+    int ok = read_ds(f, "/tokens", H5T_NATIVE_INT, tok, 2, d_tok) && read_ds(f, "/logits", H5T_NATIVE_FLOAT, logits, 3, d_log);
+    for (int l = 0; ok && l < L; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "/hidden/layer%d", l);
+        ok = read_ds(f, name, 0, NULL, 3, d_hid);
+    }
+    char **text = calloc((size_t)N, sizeof(char *)), **voc = calloc((size_t)V, sizeof(char *));
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, H5T_VARIABLE);
+    ok = ok && read_ds(f, "/text", st, text, 1, d_text) && read_ds(f, "/vocab", st, voc, 1, d_voc);
+    for (int i = 0; ok && i < N; i++) ok = EXPECT(text[i] && !strcmp(text[i], texts[i]), "text %d: '%s' vs '%s'", i, text[i], texts[i]);
+    for (int i = 0; ok && i < V; i++) ok = EXPECT(voc[i] && !strcmp(voc[i], vocab_str(&e.vocab, i)), "vocab %d", i);
+    for (int i = 0; i < N; i++) H5free_memory(text[i]);
+    for (int i = 0; i < V; i++) H5free_memory(voc[i]);
+    free(text);
+    free(voc);
+    H5Tclose(st);
+
+    /* tokens: the examples, <pad> (0) after each end */
+    for (int i = 0; ok && i < N; i++)
+        for (int j = 0; ok && j < T; j++)
+            ok = EXPECT(tok[i * T + j] == (j < want_n[i] ? want_tok[(size_t)i * cap + j] : VOCAB_PAD),
+                        "tokens[%d, %d] = %d", i, j, tok[i * T + j]);
+
+    /* attention: each row a distribution over keys <= query, exact zeros above the diagonal */
+    for (int l = 0; ok && l < L; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "/attn/layer%d", l);
+        ok = read_ds(f, name, H5T_NATIVE_FLOAT, attn, 4, d_att);
+        for (int r = 0; ok && r < N * H * T; r++) {
+            const float *row = attn + (size_t)r * T;
+            int q = r % T;
+            double sum = 0;
+            for (int k = 0; k < T; k++) {
+                sum += row[k];
+                if (k > q && row[k] != 0.0f) ok = EXPECT(0, "%s row %d: key %d > query %d has %g", name, r, k, q, row[k]);
+            }
+            if (ok) ok = EXPECT(fabs(sum - 1.0) < 1e-5, "%s row %d sums to %.8f", name, r, sum);
+        }
+    }
+    H5Fclose(f);
+
+    /* logits: each example alone, unpadded, through a fresh forward */
+    Ag g;
+    ag_init(&g, 1 << 20);
+    ag_set_grad(&g, 0);
+    for (int i = 0; ok && i < N; i++) {
+        ag_reset(&g);
+        ModelBatch in = {.tokens = want_tok + (size_t)i * cap, .B = 1, .T = want_n[i]};
+        Tensor *lg = model_forward(m, &g, &in, NULL);
+        for (int j = 0; ok && j < want_n[i]; j++)
+            for (int v = 0; ok && v < V; v++) {
+                float a = logits[((size_t)i * T + j) * V + v], b = lg->data[(size_t)j * V + v];
+                ok = EXPECT(fabsf(a - b) <= 1e-5f + 1e-5f * fabsf(b), "logits[%d, %d, %d] = %g, fresh forward %g", i, j, v, a, b);
+            }
+    }
+    ag_free(&g);
+
+    /* a length outside the task's range fails and leaves nothing behind */
+    char bad[200];
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    o.length = 100000;
+    EXPECT(probe_write(&e, &o, bad, &err) == -1 && strstr(err.msg, "out of range"), "%s", err.msg);
+    snprintf(s, sizeof s, "%s.tmp", bad);
+    EXPECT(access(bad, F_OK) != 0 && access(s, F_OK) != 0, "a failed probe left a file");
+
+    free(tok);
+    free(logits);
+    free(attn);
+    free(want_tok);
+    free(want_n);
+    exp_free(&e);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
