@@ -18,7 +18,7 @@ static void usage(FILE *f) {
             "checkpoint (RUN is a run folder: its ckpt.h5; or give best.h5 or any .h5).\n"
             "  --lengths LIST   lengths to evaluate, e.g. 10,20:100:10 (default: the run's [eval] lengths)\n"
             "  --n N            held-out examples per length (default: the run's [eval] n)\n"
-            "  --task NAME      only this task (default: every task of the run)\n"
+            "  --task NAME      only this task (default: the main task, and the hints when [eval] hints)\n"
             "  --batch B        sequences decoded together (default: the run's [eval] batch_size)\n"
             "  --threads N      threads (default: LENGEN_THREADS or all cores)\n"
             "  --set k=v        override a config key of the run (e.g. eval.n=100)\n");
@@ -108,7 +108,7 @@ int cmd_eval(int argc, char **argv) {
             EvalResult *x = &r[t * ec->n_lengths + k];
             x->task = t;
             x->length = ec->lengths[k];
-            if (only >= 0 && t != only) continue;
+            if (only >= 0 ? t != only : t > 0 && !ec->hints) continue;
             rc = eval_task_length(&e, t, ec->lengths[k], ec->n, ec->batch_size, x, NULL, NULL, &err);
         }
     if (rc != 0) {

@@ -131,6 +131,7 @@ static const Key schema[] = {
     {"eval", "lengths", K_LENGTHS, OFF(eval), 0, NULL, "10:100:10", 0, 0, 0, "lengths evaluated: numbers and start:stop:step ranges (stop inclusive), comma separated, ascending"},
     INT_KEY("eval", "n", eval.n, "200", LOHI, 1, 1 << 24, "held-out examples per length"),
     INT_KEY("eval", "batch_size", eval.batch_size, "64", LOHI, 1, 1 << 20, "examples decoded together"),
+    BOOL_KEY("eval", "hints", eval.hints, "true", "also evaluate the hint tasks (false: the main task only, half the time for one hint)"),
     STR_KEY("eval", "best_metric", eval.best_metric, metric_names, "exact_match", "metric (mean over lengths, main task) that picks best.h5"),
 
     /* [run] */

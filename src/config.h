@@ -127,6 +127,7 @@ typedef struct EvalConfig {
     int lengths[CFG_MAX_LENGTHS];   /* "10:100:10": 10, 20, ..., 100; ascending, unique */
     int n;                          /* 200 held-out examples per length */
     int batch_size;                 /* 64 */
+    int hints;                      /* 1: evaluate the hint tasks too; 0: the main task only */
     char best_metric[CFG_NAME_MAX]; /* "exact_match" (or "token_accuracy"): mean over lengths,
                                        main task; picks best.h5 */
 } EvalConfig;

@@ -178,13 +178,19 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     return 0;
 }
 
-int eval_sweep(Experiment *e, EvalResult *results, LgErr *err) {
+int eval_sweep(Experiment *e, EvalResult *results, const volatile int *stop, LgErr *err) {
     const EvalConfig *ec = &e->cfg.eval;
+    memset(results, 0, (size_t)e->n_tasks * ec->n_lengths * sizeof *results);
     for (int t = 0; t < e->n_tasks; t++)
-        for (int k = 0; k < ec->n_lengths; k++)
-            if (eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size,
-                                 &results[t * ec->n_lengths + k], NULL, NULL, err) != 0)
+        for (int k = 0; k < ec->n_lengths; k++) {
+            EvalResult *r = &results[t * ec->n_lengths + k];
+            r->task = t;
+            r->length = ec->lengths[k];
+            if (t > 0 && !ec->hints) continue;
+            if (stop && *stop) return 1;
+            if (eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size, r, NULL, NULL, err) != 0)
                 return -1;
+        }
     return 0;
 }
 
@@ -202,13 +208,18 @@ void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult 
     const TrainConfig *tr = &e->cfg.train;
     fprintf(f, "exact match (%%) at step %ld, %d held-out examples per length; * = a training length\n",
             step, ec->n);
+    int shown[CFG_MAX_TASKS] = {0};
+    for (int i = 0; i < n_results; i++)
+        if (r[i].n) shown[r[i].task] = 1;
     fprintf(f, "%8s", "length");
-    for (int t = 0; t < e->n_tasks; t++) fprintf(f, " %12s", task_name(e->tasks[t]));
+    for (int t = 0; t < e->n_tasks; t++)
+        if (shown[t]) fprintf(f, " %12s", task_name(e->tasks[t]));
     fputc('\n', f);
     for (int k = 0; k < ec->n_lengths; k++) {
         int len = ec->lengths[k];
         fprintf(f, "%7d%c", len, len >= tr->min_length && len <= tr->max_length ? '*' : ' ');
         for (int t = 0; t < e->n_tasks; t++) {
+            if (!shown[t]) continue;
             int i = t * ec->n_lengths + k;
             if (i < n_results && r[i].n) fprintf(f, " %12.1f", 100.0 * r[i].exact_match);
             else fprintf(f, " %12s", "-");

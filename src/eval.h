@@ -34,9 +34,11 @@ typedef void (*EvalExampleFn)(const Experiment *e, int task, const TaskExample *
 int eval_task_length(Experiment *e, int task, int length, int n, int batch, EvalResult *r,
                      EvalExampleFn fn, void *ctx, LgErr *err);
 
-/* Every task of the experiment at every length of cfg.eval. results gets n_tasks * n_lengths
- * entries (task-major). Returns 0 or -1. */
-int eval_sweep(Experiment *e, EvalResult *results, LgErr *err);
+/* Every task of the experiment (the main task only with [eval] hints = false) at every length
+ * of cfg.eval. results gets n_tasks * n_lengths entries (task-major; tasks not evaluated have
+ * n = 0). `stop` (may be NULL) is polled between lengths: when it becomes non-zero the sweep
+ * ends early and returns 1. Returns 0 when done, or -1 with err. */
+int eval_sweep(Experiment *e, EvalResult *results, const volatile int *stop, LgErr *err);
 
 /* Appends rows "step,task,length,n,exact_match,token_accuracy,first_error" to an open CSV. */
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);

@@ -21,8 +21,12 @@
 #define RNG_LABEL_MODEL 0x6d6f64656cULL   /* "model" */
 
 static volatile sig_atomic_t stop_signal;
+static volatile int stop_requested;   /* polled by the evaluation sweep */
 
-static void on_signal(int sig) { stop_signal = sig; }
+static void on_signal(int sig) {
+    stop_signal = sig;
+    stop_requested = 1;
+}
 
 typedef struct Trainer {
     Experiment e;
@@ -238,7 +242,9 @@ static void end_progress_line(const Trainer *t) {
 /* ---- evaluation ---- */
 
 static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
-    if (eval_sweep(&t->e, t->results, err) != 0) return -1;
+    int rc = eval_sweep(&t->e, t->results, &stop_requested, err);
+    if (rc < 0) return -1;
+    if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
     eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {
@@ -357,6 +363,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
+    stop_requested = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
