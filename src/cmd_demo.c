@@ -55,7 +55,7 @@ int cmd_demo(int argc, char **argv) {
     int nthreads = lg_set_threads((int)threads);
     DemoConfig c = demo_default_config();
     c.seed = (uint64_t)seed;
-    printf("lengen demo: honest scaffolding until the real training loop lands: a one-layer attention model\n"
+    printf("lengen demo: the engine alone, without the model or tasks (lengen train is the real thing): a one-layer attention model\n"
            "learns to output the token %d positions back (vocab %d, length %d, chance %.3f); "
            "inline Adam, %d thread%s.\n",
            c.lag, c.vocab, c.seq, 1.0 / c.vocab, nthreads, nthreads == 1 ? "" : "s");

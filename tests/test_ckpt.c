@@ -14,6 +14,7 @@
 #include "../src/model.h"
 #include "../src/util.h"
 #include "model_helpers.h"
+#include "cli_run.h"
 #include "test.h"
 
 static const char *tmp_path(const char *tag) {
@@ -316,30 +317,18 @@ TEST(model_roundtrip_files) {
     }
 }
 
-/* Runs `$LENGEN_BIN inspect ARG` and returns its exit status with stdout+stderr in out. */
-static int run_inspect(const char *arg, char *out, size_t len) {
-    const char *bin = getenv("LENGEN_BIN") ? getenv("LENGEN_BIN") : "./lengen";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s inspect %s 2>&1", bin, arg);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 TEST(cli_inspect_lists_datasets_and_rejects_bad_files) {
     static char out[1 << 16];
-    int rc = run_inspect("tests/data/golden_nope.h5", out, sizeof out);
+    int rc = cli_run("inspect tests/data/golden_nope.h5", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "version 1") && strstr(out, "posenc = nope") && strstr(out, "10 tokens"), "%s", out);
     CHECK(strstr(out, "/model/tok_emb.weight") && strstr(out, "[10, 8]"), "%s", out);
     CHECK(strstr(out, "/model/blocks.1.attn.qkv.weight") && strstr(out, "[24, 8]"), "%s", out);
-    rc = run_inspect("/tmp/lengen_no_such_model.h5", out, sizeof out);
+    rc = cli_run("inspect /tmp/lengen_no_such_model.h5", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "no such file"), "exit %d: %s", rc, out);
-    rc = run_inspect("Makefile", out, sizeof out);
+    rc = cli_run("inspect Makefile", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "not an HDF5 file"), "exit %d: %s", rc, out);
-    rc = run_inspect("", out, sizeof out);
+    rc = cli_run("inspect", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "missing FILE"), "exit %d: %s", rc, out);
 }

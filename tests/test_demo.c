@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "../src/demo.h"
 #include "../src/util.h"
+#include "cli_run.h"
 #include "test.h"
 
 TEST(demo_steady_state_step_makes_no_heap_allocation) {
@@ -62,28 +62,16 @@ TEST(demo_is_repeatable_from_its_seed) {
     demo_free(&b);
 }
 
-/* Runs `lengen demo ARGS`, returns the exit status and the output's first 4 KB in out. */
-static int run_demo(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("LENGEN_BIN");
-    if (!bin) bin = "./lengen";
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s demo %s 2>&1", bin, args);
-    FILE *f = popen(cmd, "r");
-    if (!f) return -1;
-    size_t n = fread(out, 1, cap - 1, f);
-    out[n] = 0;
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 TEST(demo_cli_runs_and_rejects_bad_options) {
     char out[4096];
-    int rc = run_demo("--steps 20 --threads 1 --seed 2", out, sizeof out);
+    int rc = cli_run("demo --steps 20 --threads 1 --seed 2", out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
-    CHECK(strstr(out, "scaffolding") && strstr(out, "step     20") && strstr(out, "final accuracy"), "output: %s", out);
+    CHECK(strstr(out, "the engine alone") && strstr(out, "step     20") && strstr(out, "final accuracy"), "output: %s", out);
     const char *bad[] = {"--steps 0", "--steps 12x", "--threads -1", "--threads", "--seed -5", "--frobnicate"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        rc = run_demo(bad[i], out, sizeof out);
+        char args[64];
+        snprintf(args, sizeof args, "demo %s", bad[i]);
+        rc = cli_run(args, out, sizeof out);
         CHECK(rc == 2, "'lengen demo %s' exited %d, want 2: %s", bad[i], rc, out);
         CHECK(strstr(out, "lengen demo:"), "'%s' must say what is wrong: %s", bad[i], out);
     }

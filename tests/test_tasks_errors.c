@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include "task_helpers.h"
+#include "cli_run.h"
 #include "test.h"
 
 static TaskOpt opt(const char *k, const char *v, const char *file, int line) {
@@ -128,19 +129,6 @@ TEST(task_list_shows_every_task_with_options) {
     free(text);
 }
 
-/* ---- the binary ---- */
-/* Runs `$LENGEN_BIN args` with stderr merged into out; returns the exit status. */
-static int run_lengen(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("LENGEN_BIN");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin && *bin ? bin : "./lengen", args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 TEST(task_cli_data_errors_exit_2_with_clear_messages) {
     static char out[1 << 16];
@@ -156,7 +144,7 @@ TEST(task_cli_data_errors_exit_2_with_clear_messages) {
         {"data", "usage: lengen data"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        int st = run_lengen(cases[k].args, out, sizeof out);
+        int st = cli_run(cases[k].args, out, sizeof out);
         CHECK(st == 2, "`lengen %s` exited %d, want 2: %s", cases[k].args, st, out);
         HAS(out, cases[k].want);
     }
@@ -167,23 +155,23 @@ TEST(task_cli_data_prints_every_task_and_format) {
     char args[256];
     for (int i = 0; i < task_registry_count(); i++) {
         snprintf(args, sizeof args, "data %s --length 3 --n 2 --seed 9", task_registry_name(i));
-        CHECK(run_lengen(args, out, sizeof out) == 0, "%s: %s", args, out);
+        CHECK(cli_run(args, out, sizeof out) == 0, "%s: %s", args, out);
         char tok[64];
         snprintf(tok, sizeof tok, "<%s> ", task_registry_name(i));
         HAS(out, tok);
         HAS(out, "<eos>");
-        CHECK(run_lengen(args, again, sizeof again) == 0 && !strcmp(out, again), "same seed, same output");
+        CHECK(cli_run(args, again, sizeof again) == 0 && !strcmp(out, again), "same seed, same output");
     }
     const char *formats[] = {"plain", "simple", "detailed", "steps"};
     for (int k = 0; k < 4; k++) {
         snprintf(args, sizeof args, "data addition --set format=%s --set task.reverse=all --length 4 --n 1 --meta", formats[k]);
-        CHECK(run_lengen(args, out, sizeof out) == 0, "%s: %s", args, out);
+        CHECK(cli_run(args, out, sizeof out) == 0, "%s: %s", args, out);
         HAS(out, "<- answer starts");
     }
-    CHECK(run_lengen("data sort,successor,rank --set values=0..9 --n 1 --ids", out, sizeof out) == 0, "%s", out);
+    CHECK(cli_run("data sort,successor,rank --set values=0..9 --n 1 --ids", out, sizeof out) == 0, "%s", out);
     HAS(out, "<successor>");
     HAS(out, "ids: 5 ");  /* <successor> is the second task token: id 5 */
-    CHECK(run_lengen("data --list", out, sizeof out) == 0);
+    CHECK(cli_run("data --list", out, sizeof out) == 0);
     for (int i = 0; i < task_registry_count(); i++) HAS(out, task_registry_name(i));
 }
 
