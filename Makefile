@@ -73,7 +73,7 @@ $(BUILD)/run_tests: $(LIB_OBJ) $(TEST_OBJ) | deps
 
 # Tests run from the repository root (fixtures are under tests/data). T=name filters.
 test: $(BUILD)/run_tests $(BIN)
-	LENGEN_BIN=$(abspath $(BIN)) ASAN_OPTIONS=detect_leaks=0 $(BUILD)/run_tests $(T)
+	LENGEN_BIN=$(abspath $(BIN)) ASAN_OPTIONS=detect_leaks=$(SAN) $(BUILD)/run_tests $(T)
 
 run: $(BIN)
 	./$(BIN) train --force
