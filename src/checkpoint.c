@@ -8,23 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* HDF5 prints its error stack to stderr by default; we report our own messages. */
-static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-/* Closes an id if it is valid (ignoring failures: only used on cleanup paths). */
-static void close_id(hid_t id) {
-    if (id < 0) return;
-    switch (H5Iget_type(id)) {
-    case H5I_FILE: H5Fclose(id); break;
-    case H5I_GROUP: H5Gclose(id); break;
-    case H5I_DATASET: H5Dclose(id); break;
-    case H5I_DATASPACE: H5Sclose(id); break;
-    case H5I_DATATYPE: H5Tclose(id); break;
-    case H5I_ATTR: H5Aclose(id); break;
-    case H5I_GENPROP_LST: H5Pclose(id); break;
-    default: break;
-    }
-}
+#include "h5util.h"
 
 /* The object-info API changed in HDF5 1.12; these wrappers take the basic fields only. */
 #if H5_VERSION_GE(1, 12, 0)
@@ -41,43 +25,8 @@ static hid_t mem_type(CkptType t) {
     return t == CKPT_F32 ? H5T_NATIVE_FLOAT : t == CKPT_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
 }
 
-static hid_t vlen_str_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return -1;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* writing                                                                                     */
-
-static int write_str_attr(hid_t loc, const char *name, const char *value, const char *path, LgErr *err) {
-    hid_t t = vlen_str_type(), s = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (t < 0 || s < 0) goto out;
-    a = H5Acreate2(loc, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, &value) < 0) goto out;
-    rc = 0;
-out:
-    close_id(a); close_id(s); close_id(t);
-    return rc ? lg_err(err, "%s: cannot write attribute '%s'", path, name) : 0;
-}
-
-static int write_num_attr(hid_t loc, const char *name, hid_t type, const void *value, const char *path,
-                          LgErr *err) {
-    hid_t s = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (s < 0) goto out;
-    a = H5Acreate2(loc, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, type, value) < 0) goto out;
-    rc = 0;
-out:
-    close_id(a); close_id(s);
-    return rc ? lg_err(err, "%s: cannot write attribute '%s'", path, name) : 0;
-}
 
 #define CKPT_COMPRESS_MIN 1024
 
@@ -94,51 +43,25 @@ static int write_array(hid_t file, const char *name, CkptType type, const void *
         hd[i] = (hsize_t)dims[i];
         n *= hd[i];
     }
-    hid_t space = -1, lcpl = -1, dcpl = -1, ds = -1;
-    int rc = -1;
-    space = ndim ? H5Screate_simple(ndim, hd, NULL) : H5Screate(H5S_SCALAR);
-    lcpl = H5Pcreate(H5P_LINK_CREATE);
-    dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (space < 0 || lcpl < 0 || dcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) goto out;
-    if (ndim > 0 && n >= CKPT_COMPRESS_MIN) {
+    hsize_t chunk[CKPT_MAXDIM];
+    int chunked = ndim > 0 && n >= CKPT_COMPRESS_MIN;
+    if (chunked) {
         /* one chunk per dataset up to 1M elements; bigger ones split along dim 0. Small
          * arrays stay contiguous: a chunk index costs more bytes than deflate saves. */
-        hsize_t chunk[CKPT_MAXDIM];
         hsize_t row = n / hd[0];
         for (int i = 0; i < ndim; i++) chunk[i] = hd[i];
         hsize_t rows = row ? (1u << 20) / row : 1;
         if (rows < 1) rows = 1;
         if (chunk[0] > rows) chunk[0] = rows;
-        if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || H5Pset_deflate(dcpl, 4) < 0) goto out;
     }
     hid_t ftype = type == CKPT_F32 ? H5T_IEEE_F32LE : type == CKPT_I64 ? H5T_STD_I64LE : H5T_STD_U64LE;
-    ds = H5Dcreate2(file, name, ftype, space, lcpl, dcpl, H5P_DEFAULT);
-    if (ds < 0) goto out;
-    if (n > 0 && H5Dwrite(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) goto out;
-    rc = 0;
-out:
-    close_id(ds); close_id(dcpl); close_id(lcpl); close_id(space);
-    return rc ? lg_err(err, "%s: cannot write dataset '%s' (duplicate name, or disk full?)", path, name) : 0;
-}
-
-static int write_vocab(hid_t file, const char *const *vocab, int n, const char *path, LgErr *err) {
-    hsize_t dim = (hsize_t)n;
-    hid_t t = vlen_str_type(), s = H5Screate_simple(1, &dim, NULL), ds = -1;
-    int rc = -1;
-    if (t < 0 || s < 0) goto out;
-    ds = H5Dcreate2(file, "/vocab", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ds < 0) goto out;
-    if (n > 0 && H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, vocab) < 0) goto out;
-    rc = 0;
-out:
-    close_id(ds); close_id(s); close_id(t);
-    return rc ? lg_err(err, "%s: cannot write dataset '/vocab'", path) : 0;
+    return h5u_write_dataset(file, name, ftype, ndim, hd, chunked ? chunk : NULL, mem_type(type), data, path, err);
 }
 
 int ckpt_save(const char *path, const Params *params, int64_t step, const char *config_text,
               const char *const *vocab, int n_vocab, const CkptArray *extras, int n_extras,
               LgErr *err) {
-    quiet();
+    h5u_quiet();
     LG_ASSERT(params->finalized, "ckpt_save: params not finalized");
     LG_ASSERT(config_text && (vocab || n_vocab == 0), "ckpt_save: NULL config text or vocab");
     char tmp[600];
@@ -149,10 +72,10 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) return lg_err(err, "%s: cannot create (does the directory exist and is it writable?)", tmp);
     int version = CKPT_VERSION;
-    if (write_str_attr(file, "format", CKPT_FORMAT, tmp, err) ||
-        write_num_attr(file, "version", H5T_NATIVE_INT, &version, tmp, err) ||
-        write_num_attr(file, "step", H5T_NATIVE_INT64, &step, tmp, err) ||
-        write_str_attr(file, "config", config_text, tmp, err))
+    if (h5u_attr_str(file, "format", CKPT_FORMAT, tmp, err) ||
+        h5u_attr_num(file, "version", H5T_NATIVE_INT, H5T_NATIVE_INT, &version, tmp, err) ||
+        h5u_attr_num(file, "step", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &step, tmp, err) ||
+        h5u_attr_str(file, "config", config_text, tmp, err))
         goto fail;
     for (int i = 0; i < params->count; i++) {
         const Tensor *t = params->tensors[i];
@@ -162,7 +85,7 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
         for (int d = 0; d < t->ndim; d++) dims[d] = t->shape[d];
         if (write_array(file, name, CKPT_F32, t->data, t->ndim, dims, tmp, err)) goto fail;
     }
-    if (write_vocab(file, vocab, n_vocab, tmp, err)) goto fail;
+    if (h5u_write_strings(file, "/vocab", vocab, n_vocab, tmp, err)) goto fail;
     for (int i = 0; i < n_extras; i++) {
         const CkptArray *a = &extras[i];
         if (!a->name || !a->name[0]) {
@@ -182,7 +105,7 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
     }
     return 0;
 fail:
-    close_id(file);
+    h5u_close(file);
     unlink(tmp);
     return -1;
 }
@@ -203,7 +126,7 @@ static char *read_str_attr(hid_t loc, const char *name) {
     if (var < 0) goto out;
     if (var) {
         char *s = NULL;
-        mt = vlen_str_type();
+        mt = h5u_str_type();
         if (mt < 0 || H5Aread(a, mt, &s) < 0) goto out;
         out = lg_strdup(s ? s : "");
         H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, &s);
@@ -219,7 +142,7 @@ static char *read_str_attr(hid_t loc, const char *name) {
         }
     }
 out:
-    close_id(mt); close_id(sp); close_id(ft); close_id(a);
+    h5u_close(mt); h5u_close(sp); h5u_close(ft); h5u_close(a);
     return out;
 }
 
@@ -232,8 +155,8 @@ static int read_num_attr(hid_t loc, const char *name, hid_t mtype, void *out) {
     if (ft >= 0 && (H5Tget_class(ft) == H5T_INTEGER || H5Tget_class(ft) == H5T_FLOAT) &&
         H5Aread(a, mtype, out) >= 0)
         rc = 0;
-    close_id(ft);
-    close_id(a);
+    h5u_close(ft);
+    h5u_close(a);
     return rc;
 }
 
@@ -254,7 +177,7 @@ static int read_vocab(CkptFile *f, LgErr *err) {
     }
     hssize_t n = H5Sget_simple_extent_npoints(sp);
     if (n < 0 || n > (1 << 24)) goto out;
-    mt = vlen_str_type();
+    mt = h5u_str_type();
     buf = lg_calloc((size_t)n + 1, sizeof *buf, "vocab read buffer");
     if (mt < 0 || (n > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)) goto out;
     f->vocab = lg_calloc((size_t)n + 1, sizeof *f->vocab, "vocab");
@@ -264,7 +187,7 @@ static int read_vocab(CkptFile *f, LgErr *err) {
     rc = 0;
 out:
     lg_free(buf);
-    close_id(mt); close_id(sp); close_id(ft); close_id(ds);
+    h5u_close(mt); h5u_close(sp); h5u_close(ft); h5u_close(ds);
     if (rc && !err->msg[0]) lg_err(err, "%s: cannot read dataset '/vocab' (file truncated or corrupt?)", f->path);
     return rc;
 }
@@ -279,7 +202,7 @@ void ckpt_close(CkptFile *f) {
 }
 
 int ckpt_open(CkptFile *f, const char *path, LgErr *err) {
-    quiet();
+    h5u_quiet();
     memset(f, 0, sizeof *f);
     LgErr local;
     if (!err) err = &local;
@@ -325,7 +248,7 @@ fail:
 }
 
 int ckpt_has(CkptFile *f, const char *name) {
-    quiet();
+    h5u_quiet();
     /* H5Lexists fails on a missing intermediate group: check every prefix */
     char buf[512];
     snprintf(buf, sizeof buf, "%s", name);
@@ -356,8 +279,8 @@ int ckpt_dims(CkptFile *f, const char *name, int *ndim, int64_t *dims, LgErr *er
             rc = 0;
         }
     }
-    close_id(sp);
-    close_id(ds);
+    h5u_close(sp);
+    h5u_close(ds);
     return rc ? lg_err(err, "%s: cannot read the shape of dataset '%s' (corrupt, or rank > %d?)",
                        f->path, name, CKPT_MAXDIM) : 0;
 }
@@ -370,7 +293,7 @@ static void dims_str(char *buf, size_t len, int ndim, const int64_t *dims) {
 }
 
 int ckpt_read(CkptFile *f, const CkptArray *a, LgErr *err) {
-    quiet();
+    h5u_quiet();
     int ndim;
     int64_t dims[CKPT_MAXDIM];
     if (ckpt_dims(f, a->name, &ndim, dims, err)) return -1;
@@ -390,8 +313,8 @@ int ckpt_read(CkptFile *f, const CkptArray *a, LgErr *err) {
         H5T_class_t cls = H5Tget_class(ft);
         H5T_class_t want = a->type == CKPT_F32 ? H5T_FLOAT : H5T_INTEGER;
         if (cls != want) {
-            close_id(ft);
-            close_id(ds);
+            h5u_close(ft);
+            h5u_close(ds);
             return lg_err(err, "%s: dataset '%s' holds %s, expected %s", f->path, a->name,
                           cls == H5T_FLOAT ? "floats" : cls == H5T_INTEGER ? "integers" : "non-numbers",
                           want == H5T_FLOAT ? "floats" : "integers");
@@ -400,8 +323,8 @@ int ckpt_read(CkptFile *f, const CkptArray *a, LgErr *err) {
         for (int i = 0; i < ndim; i++) n *= dims[i];
         if (n == 0 || H5Dread(ds, mem_type(a->type), H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) >= 0) rc = 0;
     }
-    close_id(ft);
-    close_id(ds);
+    h5u_close(ft);
+    h5u_close(ds);
     return rc ? lg_err(err, "%s: cannot read dataset '%s' (file truncated or corrupt?)", f->path, a->name) : 0;
 }
 
@@ -421,7 +344,7 @@ static herr_t scan_model(hid_t g, const char *name, const H5L_info_t *info, void
 }
 
 int ckpt_load_params(CkptFile *f, Params *params, LgErr *err) {
-    quiet();
+    h5u_quiet();
     LG_ASSERT(params->finalized, "ckpt_load_params: params not finalized");
     if (H5Lexists((hid_t)f->h5, "/model", H5P_DEFAULT) <= 0)
         return lg_err(err, "%s: group '/model' is missing", f->path);
@@ -485,12 +408,12 @@ static herr_t list_one(hid_t loc, const char *name, const ObjInfo *info, void *c
         l->fn(full, type_name(ft), nd, dims, l->ctx);
         rc = 0;
     }
-    close_id(ft); close_id(sp); close_id(ds);
+    h5u_close(ft); h5u_close(sp); h5u_close(ds);
     return rc;
 }
 
 int ckpt_list(CkptFile *f, CkptVisitFn fn, void *ctx, LgErr *err) {
-    quiet();
+    h5u_quiet();
     ListCtx l = {f, fn, ctx};
     if (obj_visit((hid_t)f->h5, list_one, &l) < 0)
         return lg_err(err, "%s: cannot list the datasets (file truncated or corrupt?)", f->path);

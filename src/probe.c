@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "data.h"
+#include "h5util.h"
 
-/* ---- HDF5 writing; every call checked, errors name the file and the dataset ---- */
+/* ---- HDF5 writing (shared helpers in h5util.h); errors name the file and the dataset ---- */
 
 typedef struct H5Out {
     hid_t file;
@@ -19,65 +20,31 @@ static int h5_fail(const H5Out *h, const char *what, LgErr *err) {
     return lg_err(err, "%s: cannot write %s (disk full or not writable?)", h->path, what);
 }
 
-static hid_t str_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return -1;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static int attr_str(const H5Out *h, const char *name, const char *value, LgErr *err) {
-    hid_t t = str_type(), s = H5Screate(H5S_SCALAR), a = -1;
-    int ok = t >= 0 && s >= 0 && (a = H5Acreate2(h->file, name, t, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, t, &value) >= 0;
-    if (a >= 0) H5Aclose(a);
-    if (s >= 0) H5Sclose(s);
-    if (t >= 0) H5Tclose(t);
-    return ok ? 0 : h5_fail(h, name, err);
-}
-
 static int attr_i64(const H5Out *h, const char *name, int64_t value, LgErr *err) {
-    hid_t s = H5Screate(H5S_SCALAR), a = -1;
-    int ok = s >= 0 && (a = H5Acreate2(h->file, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             H5Awrite(a, H5T_NATIVE_INT64, &value) >= 0;
-    if (a >= 0) H5Aclose(a);
-    if (s >= 0) H5Sclose(s);
-    return ok ? 0 : h5_fail(h, name, err);
+    return h5u_attr_num(h->file, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, h->path, err);
 }
 
-/* A dataset of strings [n], written whole. */
-static int write_strings(const H5Out *h, const char *name, const char *const *s, int n, LgErr *err) {
-    hsize_t dim = (hsize_t)n;
-    hid_t t = str_type(), sp = H5Screate_simple(1, &dim, NULL), ds = -1;
-    int ok = t >= 0 && sp >= 0 &&
-             (ds = H5Dcreate2(h->file, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             (n == 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0);
-    if (ds >= 0) H5Dclose(ds);
-    if (sp >= 0) H5Sclose(sp);
-    if (t >= 0) H5Tclose(t);
-    return ok ? 0 : h5_fail(h, name, err);
+/* Chunks of one example (one row of dim 0) for dims[0..ndim), 1 <= ndim <= 4; a 1-D array is
+ * one chunk. */
+static void row_chunk(hsize_t *chunk, int ndim, const hsize_t *dims) {
+    for (int i = 0; i < ndim; i++) chunk[i] = dims[i] ? dims[i] : 1;
+    if (ndim > 1) chunk[0] = 1;
 }
 
-/* Creates a numeric dataset of dims[0..ndim) chunked per example (one row of dim 0) and
- * deflate-compressed; groups on the path are created. Returns the dataset or -1. */
+/* Creates a numeric dataset of dims[0..ndim) chunked per example and deflate-compressed, to be
+ * filled by write_rows; groups on the path are created. Returns the dataset or -1. */
 static hid_t create_rows(const H5Out *h, const char *name, hid_t ftype, int ndim, const hsize_t *dims,
                          LgErr *err) {
     hsize_t chunk[4];
-    for (int i = 0; i < ndim; i++) chunk[i] = dims[i] ? dims[i] : 1;
-    if (ndim > 1) chunk[0] = 1;
-    hid_t sp = H5Screate_simple(ndim, dims, NULL), lcpl = H5Pcreate(H5P_LINK_CREATE),
-          dcpl = H5Pcreate(H5P_DATASET_CREATE), ds = -1;
-    if (sp >= 0 && lcpl >= 0 && dcpl >= 0 && H5Pset_create_intermediate_group(lcpl, 1) >= 0 &&
-        H5Pset_chunk(dcpl, ndim, chunk) >= 0 && H5Pset_deflate(dcpl, 4) >= 0)
-        ds = H5Dcreate2(h->file, name, ftype, sp, lcpl, dcpl, H5P_DEFAULT);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (lcpl >= 0) H5Pclose(lcpl);
-    if (sp >= 0) H5Sclose(sp);
-    if (ds < 0) h5_fail(h, name, err);
-    return ds;
+    row_chunk(chunk, ndim, dims);
+    return h5u_create_dataset(h->file, name, ftype, ndim, dims, chunk, h->path, err);
+}
+
+/* Writes a whole int32 dataset [dims] chunked like create_rows from contiguous ints. */
+static int write_ints(const H5Out *h, const char *name, int ndim, const hsize_t *dims, const int *data, LgErr *err) {
+    hsize_t chunk[4];
+    row_chunk(chunk, ndim, dims);
+    return h5u_write_dataset(h->file, name, H5T_STD_I32LE, ndim, dims, chunk, H5T_NATIVE_INT, data, h->path, err);
 }
 
 /* Writes rows [row0, row0 + nrows) of a dataset made by create_rows from contiguous data. */
@@ -92,8 +59,8 @@ static int write_rows(const H5Out *h, hid_t ds, const char *name, hid_t mtype, c
         ok = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims, NULL) >= 0 &&
              (ms = H5Screate_simple(ndim, dims, NULL)) >= 0 && H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, data) >= 0;
     }
-    if (ms >= 0) H5Sclose(ms);
-    if (fs >= 0) H5Sclose(fs);
+    h5u_close(ms);
+    h5u_close(fs);
     return ok ? 0 : h5_fail(h, name, err);
 }
 
@@ -152,15 +119,18 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
     Model *m = &e->model;
     const int N = s->n, T = s->T, V = m->vocab_size, L = m->L, H = m->H, D = m->D;
     char *config = cfg_to_string(&e->cfg);
-    int rc = attr_str(h, "format", "lengen-probe", err) || attr_str(h, "checkpoint", o->checkpoint, err) ||
-             attr_i64(h, "step", o->step, err) || attr_str(h, "task", task_name(e->tasks[o->task]), err) ||
+    hid_t f = h->file;
+    const char *path = h->path;
+    int rc = h5u_attr_str(f, "format", "lengen-probe", path, err) ||
+             h5u_attr_str(f, "checkpoint", o->checkpoint, path, err) || attr_i64(h, "step", o->step, err) ||
+             h5u_attr_str(f, "task", task_name(e->tasks[o->task]), path, err) ||
              attr_i64(h, "length", o->length, err) || attr_i64(h, "n", N, err) ||
-             attr_str(h, "config", config, err);
+             h5u_attr_str(f, "config", config, path, err);
     lg_free(config);
     if (rc) return -1;
     const char **vocab = exp_vocab_strings(e);
-    rc = write_strings(h, "/vocab", vocab, e->vocab.n, err) ||
-         write_strings(h, "/text", (const char *const *)s->text, N, err);
+    rc = h5u_write_strings(f, "/vocab", vocab, e->vocab.n, path, err) ||
+         h5u_write_strings(f, "/text", (const char *const *)s->text, N, path, err);
     lg_free(vocab);
     if (rc) return -1;
 
@@ -172,15 +142,8 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
         memcpy(dig + (size_t)i * T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
     }
     hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N};
-    hid_t ds_tok = create_rows(h, "/tokens", H5T_STD_I32LE, 2, d2, err);
-    hid_t ds_n = ds_tok < 0 ? -1 : create_rows(h, "/n_tokens", H5T_STD_I32LE, 1, d1, err);
-    hid_t ds_p = ds_n < 0 ? -1 : create_rows(h, "/prompt_len", H5T_STD_I32LE, 1, d1, err);
-    rc = ds_p < 0 || write_rows(h, ds_tok, "/tokens", H5T_NATIVE_INT, tok, 0, (hsize_t)N, err) ||
-         write_rows(h, ds_n, "/n_tokens", H5T_NATIVE_INT, s->n_tokens, 0, (hsize_t)N, err) ||
-         write_rows(h, ds_p, "/prompt_len", H5T_NATIVE_INT, s->prompt_len, 0, (hsize_t)N, err);
-    if (ds_tok >= 0) H5Dclose(ds_tok);
-    if (ds_n >= 0) H5Dclose(ds_n);
-    if (ds_p >= 0) H5Dclose(ds_p);
+    rc = write_ints(h, "/tokens", 2, d2, tok, err) || write_ints(h, "/n_tokens", 1, d1, s->n_tokens, err) ||
+         write_ints(h, "/prompt_len", 1, d1, s->prompt_len, err);
 
     /* one dataset per array the forward produces: logits, then attn and hidden per layer */
     int n_ds = 1 + L + (o->hidden ? L : 0);
@@ -230,8 +193,7 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
     ag_free(&g);
     lg_free(attn);
     lg_free(hidden);
-    for (int k = 0; k < n_ds; k++)
-        if (ds[k] >= 0) H5Dclose(ds[k]);
+    for (int k = 0; k < n_ds; k++) h5u_close(ds[k]);
     lg_free(ds);
     lg_free(names);
     lg_free(tok);
@@ -259,7 +221,7 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
     }
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    h5u_quiet();
     H5Out h = {H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp};
     if (h.file < 0) {
         set_free(&s);

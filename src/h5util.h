@@ -1,0 +1,50 @@
+/* h5util: the HDF5 helpers shared by the file writers and readers (checkpoint.c, probe.c).
+ *
+ * Every HDF5 call here is checked. A failure returns -1 (or an invalid id) with an LgErr that
+ * names the file (`path`: the name to show the user, e.g. the .tmp being written) and the
+ * attribute or dataset. Call h5u_quiet() first so HDF5 does not print its own error stack.
+ * Ids returned are owned by the caller; close them with h5u_close (or the H5?close call).
+ */
+#ifndef LENGEN_H5UTIL_H
+#define LENGEN_H5UTIL_H
+
+#include <hdf5.h>
+
+#include "util.h"
+
+/* Turns off HDF5's automatic error-stack printing (process-wide), so users see our messages. */
+void h5u_quiet(void);
+
+/* Closes a file, group, dataset, dataspace, datatype, attribute or property-list id. Ignores
+ * id < 0 and any failure: for cleanup paths only (check H5Fclose yourself when it matters). */
+void h5u_close(hid_t id);
+
+/* A new variable-length UTF-8 string datatype, or -1. The caller closes it. */
+hid_t h5u_str_type(void);
+
+/* Writes scalar attribute `name` on `loc` (file, group or dataset) holding the string `value`
+ * as a variable-length UTF-8 string. Returns 0, or -1 with err set. */
+int h5u_attr_str(hid_t loc, const char *name, const char *value, const char *path, LgErr *err);
+
+/* Writes scalar numeric attribute `name` on `loc`, stored as `ftype`, from *value in memory
+ * type `mtype` (e.g. H5T_STD_I64LE from an int64_t with H5T_NATIVE_INT64). Returns 0 or -1. */
+int h5u_attr_num(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *value, const char *path,
+                 LgErr *err);
+
+/* Writes 1-D dataset `name` [n] of variable-length UTF-8 strings s[0..n) (none NULL), whole and
+ * uncompressed. Returns 0 or -1. */
+int h5u_write_strings(hid_t loc, const char *name, const char *const *s, int n, const char *path, LgErr *err);
+
+/* Creates numeric dataset `name` of file type `ftype` and dims[0..ndim) (ndim 0: a scalar),
+ * creating the groups on its path. chunk NULL: contiguous; else chunked by chunk[0..ndim)
+ * (each >= 1) and deflate-compressed (level 4). Nothing is written yet. Returns the open
+ * dataset (the caller closes it) or -1 with err set. */
+hid_t h5u_create_dataset(hid_t loc, const char *name, hid_t ftype, int ndim, const hsize_t *dims,
+                         const hsize_t *chunk, const char *path, LgErr *err);
+
+/* h5u_create_dataset, then writes all of it from data (contiguous, row-major, memory type
+ * `mtype`; may be NULL when a dim is 0) and closes it. Returns 0 or -1 with err set. */
+int h5u_write_dataset(hid_t loc, const char *name, hid_t ftype, int ndim, const hsize_t *dims,
+                      const hsize_t *chunk, hid_t mtype, const void *data, const char *path, LgErr *err);
+
+#endif
