@@ -220,7 +220,8 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
         return -1;
     }
     char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", out_path) >= (int)sizeof tmp)
+        return lg_err(err, "output path '%s' is too long (at most %zu characters)", out_path, sizeof tmp - 5);
     h5u_quiet();
     H5Out h = {H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp};
     if (h.file < 0) {
