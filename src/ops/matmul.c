@@ -56,13 +56,29 @@ void matmul_backward(float *da, float *db, const float *dout, const float *a, co
     }
 }
 
+/* Rows per task of the row-split products: a chunk of out stays in L2 between the bias fill
+ * and sgemm; each chunk is one single-threaded sgemm (OpenBLAS runs one thread inside a
+ * parallel region). */
+#define LIN_RB 256
+
 void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
     // x is [N,IN], w is [OUT,IN], b is [OUT] or NULL, out is [N,OUT]
-    gemm(out, x, w, N, OUT, IN, 0, 1, 0.0f);
-    if (b) {
-#pragma omp parallel for if (OPS_PAR((size_t)N * OUT))
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < OUT; o++) out[(size_t)n * OUT + o] += b[o];
+    // out = b (a fill, row by row) then out += x w^T with beta = 1: no separate bias pass and no
+    // zeroing inside sgemm (its beta = 0 path memsets out first)
+    if (!OPS_PAR((size_t)N * OUT * IN) || N < 2 * LIN_RB) {
+        if (b)
+            for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
+        gemm(out, x, w, N, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
+        return;
+    }
+    int chunks = (N + LIN_RB - 1) / LIN_RB;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < chunks; c++) {
+        int n0 = c * LIN_RB, rows = N - n0 < LIN_RB ? N - n0 : LIN_RB;
+        float *o = out + (size_t)n0 * OUT;
+        if (b)
+            for (int n = 0; n < rows; n++) memcpy(o + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
+        gemm(o, x + (size_t)n0 * IN, w, rows, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
     }
 }
 
