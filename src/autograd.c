@@ -58,6 +58,13 @@ float *ag_grad(Ag *g, Tensor *t) {
     return t->grad;
 }
 
+float *ag_grad_fresh(Ag *g, Tensor *t, int *fresh) {
+    LG_ASSERT(t->requires_grad, "gradient asked of a tensor that does not require grad");
+    *fresh = !t->grad;
+    if (!t->grad) t->grad = arena_alloc(&g->arena, t->n * sizeof(float));
+    return t->grad;
+}
+
 void ag_backward(Ag *g, Tensor *loss) {
     LG_ASSERT(loss->n == 1, "ag_backward needs a scalar loss, got %zu elements", loss->n);
     LG_ASSERT(loss->requires_grad,

@@ -57,6 +57,12 @@ AgNode *ag_record(Ag *g, const char *op, AgBackwardFn backward, Tensor *out,
  * tensor with requires_grad. */
 float *ag_grad(Ag *g, Tensor *t);
 
+/* Like ag_grad, for a backward that can write instead of add: when t has no gradient buffer
+ * yet, allocates one UNINITIALISED and sets *fresh = 1, and the caller must then write every
+ * element (=, not +=); otherwise returns the existing buffer with *fresh = 0 (add into it).
+ * Saves zeroing a buffer that the first contribution overwrites anyway. */
+float *ag_grad_fresh(Ag *g, Tensor *t, int *fresh);
+
 /* Runs the tape backwards from a scalar (n == 1) loss, seeding dloss = 1. Parameter grads
  * ACCUMULATE into the grad block, so zero it (params_zero_grad) before each step unless
  * accumulating on purpose. */

@@ -98,11 +98,28 @@ size_t attention_fast_scratch(int Tk) {
     return nt * ATT_RB * (size_t)Tk;
 }
 
+static void backward_impl(float *dq, AttnLayout lq, float *dk, AttnLayout lk, float *dv, AttnLayout lv,
+                          float *dl, float *scratch, const float *dout, AttnLayout lo, const float *p,
+                          const float *q, const float *k, const float *v, const float *head_scale,
+                          const float *row_scale, float scale, int causal,
+                          int B, int H, int Tq, int Tk, int hd, int zero);
+
 void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk, float *dv, AttnLayout lv,
                              float *dl, float *scratch, const float *dout, AttnLayout lo, const float *p,
                              const float *q, const float *k, const float *v, const float *head_scale,
                              const float *row_scale, float scale, int causal,
                              int B, int H, int Tq, int Tk, int hd) {
+    backward_impl(dq, lq, dk, lk, dv, lv, dl, scratch, dout, lo, p, q, k, v, head_scale, row_scale, scale,
+                  causal, B, H, Tq, Tk, hd, 0);
+}
+
+/* zero: dq, dk, dv are uninitialised; each (batch, head) zeroes its own rows first (in cache,
+ * on its own thread) instead of the caller zeroing the whole buffer up front. */
+static void backward_impl(float *dq, AttnLayout lq, float *dk, AttnLayout lk, float *dv, AttnLayout lv,
+                          float *dl, float *scratch, const float *dout, AttnLayout lo, const float *p,
+                          const float *q, const float *k, const float *v, const float *head_scale,
+                          const float *row_scale, float scale, int causal,
+                          int B, int H, int Tq, int Tk, int hd, int zero) {
     // forward: logit_ij = s_i (q_i . k_j) + bias_ij, s_i = scale row_scale_i head_scale_h;
     //          p = softmax_j(logit); out_i = sum_j p_ij v_j. Accumulates dq, dk, dv (may be
     //          NULL; all use the layouts of q, k, v); writes dl [B,H,Tq,Tk] = dlogits if not NULL.
@@ -119,6 +136,11 @@ void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk,
         const float *doh = hrow(dout, lo, b, h, 0);
         const float *ph = p + (size_t)bh * Tq * Tk;
         float hs = head_scale ? head_scale[h] : 1.0f;
+        if (zero) {
+            for (int i = 0; dq && i < Tq; i++) memset((float *)hrow(dq, lq, b, h, i), 0, (size_t)hd * sizeof(float));
+            for (int j = 0; dk && j < Tk; j++) memset((float *)hrow(dk, lk, b, h, j), 0, (size_t)hd * sizeof(float));
+            for (int j = 0; dv && j < Tk; j++) memset((float *)hrow(dv, lv, b, h, j), 0, (size_t)hd * sizeof(float));
+        }
         for (int i0 = 0; i0 < Tq; i0 += ATT_RB) {
             int nr = Tq - i0 < ATT_RB ? Tq - i0 : ATT_RB;
             int kn = last_key_fast(i0 + nr - 1, Tq, Tk, causal) + 1;
@@ -176,11 +198,12 @@ static void qkv_node_backward(AgNode *node) {
     AttnLayout lp = {(size_t)T * 3 * D, (size_t)hd, 3 * D}, lo = {(size_t)T * D, (size_t)hd, D};
     int want_bias = bias && bias->requires_grad, want_hs = hs && hs->requires_grad;
     float *dl = want_bias || want_hs ? arena_alloc(&g->arena, (size_t)B * H * T * T * sizeof(float)) : NULL;
-    float *dqkv = qkv->requires_grad ? ag_grad(g, qkv) : NULL;
+    int fresh = 0;
+    float *dqkv = qkv->requires_grad ? ag_grad_fresh(g, qkv, &fresh) : NULL;
     float *scratch = arena_alloc(&g->arena, attention_fast_scratch(T) * sizeof(float));
-    attention_fast_backward(dqkv, lp, dqkv ? dqkv + D : NULL, lp, dqkv ? dqkv + 2 * D : NULL, lp, dl, scratch,
-                            node->out->grad, lo, c->probs, qkv->data, qkv->data + D, qkv->data + 2 * D,
-                            hs ? hs->data : NULL, c->row_scale, c->scale, c->causal, B, H, T, T, hd);
+    backward_impl(dqkv, lp, dqkv ? dqkv + D : NULL, lp, dqkv ? dqkv + 2 * D : NULL, lp, dl, scratch,
+                  node->out->grad, lo, c->probs, qkv->data, qkv->data + D, qkv->data + 2 * D,
+                  hs ? hs->data : NULL, c->row_scale, c->scale, c->causal, B, H, T, T, hd, fresh);
     if (want_bias) {
         float *db = ag_grad(g, bias);
         size_t per_b = (size_t)H * T * T;

@@ -50,8 +50,14 @@ static void add_node_backward(AgNode *node) {
     size_t n = node->out->n;
     for (int k = 0; k < 2; k++) {
         if (k == 0 && grad_adopt(node->in[0], node->out)) continue;  // a's grad is dout itself
-        float *d = grad_or_null(node, node->in[k]);
-        if (!d) continue;
+        Tensor *t = node->in[k];
+        if (!t->requires_grad) continue;
+        int fresh;
+        float *d = ag_grad_fresh(node->g, t, &fresh);
+        if (fresh) {  // first contribution: a copy, not zeroing then adding
+            memcpy(d, dout, n * sizeof(float));
+            continue;
+        }
 #pragma omp parallel for if (OPS_PAR(n))
         for (size_t i = 0; i < n; i++) d[i] += dout[i];
     }

@@ -56,20 +56,51 @@ void matmul_backward(float *da, float *db, const float *dout, const float *a, co
     }
 }
 
+/* Rows per task of the row-split products: a chunk of out stays in L2 between the bias fill
+ * and sgemm; each chunk is one single-threaded sgemm (OpenBLAS runs one thread inside a
+ * parallel region). */
+#define LIN_RB 256
+
+/* out[N, M] = a[N, K] op(b)[K, M] + beta out, split over rows of a and out as linear_forward
+ * does (one parallel region of single-threaded sgemms) when the work is large enough. */
+static void gemm_rows(float *out, const float *a, const float *b, int N, int M, int K, int tb, float beta) {
+    if (!OPS_PAR((size_t)N * M * K) || N < 2 * LIN_RB) {
+        gemm(out, a, b, N, M, K, 0, tb, beta);
+        return;
+    }
+    int chunks = (N + LIN_RB - 1) / LIN_RB;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < chunks; c++) {
+        int n0 = c * LIN_RB, rows = N - n0 < LIN_RB ? N - n0 : LIN_RB;
+        gemm(out + (size_t)n0 * M, a + (size_t)n0 * K, b, rows, M, K, 0, tb, beta);
+    }
+}
+
 void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
     // x is [N,IN], w is [OUT,IN], b is [OUT] or NULL, out is [N,OUT]
-    gemm(out, x, w, N, OUT, IN, 0, 1, 0.0f);
-    if (b) {
-#pragma omp parallel for if (OPS_PAR((size_t)N * OUT))
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < OUT; o++) out[(size_t)n * OUT + o] += b[o];
+    // out = b (a fill, row by row) then out += x w^T with beta = 1: no separate bias pass and no
+    // zeroing inside sgemm (its beta = 0 path memsets out first)
+    if (!OPS_PAR((size_t)N * OUT * IN) || N < 2 * LIN_RB) {
+        if (b)
+            for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
+        gemm(out, x, w, N, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
+        return;
+    }
+    int chunks = (N + LIN_RB - 1) / LIN_RB;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < chunks; c++) {
+        int n0 = c * LIN_RB, rows = N - n0 < LIN_RB ? N - n0 : LIN_RB;
+        float *o = out + (size_t)n0 * OUT;
+        if (b)
+            for (int n = 0; n < rows; n++) memcpy(o + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
+        gemm(o, x + (size_t)n0 * IN, w, rows, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
     }
 }
 
 void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
                      const float *w, int N, int IN, int OUT) {
     // forward: out[n,o] = sum_i x[n,i] w[o,i] + b[o]
-    if (dx) gemm(dx, dout, w, N, IN, OUT, 0, 0, 1.0f);   // dx[N,IN] += dout[N,OUT] w[OUT,IN]
+    if (dx) gemm_rows(dx, dout, w, N, IN, OUT, 0, 1.0f);  // dx[N,IN] += dout[N,OUT] w[OUT,IN]
     if (dw) gemm(dw, dout, x, OUT, IN, N, 1, 0, 1.0f);   // dw[OUT,IN] += dout^T x
     if (db) {
         // db[o] += sum_n dout[n,o]; each thread owns a strip of 64 columns and walks the rows
@@ -164,7 +195,7 @@ static void linear_node_backward(AgNode *node) {
     if (x->requires_grad && !x->grad) {
         // first gradient of x: sgemm writes it (beta = 0) instead of adding into zeros
         x->grad = arena_alloc(&node->g->arena, x->n * sizeof(float));
-        gemm(x->grad, out->grad, w->data, N, IN, OUT, 0, 0, 0.0f);  // dx[N,IN] = dout w
+        gemm_rows(x->grad, out->grad, w->data, N, IN, OUT, 0, 0.0f);  // dx[N,IN] = dout w
         linear_backward(NULL, w->requires_grad ? ag_grad(node->g, w) : NULL,
                         b && b->requires_grad ? ag_grad(node->g, b) : NULL, out->grad, x->data, w->data, N, IN, OUT);
         return;
