@@ -6,6 +6,12 @@
 #include "data.h"
 #include "util.h"
 
+static const volatile int *interrupt_flag;
+
+void eval_set_interrupt(const volatile int *flag) { interrupt_flag = flag; }
+
+static int interrupted(void) { return interrupt_flag && *interrupt_flag; }
+
 static int argmax(const float *x, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -144,6 +150,10 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     long n_wrong = 0;
     int rc = 0;
     for (int done = 0; done < n && rc == 0;) {
+        if (interrupted()) {
+            rc = 1;
+            break;
+        }
         int nb = n - done < batch ? n - done : batch;
         for (int b = 0; b < nb && rc == 0; b++) rc = eval_set_next(&it, &d.ex[b], err);
         if (rc == 0) rc = decode_batch(e, &g, &d, nb, err);
@@ -170,7 +180,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     }
     ag_free(&g);
     buf_free(&d);
-    if (rc != 0) return -1;
+    if (rc != 0) return rc;
     r->n = n;
     r->exact_match = (double)exact / n;
     r->token_accuracy = tok_all ? (double)tok_ok / tok_all : 0;
@@ -178,7 +188,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     return 0;
 }
 
-int eval_sweep(Experiment *e, EvalResult *results, const volatile int *stop, LgErr *err) {
+int eval_sweep(Experiment *e, EvalResult *results, LgErr *err) {
     const EvalConfig *ec = &e->cfg.eval;
     memset(results, 0, (size_t)e->n_tasks * ec->n_lengths * sizeof *results);
     for (int t = 0; t < e->n_tasks; t++)
@@ -187,9 +197,8 @@ int eval_sweep(Experiment *e, EvalResult *results, const volatile int *stop, LgE
             r->task = t;
             r->length = ec->lengths[k];
             if (t > 0 && !ec->hints) continue;
-            if (stop && *stop) return 1;
-            if (eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size, r, NULL, NULL, err) != 0)
-                return -1;
+            int rc = eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size, r, NULL, NULL, err);
+            if (rc != 0) return rc;
         }
     return 0;
 }

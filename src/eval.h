@@ -30,15 +30,20 @@ typedef void (*EvalExampleFn)(const Experiment *e, int task, const TaskExample *
 
 /* Evaluates `n` held-out examples of (task, length) in batches of `batch`. A length the task
  * does not allow, or one whose sequences exceed what the model can take, is reported in
- * r->skipped (not an error). Returns 0, or -1 with err on a task failure. */
+ * r->skipped (not an error). Returns 0, 1 when interrupted (r->n = 0), or -1 with err on a
+ * task failure. */
 int eval_task_length(Experiment *e, int task, int length, int n, int batch, EvalResult *r,
                      EvalExampleFn fn, void *ctx, LgErr *err);
 
 /* Every task of the experiment (the main task only with [eval] hints = false) at every length
  * of cfg.eval. results gets n_tasks * n_lengths entries (task-major; tasks not evaluated have
- * n = 0). `stop` (may be NULL) is polled between lengths: when it becomes non-zero the sweep
- * ends early and returns 1. Returns 0 when done, or -1 with err. */
-int eval_sweep(Experiment *e, EvalResult *results, const volatile int *stop, LgErr *err);
+ * n = 0). Returns 0 when done, 1 when interrupted (see eval_set_interrupt), or -1 with err. */
+int eval_sweep(Experiment *e, EvalResult *results, LgErr *err);
+
+/* A flag (set by a signal handler) that evaluation polls between decoded batches: once it is
+ * non-zero, eval_task_length and eval_sweep stop and return 1 with the unfinished length's
+ * n = 0. One per process, like the signal that sets it; NULL (the default) = never. */
+void eval_set_interrupt(const volatile int *flag);
 
 /* Appends rows "step,task,length,n,exact_match,token_accuracy,first_error" to an open CSV. */
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);

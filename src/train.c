@@ -21,7 +21,7 @@
 #define RNG_LABEL_MODEL 0x6d6f64656cULL   /* "model" */
 
 static volatile sig_atomic_t stop_signal;
-static volatile int stop_requested;   /* polled by the evaluation sweep */
+static volatile int stop_requested;   /* polled by evaluation (eval_set_interrupt) */
 
 static void on_signal(int sig) {
     stop_signal = sig;
@@ -242,7 +242,7 @@ static void end_progress_line(const Trainer *t) {
 /* ---- evaluation ---- */
 
 static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
-    int rc = eval_sweep(&t->e, t->results, &stop_requested, err);
+    int rc = eval_sweep(&t->e, t->results, err);
     if (rc < 0) return -1;
     if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
     eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
@@ -364,6 +364,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
     stop_requested = 0;
+    eval_set_interrupt(&stop_requested);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
@@ -454,6 +455,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     }
     if (rc == 0 && !o->quiet)
         printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.dir);
+    eval_set_interrupt(NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     teardown(&t);

@@ -203,46 +203,64 @@ TEST(train_stops_on_divergence_keeping_the_last_checkpoint) {
     exp_free(&e);
 }
 
-TEST(train_sigint_writes_checkpoint_and_exits_nonzero) {
+/* Runs `lengen train` on the copy experiment with `set1`..`set3` (config assignments) in a child,
+ * waits until train.csv has `rows` lines (header included; at most 20 s), sends `sig`, and
+ * checks the exit status is 128 + sig and ckpt.h5 loads at step >= min_step. */
+static void interrupt_run(int sig, const char *set1, const char *set2, const char *set3, int rows,
+                          long min_step, double max_wait) {
     const char *bin = getenv("LENGEN_BIN");
     CHECK(bin, "LENGEN_BIN is set by make test");
     char dir[64], ini[600];
     tmpdir(dir, sizeof dir);
     snprintf(ini, sizeof ini, "%s/copy.ini", dir);
     FILE *f = fopen(ini, "w");
+    CHECK(f);
     fputs(copy_ini, f);
     fclose(f);
     char outdir[600];
     snprintf(outdir, sizeof outdir, "run.out_dir=%s", dir);
     pid_t pid = fork();
     if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        freopen("/dev/null", "w", stderr);
-        execl(bin, bin, "train", ini, "--set", outdir, "--set", "train.steps=100000", "--threads", "1", (char *)NULL);
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        execl(bin, bin, "train", ini, "--set", outdir, "--set", "train.steps=100000", "--set", set1,
+              "--set", set2, "--set", set3, "--threads", "1", (char *)NULL);
         _exit(127);
     }
     char csv[600];
     snprintf(csv, sizeof csv, "%s/t/train.csv", dir);
-    /* wait until training is under way (a logged row), at most 20 s */
     for (int i = 0; i < 400; i++) {
-        char *s = read_file(csv);
-        int rows = 0;
-        for (char *p = s; p && *p; p++) rows += *p == '\n';
-        free(s);
-        if (rows >= 2) break;
+        char *text = read_file(csv);
+        int n = 0;
+        for (char *p = text; p && *p; p++) n += *p == '\n';
+        free(text);
+        if (n >= rows) break;
         usleep(50000);
     }
-    kill(pid, SIGINT);
+    double t0 = lg_seconds();
+    kill(pid, sig);
     int status;
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGINT, "exit status %d", WEXITSTATUS(status));
+    double waited = lg_seconds() - t0;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig, "exit status %d", WEXITSTATUS(status));
+    CHECK(waited < max_wait, "took %.1f s to stop after the signal", waited);
     char ck[600];
     snprintf(ck, sizeof ck, "%s/t", dir);
     Experiment e;
     CkptFile cf;
     LgErr err;
     CHECK(exp_load(&e, ck, NULL, 0, &cf, &err) == 0, "%s", err.msg);
-    CHECK(cf.step >= 10, "the checkpoint is at the interrupted step (%lld)", (long long)cf.step);
+    CHECK(cf.step >= min_step, "the checkpoint is at the interrupted step (%lld)", (long long)cf.step);
     ckpt_close(&cf);
     exp_free(&e);
+}
+
+TEST(train_sigint_writes_checkpoint_and_exits_nonzero) {
+    interrupt_run(SIGINT, "train.log_every=10", "train.eval_every=0", "eval.n=10", 2, 10, 10.0);
+}
+
+/* A long evaluation (6 lengths x 60000 examples: 4 to 5 s on one core, far longer under the
+ * sanitizers) is cut short by SIGTERM between two decoded batches: the signal arrives right
+ * after step 10's log line, while step 10's evaluation runs. */
+TEST(train_sigterm_during_evaluation_stops_promptly) {
+    interrupt_run(SIGTERM, "train.eval_every=10", "eval.n=60000", "eval.lengths=1:6", 2, 10, 1.5);
 }
