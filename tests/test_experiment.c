@@ -1,4 +1,4 @@
-/* test_experiment: every ready config in configs/ builds its experiment (tasks with their
+/* test_experiment: every ready config in configs/ (and experiments/) builds its experiment (tasks with their
  * options, vocabulary, model) and can evaluate every length it lists, so a config whose task
  * options are misspelt or whose sequences outgrow max_pos fails the suite, not a user's run. */
 #include <glob.h>
@@ -10,6 +10,10 @@
 TEST(shipped_configs_build_their_experiment) {
     glob_t g;
     CHECK(glob("configs/*.ini", 0, NULL, &g) == 0 && g.gl_pathc >= 13, "expected the configs/*.ini files");
+    size_t n_ready = g.gl_pathc;
+    /* the experiments' configs too */
+    CHECK(glob("experiments/*/*.ini", GLOB_APPEND, NULL, &g) == 0 && g.gl_pathc > n_ready,
+          "expected experiments/*/*.ini files");
     for (size_t i = 0; i < g.gl_pathc && !test_failed(); i++) {
         const char *path = g.gl_pathv[i];
         Config c;
