@@ -139,8 +139,8 @@ static Tensor *dropout(const Model *m, Ag *g, Tensor *x, int training, Rng *rng)
 }
 
 static Tensor *mlp(const Model *m, Ag *g, const ModelLayer *y, Tensor *x) {
-    Tensor *h = linear(g, x, y->fc_w, y->fc_b);
-    h = m->cfg.activation == ACT_RELU ? op_relu(g, h) : op_gelu(g, h);
+    Tensor *h = m->cfg.activation == ACT_RELU ? op_relu(g, linear(g, x, y->fc_w, y->fc_b))
+                                              : op_linear_gelu(g, x, y->fc_w, y->fc_b);
     return linear(g, h, y->mproj_w, y->mproj_b);
 }
 

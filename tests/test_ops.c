@@ -84,6 +84,24 @@ TEST(gradcheck_linear) {
     }
 }
 
+static Tensor *f_linear_gelu(Ag *g, void *v) {
+    Ctx *c = v;
+    return op_linear_gelu(g, c->a, c->b, c->i0 ? c->c : NULL);
+}
+
+TEST(gradcheck_linear_gelu) {
+    int shapes[3][5] = {{3, 2, 3, 5}, {2, 7, 5}, {1, 7}};
+    for (int bias = 0; bias < 2; bias++) {
+        Params p;
+        Ctx c = {.i0 = bias};
+        make_params(&p, &c, shapes, 3, 120 + bias);
+        if (!bias) c.c->requires_grad = 0;
+        int ok = gradcheck(bias ? "linear_gelu with bias" : "linear_gelu", &p, f_linear_gelu, &c, NULL);
+        params_free(&p);
+        if (!ok) return;
+    }
+}
+
 TEST(sgemm_matches_naive_kernel) {
     int M = 37, N = 29, K = 41;
     float *a = lg_malloc(sizeof(float) * M * K, "t"), *b = lg_malloc(sizeof(float) * K * N, "t");

@@ -152,3 +152,52 @@ TEST(fast_exp_and_gelu_propagate_nan) {
     gelu_forward(y, x, 3);
     CHECK(isnan(y[0]) && !isnan(y[1]), "gelu(NaN) = NaN, the others finite");
 }
+
+/* op_linear_gelu against its composition op_gelu(op_linear): three 256-row chunks, the last
+ * ragged; x's gradient both written fresh (x only feeds the fused op) and accumulated (x also
+ * feeds a later op, whose backward runs first). */
+TEST(linear_gelu_equals_gelu_of_linear) {
+    int B = 3, T = 200, IN = 12, OUT = 20;
+    ops_set_par_min(0);
+    Params p;
+    params_init(&p);
+    int sx[3] = {B, T, IN}, sw[2] = {OUT, IN}, sb[1] = {OUT};
+    Tensor *x = params_add(&p, "x", 3, sx), *w = params_add(&p, "w", 2, sw), *b = params_add(&p, "b", 1, sb);
+    params_finalize(&p);
+    Rng r;
+    rng_seed(&r, 11);
+    for (size_t i = 0; i < p.n; i++) p.data[i] = 0.7f * rng_normal(&r);
+    float *R = randn(&r, (size_t)B * T * OUT, 1.0f), *R2 = randn(&r, (size_t)B * T * IN, 1.0f);
+    int ok = 1;
+    for (int extra = 0; extra < 2 && ok; extra++) {
+        float *grads[2], *outs[2];
+        for (int way = 0; way < 2; way++) {
+            Ag g;
+            ag_init(&g, 1 << 22);
+            params_zero_grad(&p);
+            Tensor *x0 = op_scale(&g, x, 1.3f);  // an intermediate: its first gradient is fresh
+            Tensor *h = way ? op_gelu(&g, op_linear(&g, x0, w, b)) : op_linear_gelu(&g, x0, w, b);
+            Tensor *Rt = tensor_new(&g.arena, h->ndim, h->shape);
+            memcpy(Rt->data, R, h->n * sizeof(float));
+            Tensor *loss = op_sum(&g, op_mul(&g, h, Rt));
+            if (extra) {
+                Tensor *R2t = tensor_new(&g.arena, x0->ndim, x0->shape);
+                memcpy(R2t->data, R2, x0->n * sizeof(float));
+                loss = op_add(&g, loss, op_sum(&g, op_mul(&g, x0, R2t)));
+            }
+            ag_backward(&g, loss);
+            outs[way] = lg_malloc(h->n * sizeof(float), "out");
+            memcpy(outs[way], h->data, h->n * sizeof(float));
+            grads[way] = lg_malloc(p.n * sizeof(float), "grads");
+            memcpy(grads[way], p.grad, p.n * sizeof(float));
+            ag_free(&g);
+        }
+        ok = close_all(outs[0], outs[1], (size_t)B * T * OUT, 1e-6, 1e-5, "out") &&
+             close_all(grads[0], grads[1], p.n, 1e-4, 1e-4, "grad");
+        lg_free(outs[0]); lg_free(outs[1]); lg_free(grads[0]); lg_free(grads[1]);
+    }
+    lg_free(R); lg_free(R2);
+    params_free(&p);
+    ops_set_par_min(32768);
+    CHECK(ok, "fused linear + gelu differs from its composition");
+}

@@ -24,6 +24,10 @@
 Tensor *op_matmul(Ag *g, Tensor *a, Tensor *b, int trans_a, int trans_b);
 /* x [..., in], w [out, in] (PyTorch layout), b [out] or NULL. out [..., out]. */
 Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b);
+/* gelu(op_linear(x, w, b)) (tanh GELU) in one op, fused by 256-row chunk: same values and
+ * gradients as op_gelu(g, op_linear(g, x, w, b)) to rounding, one pass less over the [.., out]
+ * activation each way. Keeps the pre-activation in the arena for backward. */
+Tensor *op_linear_gelu(Ag *g, Tensor *x, Tensor *w, Tensor *b);
 
 /* ------------------------------------------------------------------------------------------ */
 /* elementwise                                                                                 */
