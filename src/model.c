@@ -358,6 +358,16 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
         Tensor *att = tensor_new4(&g->arena, B, H, 1, hd);
         float *kl = kv->k + (size_t)l * B * H * Tmax * hd;
         float *vl = kv->v + (size_t)l * B * H * Tmax * hd;
+        /* per-layer biases come from the arena, which is not thread-safe: make them first */
+        Tensor **bl = bias;
+        if (!pe_bias_shared(&m->pe)) {
+            bl = arena_alloc(&g->arena, (size_t)B * sizeof(Tensor *));
+            for (int b = 0; b < B; b++) bl[b] = pe_bias(&m->pe, g, l, &pos[b], kpos, 1, 1, kv->len[b] + 1);
+        }
+        /* sequences are independent (each writes its own cache rows and att rows), so they run
+         * in parallel; lengths differ, hence the dynamic schedule. Same results for any thread
+         * count: nothing is reduced across sequences. */
+#pragma omp parallel for schedule(dynamic, 4) if (B > 1)
         for (int b = 0; b < B; b++) {
             int n = kv->len[b];
             for (int hh = 0; hh < H; hh++) {
@@ -365,8 +375,7 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
                 memcpy(kl + row, k->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
                 memcpy(vl + row, v->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
             }
-            Tensor *bb = pe_bias_shared(&m->pe) ? bias[b]
-                                                 : pe_bias(&m->pe, g, l, &pos[b], kpos, 1, 1, n + 1);
+            Tensor *bb = bl ? bl[b] : NULL;
             // q_b [1, H, 1, hd] over keys [1, H, n+1, hd] with stride Tmax rows per head
             attention_forward(att->data + (size_t)b * H * hd, NULL, q->data + (size_t)b * H * hd,
                               kl + (size_t)b * H * Tmax * hd, vl + (size_t)b * H * Tmax * hd,
