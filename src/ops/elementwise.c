@@ -186,43 +186,26 @@ Tensor *op_relu(Ag *g, Tensor *x) {
 
 /* ---- gelu (tanh approximation) ------------------------------------------------------------ */
 
-#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
-
 void gelu_forward(float *out, const float *x, size_t n) {
 #pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        out[i] = 0.5f * v * (1.0f + lg_tanhf(GELU_K * (v + 0.044715f * v * v * v)));
-    }
+    for (size_t i = 0; i < n; i++) out[i] = lg_gelu(x[i]);
 }
 
 void gelu_backward(float *dx, const float *x, const float *dout, size_t n) {
-    // forward: out = 0.5 x (1 + tanh(u)),  u = k (x + 0.044715 x^3)
+    // forward: out = gelu(x), so dx += dout * gelu'(x)
 #pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float u = GELU_K * (v + 0.044715f * v * v * v);
-        float t = lg_tanhf(u);
-        float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-        float sech2 = 1.0f - t * t;
-        dx[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * v * sech2 * du);
-    }
+    for (size_t i = 0; i < n; i++) dx[i] += dout[i] * lg_gelu_grad(x[i]);
 }
 
 static void gelu_node_backward(AgNode *node) {
     Tensor *x = node->in[0];
     float *dout = node->out->grad;
     if (grad_adopt(x, node->out)) {
-        // dx = dout * gelu'(x), in dout's buffer (same derivative as gelu_backward)
+        // dx = dout * gelu'(x), in dout's buffer
         size_t n = x->n;
         const float *xd = x->data;
 #pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
-        for (size_t i = 0; i < n; i++) {
-            float v = xd[i];
-            float t = lg_tanhf(GELU_K * (v + 0.044715f * v * v * v));
-            float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-            dout[i] = dout[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
-        }
+        for (size_t i = 0; i < n; i++) dout[i] = dout[i] * lg_gelu_grad(xd[i]);
         return;
     }
     gelu_backward(ag_grad(node->g, x), x->data, dout, x->n);

@@ -207,19 +207,26 @@ static void linear_node_backward(AgNode *node) {
                     out->grad, x->data, w->data, N, IN, OUT);
 }
 
-Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
+/* Checks x [..., IN] against w [OUT, IN] and b [OUT] (or NULL) for `op`, and returns the
+ * output [..., OUT] in the arena with *N = rows of x. */
+static Tensor *linear_out(Ag *g, const char *op, const Tensor *x, const Tensor *w, const Tensor *b, int *N) {
     char sx[64], sw[64];
     LG_ASSERT(w->ndim == 2 && x->shape[x->ndim - 1] == w->shape[1],
-              "op_linear: x %s does not match w %s (want x [..., in], w [out, in])",
+              "%s: x %s does not match w %s (want x [..., in], w [out, in])", op,
               tensor_shape_str(x, sx, sizeof sx), tensor_shape_str(w, sw, sizeof sw));
     int IN = w->shape[1], OUT = w->shape[0];
-    LG_ASSERT(!b || (b->n == (size_t)OUT), "op_linear: bias has %zu elements, w %s wants %d",
+    LG_ASSERT(!b || (b->n == (size_t)OUT), "%s: bias has %zu elements, w %s wants %d", op,
               b ? b->n : 0, tensor_shape_str(w, sw, sizeof sw), OUT);
     int shape[TENSOR_MAXDIM];
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = OUT;
-    Tensor *out = tensor_new(&g->arena, x->ndim, shape);
-    int N = (int)(x->n / (size_t)IN);
+    *N = (int)(x->n / (size_t)IN);
+    return tensor_new(&g->arena, x->ndim, shape);
+}
+
+Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
+    int IN = w->shape[1], OUT = w->shape[0], N;
+    Tensor *out = linear_out(g, "op_linear", x, w, b, &N);
     linear_forward(out->data, x->data, w->data, b ? b->data : NULL, N, IN, OUT);
     if (ag_needs_grad(g, x, w, b)) {
         Tensor *in[3] = {x, w, b};
@@ -230,8 +237,6 @@ Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
 
 /* ------------------------------------------------------------------------------------------ */
 /* op_linear_gelu: gelu(x w^T + b) fused by row chunk                                          */
-
-#define LG_GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 
 /* The reference is op_gelu(g, op_linear(g, x, w, b)): same formulas (tanh approximation through
  * lg_tanhf), so the fused op agrees with it to rounding. What the fusion buys: each 256-row chunk
@@ -250,10 +255,7 @@ static void lingelu_rows(float *out, float *pre, const float *x, const float *w,
     gemm(pre, x, w, rows, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
     size_t m = (size_t)rows * OUT;
 #pragma omp simd
-    for (size_t i = 0; i < m; i++) {
-        float v = pre[i];
-        out[i] = 0.5f * v * (1.0f + lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v)));
-    }
+    for (size_t i = 0; i < m; i++) out[i] = lg_gelu(pre[i]);
 }
 
 static void lingelu_node_backward(AgNode *node) {
@@ -271,14 +273,9 @@ static void lingelu_node_backward(AgNode *node) {
         float *dc = d + (size_t)n0 * OUT;
         const float *pc = pre + (size_t)n0 * OUT;
         size_t m = (size_t)rows * OUT;
-        // dpre = dout * gelu'(pre),  gelu(v) = 0.5 v (1 + tanh(u)),  u = k (v + 0.044715 v^3)
+        // dpre = dout * gelu'(pre)
 #pragma omp simd
-        for (size_t i = 0; i < m; i++) {
-            float v = pc[i];
-            float t = lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v));
-            float du = LG_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-            dc[i] = dc[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
-        }
+        for (size_t i = 0; i < m; i++) dc[i] = dc[i] * lg_gelu_grad(pc[i]);
         // dx[rows, IN] (+)= dpre[rows, OUT] w[OUT, IN]
         if (dx) gemm(dx + (size_t)n0 * IN, dc, w->data, rows, IN, OUT, 0, 0, fresh ? 0.0f : 1.0f);
     }
@@ -287,18 +284,8 @@ static void lingelu_node_backward(AgNode *node) {
 }
 
 Tensor *op_linear_gelu(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
-    char sx[64], sw[64];
-    LG_ASSERT(w->ndim == 2 && x->shape[x->ndim - 1] == w->shape[1],
-              "op_linear_gelu: x %s does not match w %s (want x [..., in], w [out, in])",
-              tensor_shape_str(x, sx, sizeof sx), tensor_shape_str(w, sw, sizeof sw));
-    int IN = w->shape[1], OUT = w->shape[0];
-    LG_ASSERT(!b || (b->n == (size_t)OUT), "op_linear_gelu: bias has %zu elements, w %s wants %d",
-              b ? b->n : 0, tensor_shape_str(w, sw, sizeof sw), OUT);
-    int shape[TENSOR_MAXDIM];
-    memcpy(shape, x->shape, sizeof shape);
-    shape[x->ndim - 1] = OUT;
-    Tensor *out = tensor_new(&g->arena, x->ndim, shape);
-    int N = (int)(x->n / (size_t)IN);
+    int IN = w->shape[1], OUT = w->shape[0], N;
+    Tensor *out = linear_out(g, "op_linear_gelu", x, w, b, &N);
     int rec = ag_needs_grad(g, x, w, b);
     /* without a tape the pre-activation is scratch: it lives in the arena until the reset */
     float *pre = arena_alloc(&g->arena, out->n * sizeof(float));
