@@ -999,7 +999,6 @@ int cfg_validate(const Config *c, LgErr *err) {
 
 const char *cfg_pe_name(PeKind k) { return k >= 0 && k <= PE_ABACUS ? pe_names[k] : "?"; }
 const char *cfg_optim_name(OptimKind k) { return k >= 0 && k <= OPT_SGD ? optim_names[k] : "?"; }
-const char *cfg_sched_name(SchedKind k) { return k >= 0 && k <= SCHED_POLY ? sched_names[k] : "?"; }
 
 int cfg_key_count(void) { return N_KEYS; }
 

@@ -185,7 +185,6 @@ int cfg_rope_dims(const ModelConfig *m);
 /* Names used in the INI files. */
 const char *cfg_pe_name(PeKind k);
 const char *cfg_optim_name(OptimKind k);
-const char *cfg_sched_name(SchedKind k);
 
 /* The schema, read-only, for docs and tools: every key in file order. */
 typedef struct CfgKeyInfo {

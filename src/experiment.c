@@ -56,7 +56,9 @@ int exp_build(Experiment *e, const Config *cfg, LgErr *err) {
     return 0;
 }
 
-void exp_ckpt_path(const char *arg, char *out, size_t cap) {
+/* The checkpoint path for a run folder or file argument: "runs/x" -> "runs/x/ckpt.h5";
+ * a path ending in .h5 (or any existing file) is returned as it is. */
+static void ckpt_path_of(const char *arg, char *out, size_t cap) {
     size_t n = strlen(arg);
     struct stat st;
     if ((n > 3 && strcmp(arg + n - 3, ".h5") == 0) || (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)))
@@ -68,7 +70,7 @@ void exp_ckpt_path(const char *arg, char *out, size_t cap) {
 int exp_load(Experiment *e, const char *arg, const char *const *overrides, int n_overrides,
              CkptFile *f_out, LgErr *err) {
     char path[512];
-    exp_ckpt_path(arg, path, sizeof path);
+    ckpt_path_of(arg, path, sizeof path);
     CkptFile f;
     if (ckpt_open(&f, path, err) != 0) return -1;
     Config cfg;

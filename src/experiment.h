@@ -35,10 +35,6 @@ int exp_build(Experiment *e, const Config *cfg, LgErr *err);
 int exp_load(Experiment *e, const char *path, const char *const *overrides, int n_overrides,
              CkptFile *f, LgErr *err);
 
-/* The checkpoint path for a run folder or file argument: "runs/x" -> "runs/x/ckpt.h5";
- * a path ending in .h5 is returned as it is. */
-void exp_ckpt_path(const char *arg, char *out, size_t cap);
-
 /* The vocab as an array of strings (pointers into e->vocab), for ckpt_save. Caller frees the
  * array (not the strings) with lg_free. */
 const char **exp_vocab_strings(const Experiment *e);

@@ -38,8 +38,6 @@ uint64_t rng_u64(Rng *r) {
     return result;
 }
 
-uint32_t rng_u32(Rng *r) { return (uint32_t)(rng_u64(r) >> 32); }
-
 uint64_t rng_below(Rng *r, uint64_t n) {
     /* rejection sampling on the top of the range keeps it unbiased */
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;

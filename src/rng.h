@@ -18,7 +18,6 @@ void rng_seed(Rng *r, uint64_t seed);
 /* A new independent stream from r's seed material and a label; r is not advanced. */
 Rng rng_fork(const Rng *r, uint64_t label);
 uint64_t rng_u64(Rng *r);
-uint32_t rng_u32(Rng *r);
 /* Uniform integer in [0, n); n > 0. Unbiased. */
 uint64_t rng_below(Rng *r, uint64_t n);
 /* Uniform integer in [lo, hi], inclusive; lo <= hi. */

@@ -99,12 +99,6 @@ Tensor *tensor_new(Arena *a, int ndim, const int *shape) {
     return t;
 }
 
-Tensor *tensor_zeros(Arena *a, int ndim, const int *shape) {
-    Tensor *t = tensor_new(a, ndim, shape);
-    memset(t->data, 0, t->n * sizeof(float));
-    return t;
-}
-
 Tensor *tensor_new1(Arena *a, int d0) { int s[1] = {d0}; return tensor_new(a, 1, s); }
 Tensor *tensor_new2(Arena *a, int d0, int d1) { int s[2] = {d0, d1}; return tensor_new(a, 2, s); }
 Tensor *tensor_new3(Arena *a, int d0, int d1, int d2) { int s[3] = {d0, d1, d2}; return tensor_new(a, 3, s); }

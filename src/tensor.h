@@ -53,7 +53,6 @@ void arena_free(Arena *a);
 size_t tensor_numel(int ndim, const int *shape);
 /* A new tensor in the arena with uninitialised data, grad NULL, requires_grad 0. */
 Tensor *tensor_new(Arena *a, int ndim, const int *shape);
-Tensor *tensor_zeros(Arena *a, int ndim, const int *shape);
 Tensor *tensor_new1(Arena *a, int d0);
 Tensor *tensor_new2(Arena *a, int d0, int d1);
 Tensor *tensor_new3(Arena *a, int d0, int d1, int d2);

@@ -28,8 +28,6 @@ static const OptDef *def_opt(const TaskDef *d, int i) { return i < d->n_opts ? &
 /* ---- registry ---- */
 int task_registry_count(void) { return N_REGISTRY; }
 const char *task_registry_name(int i) { return registry[i]->name; }
-const char *task_registry_help(int i) { return registry[i]->help; }
-const char *task_registry_length_help(int i) { return registry[i]->length_help; }
 
 static void opt_form(const OptDef *o, char *buf, size_t cap) {
     switch (o->kind) {
@@ -276,7 +274,6 @@ Task *task_create(const char *name, const TaskOpt *opts, int n_opts, Vocab *voca
 
 const char *task_name(const Task *t) { return t->def->name; }
 int task_token(const Task *t) { return t->id_task; }
-const Vocab *task_vocab(const Task *t) { return t->vocab; }
 void task_length_range(const Task *t, int *min, int *max) { *min = t->min_len, *max = t->max_len; }
 void task_set_whole_sequence_loss(Task *t, int on) { t->whole_seq = on != 0; }
 

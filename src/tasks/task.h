@@ -67,8 +67,6 @@ typedef struct TaskOptInfo {
 
 int task_registry_count(void);
 const char *task_registry_name(int i);           /* 0 <= i < count */
-const char *task_registry_help(int i);           /* one line */
-const char *task_registry_length_help(int i);    /* what "length" means */
 /* Options of task i (the common option `loss` included), *n set to their number. */
 const TaskOptInfo *task_registry_opts(int i, int *n);
 /* Prints every task, its length meaning and its options with defaults and help. */
@@ -89,7 +87,6 @@ void task_free(Task *t);
 
 const char *task_name(const Task *t);
 int task_token(const Task *t);                   /* the id of the task token, e.g. <sort> */
-const Vocab *task_vocab(const Task *t);
 /* Legal lengths [min, max] under the task's options. */
 void task_length_range(const Task *t, int *min, int *max);
 /* Overrides option loss: 1 = whole-sequence loss, 0 = answer only. */
