@@ -65,8 +65,7 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
     LG_ASSERT(params->finalized, "ckpt_save: params not finalized");
     LG_ASSERT(config_text && (vocab || n_vocab == 0), "ckpt_save: NULL config text or vocab");
     char tmp[600];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return lg_err(err, "%s: path too long", path);
+    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0) return -1;
     for (int i = 0; i < n_vocab; i++)
         if (!vocab[i]) return lg_err(err, "%s: vocabulary entry %d is NULL", path, i);
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -99,15 +98,10 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
         lg_err(err, "%s: cannot flush/close (disk full?)", tmp);
         goto fail;
     }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return lg_err(err, "%s: cannot rename %s over it", path, tmp);
-    }
-    return 0;
+    return lg_tmp_commit(tmp, path, 0, err);
 fail:
     h5u_close(file);
-    unlink(tmp);
-    return -1;
+    return lg_tmp_commit(tmp, path, -1, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */

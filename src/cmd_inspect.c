@@ -6,12 +6,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
-
-static void usage(FILE *f) {
-    fprintf(f, "usage: lengen inspect FILE\n"
-               "  Prints the format, version, step, config, vocabulary and every dataset (with\n"
-               "  type and shape) of a lengen model file (HDF5, see docs/checkpoint.md).\n");
-}
+#include "cli_util.h"
 
 typedef struct {
     long long model_floats;
@@ -34,24 +29,14 @@ static void print_ds(const char *name, const char *type, int ndim, const int64_t
 }
 
 int cmd_inspect(int argc, char **argv) {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "lengen inspect: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-        path = argv[i];
-    }
-    if (!path) {
-        fprintf(stderr, "lengen inspect: missing FILE\n");
-        usage(stderr);
-        return 2;
-    }
+    const CliCommand cmd = {
+        "inspect", "FILE", "FILE",
+        "Prints the format, version, step, config, vocabulary and every dataset (with type and\n"
+        "shape) of a lengen model file (HDF5, see docs/checkpoint.md).\n",
+        NULL, 0};
+    const char *path;
+    int rc = cli_parse(&cmd, argc, argv, &path);
+    if (rc >= 0) return rc;
     CkptFile f;
     LgErr err;
     if (ckpt_open(&f, path, &err)) {

@@ -177,24 +177,9 @@ static int writable_value(const char *v) {
     return !strchr(v, '\n') && !strchr(v, '\r') && v[0] != ';' && !strstr(v, " ;") && !strstr(v, "\t;");
 }
 
-static int edit_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63) return 99;
-    int d[64][64];
-    for (int i = 0; i <= la; i++) d[i][0] = i;
-    for (int j = 0; j <= lb; j++) d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[la][lb];
-}
-
 /* Is `cand` a plausible intended spelling of `typed`? Returns a score (lower is better) or -1. */
 static int suggest_score(const char *typed, const char *cand) {
-    int d = edit_distance(typed, cand);
+    int d = lg_edit_distance(typed, cand, 0);
     int limit = (int)strlen(typed) / 3;
     if (limit < 2) limit = 2;
     if (d <= limit) return d;

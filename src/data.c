@@ -71,15 +71,18 @@ static int length_legal(Task *t, int length) {
 
 /* ---- the stream ---- */
 
+int data_train_tokens(const TrainConfig *tr, const Task *t) {
+    int lo, hi;
+    task_length_range(t, &lo, &hi);
+    return task_max_tokens(t, tr->max_length < hi ? tr->max_length : hi);
+}
+
 int data_max_T(const DataStream *d) {
     const TrainConfig *tr = &d->cfg->train;
     if (tr->pack) return tr->pack_len ? tr->pack_len : d->cfg->model.max_pos;
     int T = 1;
     for (int i = 0; i < d->n_tasks; i++) {
-        int lo, hi;
-        task_length_range(d->tasks[i], &lo, &hi);
-        int top = tr->max_length < hi ? tr->max_length : hi;
-        int n = task_max_tokens(d->tasks[i], top) - 1;
+        int n = data_train_tokens(tr, d->tasks[i]) - 1;
         if (n > T) T = n;
     }
     return T;
@@ -102,10 +105,7 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     /* scratch example big enough for any training length and any eval length */
     int cap = 1;
     for (int i = 0; i < n_tasks; i++) {
-        int lo, hi;
-        task_length_range(tasks[i], &lo, &hi);
-        int top = cfg->train.max_length < hi ? cfg->train.max_length : hi;
-        int n = task_max_tokens(tasks[i], top);
+        int n = data_train_tokens(&cfg->train, tasks[i]);
         if (n > cap) cap = n;
         for (int k = 0; k < cfg->eval.n_lengths; k++)
             if (length_legal(tasks[i], cfg->eval.lengths[k])) {

@@ -61,6 +61,9 @@ void data_free(DataStream *d);
 int data_next(DataStream *d, int step, Batch *b, LgErr *err);
 /* The longest row data_next can produce. */
 int data_max_T(const DataStream *d);
+/* Tokens of the longest training example of task t: at its longest legal length up to
+ * [train] max_length (a row of input positions is one shorter). */
+int data_train_tokens(const TrainConfig *tr, const Task *t);
 
 /* The held-out example i of (task, length): regenerates the same example every call (it
  * replays the set's Rng from the start, so call it with i = 0, 1, 2, ... via an EvalSetIter

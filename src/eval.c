@@ -1,6 +1,7 @@
 /* eval: greedy decoding of held-out sets and the metrics of eval.h. */
 #include "eval.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "data.h"
@@ -188,7 +189,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     return 0;
 }
 
-int eval_sweep(Experiment *e, EvalResult *results, LgErr *err) {
+int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err) {
     const EvalConfig *ec = &e->cfg.eval;
     memset(results, 0, (size_t)e->n_tasks * ec->n_lengths * sizeof *results);
     for (int t = 0; t < e->n_tasks; t++)
@@ -196,11 +197,22 @@ int eval_sweep(Experiment *e, EvalResult *results, LgErr *err) {
             EvalResult *r = &results[t * ec->n_lengths + k];
             r->task = t;
             r->length = ec->lengths[k];
-            if (t > 0 && !ec->hints) continue;
+            if (only >= 0 ? t != only : t > 0 && !ec->hints) continue;
             int rc = eval_task_length(e, t, ec->lengths[k], ec->n, ec->batch_size, r, NULL, NULL, err);
             if (rc != 0) return rc;
         }
     return 0;
+}
+
+FILE *eval_csv_open(const char *path, int append, LgErr *err) {
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) {
+        lg_err(err, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) fprintf(f, "step,task,length,n,exact_match,token_accuracy,first_error\n");
+    fflush(f);
+    return f;
 }
 
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results) {

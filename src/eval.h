@@ -35,17 +35,22 @@ typedef void (*EvalExampleFn)(const Experiment *e, int task, const TaskExample *
 int eval_task_length(Experiment *e, int task, int length, int n, int batch, EvalResult *r,
                      EvalExampleFn fn, void *ctx, LgErr *err);
 
-/* Every task of the experiment (the main task only with [eval] hints = false) at every length
- * of cfg.eval. results gets n_tasks * n_lengths entries (task-major; tasks not evaluated have
- * n = 0). Returns 0 when done, 1 when interrupted (see eval_set_interrupt), or -1 with err. */
-int eval_sweep(Experiment *e, EvalResult *results, LgErr *err);
+/* The eval grid: every length of cfg.eval for the task `only` (a task index), or with only < 0
+ * for every task of the experiment (the main task only with [eval] hints = false). results
+ * gets n_tasks * n_lengths entries (task-major; cells not evaluated have n = 0). Returns 0
+ * when done, 1 when interrupted (see eval_set_interrupt), or -1 with err. */
+int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err);
 
 /* A flag (set by a signal handler) that evaluation polls between decoded batches: once it is
  * non-zero, eval_task_length and eval_sweep stop and return 1 with the unfinished length's
  * n = 0. One per process, like the signal that sets it; NULL (the default) = never. */
 void eval_set_interrupt(const volatile int *flag);
 
-/* Appends rows "step,task,length,n,exact_match,token_accuracy,first_error" to an open CSV. */
+/* Opens a run's eval.csv: appending (append != 0) or from scratch; the header line
+ * "step,task,length,n,exact_match,token_accuracy,first_error" is written when the file is
+ * empty. Returns the file, or NULL with err. */
+FILE *eval_csv_open(const char *path, int append, LgErr *err);
+/* Appends the evaluated rows of r as eval_csv_open's header names them, and flushes. */
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);
 /* Prints the exact-match table: a row per length, a column per task; lengths inside the
  * training range are marked. */

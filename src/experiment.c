@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data.h"
+
 static int build_tasks(Experiment *e, LgErr *err) {
     const TaskConfig *tc = &e->cfg.task;
     const char *names[CFG_MAX_TASKS];
@@ -30,7 +32,7 @@ static int check_lengths(const Experiment *e, LgErr *err) {
             return lg_err(err, "[train] lengths %d..%d do not overlap task '%s''s legal lengths %d..%d",
                           tr->min_length, tr->max_length, task_name(e->tasks[i]), lo, hi);
         int top = tr->max_length < hi ? tr->max_length : hi;
-        int need = task_max_tokens(e->tasks[i], top) - 1;
+        int need = data_train_tokens(tr, e->tasks[i]) - 1;
         int row = tr->pack ? (tr->pack_len ? tr->pack_len : e->cfg.model.max_pos) : need;
         if (need > e->cfg.model.max_pos || row > e->cfg.model.max_pos)
             return lg_err(err, "task '%s' at length %d needs sequences of up to %d tokens but "

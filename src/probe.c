@@ -220,8 +220,10 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
         return -1;
     }
     char tmp[1024];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", out_path) >= (int)sizeof tmp)
-        return lg_err(err, "output path '%s' is too long (at most %zu characters)", out_path, sizeof tmp - 5);
+    if (lg_tmp_path(tmp, sizeof tmp, out_path, err) != 0) {
+        set_free(&s);
+        return -1;
+    }
     h5u_quiet();
     H5Out h = {H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp};
     if (h.file < 0) {
@@ -231,8 +233,5 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
     int rc = write_file(e, o, &s, &h, err);
     set_free(&s);
     if (H5Fclose(h.file) < 0 && rc == 0) rc = h5_fail(&h, "the file (closing it)", err);
-    if (rc == 0 && rename(tmp, out_path) != 0)
-        rc = lg_err(err, "cannot rename %s to %s", tmp, out_path);
-    if (rc != 0) remove(tmp);
-    return rc;
+    return lg_tmp_commit(tmp, out_path, rc, err);
 }

@@ -49,21 +49,6 @@ typedef struct Trainer {
 
 /* ---- files ---- */
 
-static int mkdir_p(const char *path, LgErr *err) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
-    return 0;
-}
-
 static int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -75,11 +60,10 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *o = fopen(tmp, "w");
-    if (!o) {
+    FILE *o = NULL;
+    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0 || !(o = fopen(tmp, "w"))) {
         fclose(f);
-        return lg_err(err, "cannot write %s: %s", tmp, strerror(errno));
+        return o ? -1 : lg_err(err, "cannot write %s.tmp: %s", path, strerror(errno));
     }
     char line[8192];
     int first = 1;
@@ -88,9 +72,8 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
         first = 0;
     }
     fclose(f);
-    if (fclose(o) != 0 || rename(tmp, path) != 0)
-        return lg_err(err, "cannot rewrite %s: %s", path, strerror(errno));
-    return 0;
+    int rc = fclose(o) != 0 ? lg_err(err, "cannot rewrite %s: %s", path, strerror(errno)) : 0;
+    return lg_tmp_commit(tmp, path, rc, err);
 }
 
 static int open_logs(Trainer *t, int append, LgErr *err) {
@@ -104,14 +87,10 @@ static int open_logs(Trainer *t, int append, LgErr *err) {
         for (int i = 0; i < t->e.n_tasks; i++) fprintf(t->train_csv, ",loss_%s", task_name(t->e.tasks[i]));
         fprintf(t->train_csv, ",lr,grad_norm,tokens_per_s,elapsed_s\n");
     }
-    snprintf(path, sizeof path, "%s/eval.csv", t->dir);
-    had = append && file_exists(path);
-    t->eval_csv = fopen(path, append ? "a" : "w");
-    if (!t->eval_csv) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
-    if (!had) fprintf(t->eval_csv, "step,task,length,n,exact_match,token_accuracy,first_error\n");
     fflush(t->train_csv);
-    fflush(t->eval_csv);
-    return 0;
+    snprintf(path, sizeof path, "%s/eval.csv", t->dir);
+    t->eval_csv = eval_csv_open(path, append, err);
+    return t->eval_csv ? 0 : -1;
 }
 
 static int write_config(Trainer *t, LgErr *err) {
@@ -242,7 +221,7 @@ static void end_progress_line(const Trainer *t) {
 /* ---- evaluation ---- */
 
 static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
-    int rc = eval_sweep(&t->e, t->results, err);
+    int rc = eval_sweep(&t->e, -1, t->results, err);
     if (rc < 0) return -1;
     if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
     eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
@@ -308,7 +287,7 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
         if (truncate_csv(path, t->step, err) != 0) goto fail;
         snprintf(path, sizeof path, "%s/eval.csv", t->dir);
         if (truncate_csv(path, t->step, err) != 0) goto fail;
-        if (mkdir_p(t->dir, err) != 0 || open_logs(t, 1, err) != 0) goto fail;
+        if (lg_mkdir_p(t->dir, err) != 0 || open_logs(t, 1, err) != 0) goto fail;
     } else {
         if (file_exists(t->ckpt_path) || file_exists(t->dir)) {
             char probe[700];
@@ -324,7 +303,7 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
                 remove(t->best_path);
             }
         }
-        if (mkdir_p(t->dir, err) != 0 || write_config(t, err) != 0 || open_logs(t, 0, err) != 0) goto fail;
+        if (lg_mkdir_p(t->dir, err) != 0 || write_config(t, err) != 0 || open_logs(t, 0, err) != 0) goto fail;
     }
     return 0;
 fail:
@@ -338,10 +317,10 @@ static void teardown(Trainer *t) {
     lg_free(t->results);
     lg_free(t->task_nll);
     lg_free(t->task_count);
-    if (t->g.arena.head) ag_free(&t->g);
-    if (t->batch.tokens) batch_free(&t->batch);
-    if (t->data.ex.tokens) data_free(&t->data);
-    if (t->opt.m) optim_free(&t->opt);
+    ag_free(&t->g);
+    batch_free(&t->batch);
+    data_free(&t->data);
+    optim_free(&t->opt);
     exp_free(&t->e);
 }
 

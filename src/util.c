@@ -2,11 +2,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -92,6 +94,59 @@ int lg_err(LgErr *err, const char *fmt, ...) {
         va_end(ap);
     }
     return -1;
+}
+
+int lg_mkdir_p(const char *path, LgErr *err) {
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return lg_err(err, "folder path '%s' is too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return lg_err(err, "cannot create folder %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+void lg_path_beside(char *out, size_t cap, const char *file, const char *name) {
+    const char *slash = strrchr(file, '/');
+    snprintf(out, cap, "%.*s%s", slash ? (int)(slash - file) + 1 : 0, file, name);
+}
+
+int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err) {
+    if (snprintf(tmp, cap, "%s.tmp", path) >= (int)cap)
+        return lg_err(err, "output path '%s' is too long (at most %zu characters)", path, cap - 5);
+    return 0;
+}
+
+int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err) {
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = lg_err(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc != 0) remove(tmp);
+    return rc;
+}
+
+int lg_edit_distance(const char *a, const char *b, int fold_case) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int row[64];  /* row[j] = distance of a[0..i) and b[0..j) */
+    for (int j = 0; j <= lb; j++) row[j] = j;
+    for (int i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+            if (fold_case) ca = tolower(ca), cb = tolower(cb);
+            int sub = diag + (ca != cb), del = row[j] + 1, ins = row[j - 1] + 1;
+            diag = row[j];
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    }
+    return row[lb];
 }
 
 extern void openblas_set_num_threads(int);

@@ -48,6 +48,26 @@ typedef struct LgErr {
 /* Writes the message into err (if not NULL) and returns -1, so callers can `return lg_err(...)`. */
 int lg_err(LgErr *err, const char *fmt, ...) LG_PRINTF(2, 3);
 
+/* ---- files ---- */
+/* Creates the folder and its missing parents (mkdir -p). Returns 0 or -1 with err. */
+int lg_mkdir_p(const char *path, LgErr *err);
+/* The path of the file named `name` in the folder of `file` ("runs/x/ckpt.h5", "eval.csv" ->
+ * "runs/x/eval.csv"; a bare "ckpt.h5" -> "eval.csv"). */
+void lg_path_beside(char *out, size_t cap, const char *file, const char *name);
+
+/* Atomic replacement: write a file under a temporary name, then move it over the real one,
+ * so a crash or a failed write never leaves a half file under the real name.
+ *   lg_tmp_path    tmp = "path.tmp"; -1 with err when it does not fit in cap
+ *   lg_tmp_commit  rc == 0: renames tmp to path (-1 with err if that fails); rc != 0: keeps
+ *                  rc and err. Either way nothing is left under tmp. Returns the outcome. */
+int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err);
+int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err);
+
+/* ---- strings ---- */
+/* Levenshtein distance of a and b (letter case ignored when fold_case), for "did you mean"
+ * suggestions; 99 when either is longer than 63 characters. */
+int lg_edit_distance(const char *a, const char *b, int fold_case);
+
 /* ---- threads ---- */
 /* Sets the OpenMP pool size, which OpenBLAS (OpenMP build) shares. n <= 0: LENGEN_THREADS from
  * the environment, else the number of cores. Returns the count in effect. */

@@ -70,25 +70,6 @@ static const TaskDef *find_def(const char *name) {
 }
 
 /* ---- suggestions ---- */
-static int edit_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63) return 99;
-    int row[64];
-    for (int j = 0; j <= lb; j++) row[j] = j;
-    for (int i = 1; i <= la; i++) {
-        int prev = row[0];
-        row[0] = i;
-        for (int j = 1; j <= lb; j++) {
-            int cur = row[j];
-            int sub = prev + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            int best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
-            row[j] = sub < best ? sub : best;
-            prev = cur;
-        }
-    }
-    return row[lb];
-}
-
 /* appends to buf (NUL-terminated) */
 static void cat(char *buf, size_t cap, const char *fmt, ...) LG_PRINTF(3, 4);
 static void cat(char *buf, size_t cap, const char *fmt, ...) {
@@ -203,7 +184,7 @@ static int unknown_task(const char *name, LgErr *err) {
     int bestd = 99;
     for (int i = 0; i < N_REGISTRY; i++) {
         cat(list, sizeof list, "%s%s", i ? ", " : "", registry[i]->name);
-        int dd = edit_distance(name, registry[i]->name);
+        int dd = lg_edit_distance(name, registry[i]->name, 1);
         if (dd < bestd) bestd = dd, best = registry[i]->name;
     }
     char hint[128] = "";
@@ -221,7 +202,7 @@ static int unknown_opt(const TaskOpt *o, const TaskDef *const *defs, int n, LgEr
         for (int k = 0; k < def_n_opts(defs[i]); k++) {
             const char *name = def_opt(defs[i], k)->name;
             cat(list, sizeof list, "%s%s", k ? ", " : "", name);
-            int dd = edit_distance(o->key, name);
+            int dd = lg_edit_distance(o->key, name, 1);
             if (dd < bestd) bestd = dd, best = name;
         }
     }
