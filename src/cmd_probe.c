@@ -30,7 +30,7 @@ int cmd_probe(int argc, char **argv) {
     const CliCommand cmd = {
         "probe", "RUN|CKPT [options]", "RUN or CKPT",
         "Runs the model (no grad) on held-out examples, teacher-forced on the full true sequence,\n"
-        "and writes /tokens, /text, /vocab, /logits, /attn/layer<i> [N, H, T, T] (and\n"
+        "and writes /tokens, /digit_index, /text, /vocab, /logits, /attn/layer<i> [N, H, T, T] (and\n"
         "/hidden/layer<i> [N, T, D]) to an HDF5 file; tools/plot_attention.py draws it.\n",
         opts, (int)(sizeof opts / sizeof opts[0])};
     int rc = cli_parse(&cmd, argc, argv, &target);

@@ -142,7 +142,8 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
         memcpy(dig + (size_t)i * T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
     }
     hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N};
-    rc = write_ints(h, "/tokens", 2, d2, tok, err) || write_ints(h, "/n_tokens", 1, d1, s->n_tokens, err) ||
+    rc = write_ints(h, "/tokens", 2, d2, tok, err) || write_ints(h, "/digit_index", 2, d2, dig, err) ||
+         write_ints(h, "/n_tokens", 1, d1, s->n_tokens, err) ||
          write_ints(h, "/prompt_len", 1, d1, s->prompt_len, err);
 
     /* one dataset per array the forward produces: logits, then attn and hidden per layer */

@@ -7,6 +7,9 @@
  * padding from changing any real position. The file (written to PATH.tmp, renamed to PATH):
  *
  *   /tokens            [N, T] int32    token ids, <pad> (0) after each example's end
+ *   /digit_index       [N, T] int32    each token's digit place (what Abacus embeds; 0 for
+ *                                      non-digits and after the end): with /tokens it is the
+ *                                      whole input of the forward that made /logits
  *   /n_tokens          [N] int32       tokens of each example; /prompt_len [N] int32
  *   /text              [N] strings     the example as `lengen data` prints it
  *   /vocab             [V] strings     token strings, index = id
