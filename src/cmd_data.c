@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "config.h"
 #include "tasks/task.h"
 
@@ -20,14 +21,6 @@ static void data_usage(FILE *f) {
             "  --ids             also print token ids\n"
             "  --meta            also print each token with its loss mask and digit index\n"
             "  --list            list tasks, what length means, and their options\n");
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
 }
 
 /* `--set task.opt=v` (or `opt=v`): a task option, through cfg_set like a config line; a later
@@ -57,6 +50,48 @@ static int set_task_option(Config *cfg, const char *arg) {
     return 0;
 }
 
+/* Prints n examples of task t at length len drawn from rng (with ids and/or the per-token
+ * meta lines). Returns 0, or 2 after printing the task's error. */
+static int print_examples(Task *t, const Vocab *vocab, Rng *rng, int len, long n, int ids, int meta) {
+    LgErr err;
+    int status = 0;
+    int cap = task_max_tokens(t, len);
+    if (cap == 0) cap = 1;  /* task_generate reports the range */
+    TaskExample ex = {lg_malloc((size_t)cap * sizeof(int), "tokens"),
+                      lg_malloc((size_t)cap * sizeof(float), "mask"), lg_malloc((size_t)cap * sizeof(int), "digits"),
+                      cap, 0, 0, 0};
+    size_t bufcap = (size_t)cap * (VOCAB_TOKEN_MAX + 1) + 16;
+    char *buf = lg_malloc(bufcap, "text");
+    for (long i = 0; i < n; i++) {
+        if (task_generate(t, rng, len, &ex, &err)) {
+            fprintf(stderr, "lengen data: %s\n", err.msg);
+            status = 2;
+            break;
+        }
+        task_format(t, &ex, buf, bufcap);
+        printf("%s\n", buf);
+        if (ids) {
+            printf("ids:");
+            for (int j = 0; j < ex.n_tokens; j++) printf(" %d", ex.tokens[j]);
+            printf("\n");
+        }
+        if (meta) {
+            printf("length %d, %d tokens, prompt %d, vocab %d\n", ex.length, ex.n_tokens, ex.prompt_len,
+                   vocab_size(vocab));
+            for (int j = 0; j < ex.n_tokens; j++) {
+                const char *s = vocab_str(vocab, ex.tokens[j]);
+                printf("  %4d %-14s mask %.0f digit %d%s\n", j, strcmp(s, "\n") ? s : "\\n", ex.loss_mask[j],
+                       ex.digit_index[j], j == ex.prompt_len ? "  <- answer starts" : "");
+            }
+        }
+    }
+    lg_free(buf);
+    lg_free(ex.tokens);
+    lg_free(ex.loss_mask);
+    lg_free(ex.digit_index);
+    return status;
+}
+
 int cmd_data(int argc, char **argv) {
     const char *names_arg = NULL;
     long length = -1, n = 3, seed = 1;
@@ -73,7 +108,7 @@ int cmd_data(int argc, char **argv) {
         else if (!strcmp(a, "--length") || !strcmp(a, "--n") || !strcmp(a, "--seed")) {
             long *dst = a[2] == 'l' ? &length : a[2] == 'n' ? &n : &seed;
             long hi = a[2] == 'n' ? 1000000 : 2147483647;
-            if (!has_val || parse_long(argv[i + 1], a[2] == 's' ? 0 : 1, hi, dst)) {
+            if (!has_val || cli_parse_long(argv[i + 1], a[2] == 's' ? 0 : 1, hi, dst)) {
                 fprintf(stderr, "lengen data: %s needs a positive integer%s%s\n", a, has_val ? ", got " : "",
                         has_val ? argv[i + 1] : "");
                 return 2;
@@ -122,40 +157,7 @@ int cmd_data(int argc, char **argv) {
         int lo, hi;
         task_length_range(t, &lo, &hi);
         int len = length > 0 ? (int)length : (10 < lo ? lo : 10 > hi ? hi : 10);
-        int cap = task_max_tokens(t, len);
-        if (cap == 0) cap = 1;  /* task_generate reports the range */
-        TaskExample ex = {lg_malloc((size_t)cap * sizeof(int), "tokens"),
-                          lg_malloc((size_t)cap * sizeof(float), "mask"), lg_malloc((size_t)cap * sizeof(int), "digits"),
-                          cap, 0, 0, 0};
-        size_t bufcap = (size_t)cap * (VOCAB_TOKEN_MAX + 1) + 16;
-        char *buf = lg_malloc(bufcap, "text");
-        for (long i = 0; i < n; i++) {
-            if (task_generate(t, &rng, len, &ex, &err)) {
-                fprintf(stderr, "lengen data: %s\n", err.msg);
-                status = 2;
-                break;
-            }
-            task_format(t, &ex, buf, bufcap);
-            printf("%s\n", buf);
-            if (ids) {
-                printf("ids:");
-                for (int j = 0; j < ex.n_tokens; j++) printf(" %d", ex.tokens[j]);
-                printf("\n");
-            }
-            if (meta) {
-                printf("length %d, %d tokens, prompt %d, vocab %d\n", ex.length, ex.n_tokens, ex.prompt_len,
-                       vocab_size(&vocab));
-                for (int j = 0; j < ex.n_tokens; j++) {
-                    const char *s = vocab_str(&vocab, ex.tokens[j]);
-                    printf("  %4d %-14s mask %.0f digit %d%s\n", j, strcmp(s, "\n") ? s : "\\n", ex.loss_mask[j],
-                           ex.digit_index[j], j == ex.prompt_len ? "  <- answer starts" : "");
-                }
-            }
-        }
-        lg_free(buf);
-        lg_free(ex.tokens);
-        lg_free(ex.loss_mask);
-        lg_free(ex.digit_index);
+        status = print_examples(t, &vocab, &rng, len, n, ids, meta);
     }
     for (int k = 0; k < n_tasks; k++) task_free(tasks[k]);
     vocab_free(&vocab);

@@ -28,6 +28,26 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
+/* SIGINT and SIGTERM set stop_signal (the loop checkpoints and stops) and interrupt an
+ * evaluation in progress; old[0..2) keeps the handlers to put back. */
+static void catch_signals(struct sigaction old[2]) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    stop_requested = 0;
+    eval_set_interrupt(&stop_requested);
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2]) {
+    eval_set_interrupt(NULL);
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
 typedef struct Trainer {
     Experiment e;
     Optim opt;
@@ -102,6 +122,20 @@ static int write_config(Trainer *t, LgErr *err) {
     if (f && fclose(f) != 0) ok = 0;
     lg_free(text);
     return ok ? 0 : lg_err(err, "cannot write %s: %s", path, strerror(errno));
+}
+
+/* One train.csv line for the logging interval that ends at t->step (the header's columns), and
+ * the per-task loss sums of the interval cleared. */
+static void write_train_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed) {
+    fprintf(t->train_csv, "%ld,%.6f", t->step, loss);
+    for (int i = 0; i < t->e.n_tasks; i++) {
+        if (t->task_count[i]) fprintf(t->train_csv, ",%.6f", t->task_nll[i] / t->task_count[i]);
+        else fprintf(t->train_csv, ",");
+        t->task_nll[i] = 0;
+        t->task_count[i] = 0;
+    }
+    fprintf(t->train_csv, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tok_s, elapsed);
+    fflush(t->train_csv);
 }
 
 /* ---- checkpoints ---- */
@@ -337,15 +371,8 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     }
     const Config *c = &t.e.cfg;
     const TrainConfig *tr = &c->train;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    stop_requested = 0;
-    eval_set_interrupt(&stop_requested);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct sigaction old_sa[2];
+    catch_signals(old_sa);
 
     if (!o->quiet)
         printf("lengen train: run %s, %s, %zu parameters, %d threads, steps %ld..%d\n", t.dir,
@@ -383,15 +410,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         if (t.step % tr->log_every == 0 || last) {
             double now = lg_seconds();
             double tok_s = log_tokens / (now - t_log > 1e-9 ? now - t_log : 1e-9);
-            fprintf(t.train_csv, "%ld,%.6f", t.step, loss_log / n_log);
-            for (int i = 0; i < t.e.n_tasks; i++) {
-                if (t.task_count[i]) fprintf(t.train_csv, ",%.6f", t.task_nll[i] / t.task_count[i]);
-                else fprintf(t.train_csv, ",");
-                t.task_nll[i] = 0;
-                t.task_count[i] = 0;
-            }
-            fprintf(t.train_csv, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tok_s, now - t0);
-            fflush(t.train_csv);
+            write_train_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0);
             if (!o->quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
             loss_log = 0;
             n_log = 0;
@@ -434,9 +453,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     }
     if (rc == 0 && !o->quiet)
         printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.dir);
-    eval_set_interrupt(NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(old_sa);
     teardown(&t);
     return rc;
 }
