@@ -50,7 +50,8 @@ static int apply_opt(const CliCommand *c, const CliOpt *o, const char *val) {
     return 2;
 }
 
-void cli_usage(const CliCommand *c, FILE *f) {
+/* Prints the usage: synopsis, about, then one line per option. */
+static void cli_usage(const CliCommand *c, FILE *f) {
     fprintf(f, "usage: lengen %s %s\n\n%s", c->name, c->synopsis, c->about);
     for (int k = 0; k < c->n_opts; k++) {
         const CliOpt *o = &c->opts[k];

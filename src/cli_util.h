@@ -50,11 +50,9 @@ typedef struct CliCommand {
     int n_opts;
 } CliCommand;
 
-/* Prints the usage: synopsis, about, then one line per option. */
-void cli_usage(const CliCommand *c, FILE *f);
-
 /* Parses argv[1..argc) of `lengen c->name`: the options of c->opts and exactly one positional
- * argument, stored in *target. -h/--help prints cli_usage to stdout. Returns -1 when parsing
+ * argument, stored in *target. -h/--help prints the usage (synopsis, about, a line per option
+ * from the table) to stdout. Returns -1 when parsing
  * succeeded (go on), else the exit status to return: 0 after --help, 2 after a message (an
  * unknown option, a missing or bad value, no target or two of them). */
 int cli_parse(const CliCommand *c, int argc, char **argv, const char **target);

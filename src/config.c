@@ -396,6 +396,46 @@ static int where_err(LgErr *err, Where w, const char *fmt, ...) {
     return lg_err(err, "%s: %s", w.origin, msg);
 }
 
+/* The [task] keys that name tasks: main, hints, loss_weights. */
+static int set_task_list(Config *c, const Key *k, const char *v, Where w, LgErr *err) {
+    char why[512];
+    switch (k->type) {
+    case K_MAIN: {
+        TaskWeight one;
+        int n;
+        if (parse_task_list(v, &one, 1, &n, 0, 0, why, sizeof why) || strchr(v, ':') || strchr(v, ','))
+            return where_err(err, w, "[task] main = '%s' must be one task name (weights go in main_weight)", v);
+        copy_str(c->task.tasks[0].name, CFG_NAME_MAX, n ? one.name : "");
+        resolve_loss_weights(&c->task);
+        return 0;
+    }
+    case K_HINTS: {
+        TaskWeight h[CFG_MAX_TASKS];
+        int n;
+        if (parse_task_list(v, h, CFG_MAX_TASKS - 1, &n, 0, 0, why, sizeof why)) return where_err(err, w, "[task] hints = '%s' %s", v, why);
+        TaskConfig *t = &c->task;
+        memset(&t->tasks[1], 0, sizeof t->tasks - sizeof t->tasks[0]);
+        for (int i = 0; i < n; i++) t->tasks[1 + i] = h[i];
+        t->n_tasks = 1 + n;
+        resolve_loss_weights(t);
+        return 0;
+    }
+    case K_LOSS_WEIGHTS: {
+        TaskWeight lw[CFG_MAX_TASKS];
+        int n;
+        if (parse_task_list(v, lw, CFG_MAX_TASKS, &n, 1, 1, why, sizeof why)) return where_err(err, w, "[task] loss_weights = '%s' %s", v, why);
+        TaskConfig *t = &c->task;
+        memset(t->loss_weights, 0, sizeof t->loss_weights);
+        for (int i = 0; i < n; i++) t->loss_weights[i] = lw[i];
+        t->n_loss_weights = n;
+        resolve_loss_weights(t);
+        return 0;
+    }
+    default: break;
+    }
+    return where_err(err, w, "internal: key type %d is not a task list", (int)k->type);
+}
+
 static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) {
     char *base = (char *)c;
     char why[512];
@@ -470,37 +510,10 @@ static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) 
         ev->n_lengths = n;
         return 0;
     }
-    case K_MAIN: {
-        TaskWeight one;
-        int n;
-        if (parse_task_list(v, &one, 1, &n, 0, 0, why, sizeof why) || strchr(v, ':') || strchr(v, ','))
-            return where_err(err, w, "[task] main = '%s' must be one task name (weights go in main_weight)", v);
-        copy_str(c->task.tasks[0].name, CFG_NAME_MAX, n ? one.name : "");
-        resolve_loss_weights(&c->task);
-        return 0;
-    }
-    case K_HINTS: {
-        TaskWeight h[CFG_MAX_TASKS];
-        int n;
-        if (parse_task_list(v, h, CFG_MAX_TASKS - 1, &n, 0, 0, why, sizeof why)) return where_err(err, w, "[task] hints = '%s' %s", v, why);
-        TaskConfig *t = &c->task;
-        memset(&t->tasks[1], 0, sizeof t->tasks - sizeof t->tasks[0]);
-        for (int i = 0; i < n; i++) t->tasks[1 + i] = h[i];
-        t->n_tasks = 1 + n;
-        resolve_loss_weights(t);
-        return 0;
-    }
-    case K_LOSS_WEIGHTS: {
-        TaskWeight lw[CFG_MAX_TASKS];
-        int n;
-        if (parse_task_list(v, lw, CFG_MAX_TASKS, &n, 1, 1, why, sizeof why)) return where_err(err, w, "[task] loss_weights = '%s' %s", v, why);
-        TaskConfig *t = &c->task;
-        memset(t->loss_weights, 0, sizeof t->loss_weights);
-        for (int i = 0; i < n; i++) t->loss_weights[i] = lw[i];
-        t->n_loss_weights = n;
-        resolve_loss_weights(t);
-        return 0;
-    }
+    case K_MAIN:
+    case K_HINTS:
+    case K_LOSS_WEIGHTS:
+        return set_task_list(c, k, v, w, err);
     }
     return where_err(err, w, "internal: key type %d", (int)k->type);
 }

@@ -142,6 +142,93 @@ static void put_list(const Task *t, TaskExample *ex, const int *d, int lo, int h
     ex_put(ex, t->sym[S_RBR], 0);
 }
 
+/* ---- the scratchpad formats: a [wa] and b [wb] are the operands' digits as laid out (padded
+ * with pad=true), least significant first; s the sum's digits; m = max(wa, wb) positions ---- */
+
+/* Lee et al.'s simplified scratchpad: "A -> d , C -> c" per position. */
+static void add_simple(Task *t, TaskExample *ex, const int *a, int wa, const int *b, int wb, int m) {
+    int carry = 0;
+    for (int j = 0; j < m; j++) {
+        int v = (j < wa ? a[j] : 0) + (j < wb ? b[j] : 0) + carry;
+        carry = v / 10;
+        ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[v % 10], 1);
+        ex_put(ex, t->sym[S_COMMA], 0);
+        ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[carry], 1);
+        ex_put(ex, t->sym[S_NL], 0);
+    }
+}
+
+/* Lee et al.'s detailed scratchpad (O(n^2) tokens). */
+static void add_detailed(Task *t, TaskExample *ex, const int *a, int wa, const int *b, int wb, const int *s, int m) {
+    ex_put(ex, t->sym[S_SCRATCH], 0), ex_put(ex, t->sym[S_NL], 0);
+    for (int op = 0; op < 2; op++) {
+        put_list(t, ex, op ? b : a, 0, op ? wb : wa);
+        ex_put(ex, t->sym[S_HAS], 0);
+        ex_int(t, ex, op ? wb : wa);
+        ex_put(ex, t->sym[S_DIGITS], 0), ex_put(ex, t->sym[S_DOT], 0), ex_put(ex, t->sym[S_NL], 0);
+    }
+    int carry = 0;
+    for (int j = 0; j <= m; j++) {
+        put_list(t, ex, a, j < wa ? j : wa, wa);
+        ex_put(ex, t->sym[S_PLUS], 0);
+        put_list(t, ex, b, j < wb ? j : wb, wb);
+        ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_EQ], 0);
+        put_list(t, ex, s, 0, j);
+        if (j == m) {  /* Lee et al.'s last line: "[] + [] , A=[...] C=c , END" */
+            ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_EQ], 0), ex_put(ex, t->sym[carry], 1);
+            ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[S_END], 0), ex_put(ex, t->sym[S_NL], 0);
+            break;
+        }
+        int x = j < wa ? a[j] : 0, y = j < wb ? b[j] : 0, v = x + y + carry;
+        ex_put(ex, t->sym[S_COMMA], 0);
+        ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_EQ], 0), ex_put(ex, t->sym[carry], 1);
+        ex_put(ex, t->sym[S_COMMA], 0);
+        ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[y], 1);
+        ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_EQ], 0);
+        ex_int(t, ex, v);
+        carry = v / 10;
+        ex_put(ex, t->sym[S_COMMA], 0);
+        ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[v % 10], 1);
+        ex_put(ex, t->sym[S_COMMA], 0);
+        ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[carry], 1);
+        ex_put(ex, t->sym[S_NL], 0);
+    }
+    ex_put(ex, t->sym[S_ENDSCRATCH], 0), ex_put(ex, t->sym[S_NL], 0);
+}
+
+/* The NoPE paper's steps, each part switched by its option; rev: the prompt's operands are
+ * reversed (the rest after `re` is laid out as in the prompt). */
+static void add_steps(Task *t, TaskExample *ex, const int *a, int wa, const int *b, int wb, int m, int rev) {
+    int si = topt(t, A_SI), sc = topt(t, A_SC), so = topt(t, A_SO), sv = topt(t, A_SV), sr = topt(t, A_SR);
+    int carry = 0;
+    for (int j = 0; j < m && (si || sc || so || sv || sr); j++) {
+        int x = j < wa ? a[j] : 0, y = j < wb ? b[j] : 0, v = x + y + carry;
+        if (si) {
+            ex_put(ex, t->sym[S_IN], 0), ex_put(ex, t->sym[x], 1);
+            ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[y], 1);
+        }
+        if (sc) {
+            ex_put(ex, t->sym[S_COMP], 0), ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0);
+            ex_put(ex, t->sym[y], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1);
+            ex_put(ex, t->sym[S_EQ], 0);
+            ex_int(t, ex, v);
+        }
+        carry = v / 10;
+        if (so) ex_put(ex, t->sym[S_OUT], 0), ex_put(ex, t->sym[v % 10], 1);
+        if (sv) {
+            ex_put(ex, t->sym[S_LBR], 0), ex_put(ex, t->sym[S_CARRY], 0), ex_put(ex, t->sym[S_EQ], 0);
+            ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_RBR], 0);
+        }
+        if (sr) {  /* the digits not yet consumed, laid out as in the prompt */
+            ex_put(ex, t->sym[S_RE], 0);
+            if (j + 1 < wa) ex_number(t, ex, a + j + 1, wa - j - 1, rev == REV_ALL);
+            ex_put(ex, t->sym[S_PLUS], 0);
+            if (j + 1 < wb) ex_number(t, ex, b + j + 1, wb - j - 1, rev == REV_ALL);
+        }
+        ex_put(ex, t->sym[S_STEP], 0);
+    }
+}
+
 static void add_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     int *a = t->scratch, *b = a + ARITH_MAX + 2, *s = b + ARITH_MAX + 2;
     int fmt = topt(t, A_FORMAT), rev = topt(t, A_REVERSE), pad = topt(t, A_PAD);
@@ -182,81 +269,9 @@ static void add_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     ex_put(ex, t->sym[S_EQ], 0);
     ex_prompt_end(ex);
 
-    if (fmt == F_SIMPLE) {
-        carry = 0;
-        for (int j = 0; j < m; j++) {
-            int v = (j < wa ? a[j] : 0) + (j < wb ? b[j] : 0) + carry;
-            carry = v / 10;
-            ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[v % 10], 1);
-            ex_put(ex, t->sym[S_COMMA], 0);
-            ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[carry], 1);
-            ex_put(ex, t->sym[S_NL], 0);
-        }
-    } else if (fmt == F_DETAILED) {
-        ex_put(ex, t->sym[S_SCRATCH], 0), ex_put(ex, t->sym[S_NL], 0);
-        for (int op = 0; op < 2; op++) {
-            put_list(t, ex, op ? b : a, 0, op ? wb : wa);
-            ex_put(ex, t->sym[S_HAS], 0);
-            ex_int(t, ex, op ? wb : wa);
-            ex_put(ex, t->sym[S_DIGITS], 0), ex_put(ex, t->sym[S_DOT], 0), ex_put(ex, t->sym[S_NL], 0);
-        }
-        carry = 0;
-        for (int j = 0; j <= m; j++) {
-            put_list(t, ex, a, j < wa ? j : wa, wa);
-            ex_put(ex, t->sym[S_PLUS], 0);
-            put_list(t, ex, b, j < wb ? j : wb, wb);
-            ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_EQ], 0);
-            put_list(t, ex, s, 0, j);
-            if (j == m) {  /* Lee et al.'s last line: "[] + [] , A=[...] C=c , END" */
-                ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_EQ], 0), ex_put(ex, t->sym[carry], 1);
-                ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[S_END], 0), ex_put(ex, t->sym[S_NL], 0);
-                break;
-            }
-            int x = j < wa ? a[j] : 0, y = j < wb ? b[j] : 0, v = x + y + carry;
-            ex_put(ex, t->sym[S_COMMA], 0);
-            ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_EQ], 0), ex_put(ex, t->sym[carry], 1);
-            ex_put(ex, t->sym[S_COMMA], 0);
-            ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[y], 1);
-            ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_EQ], 0);
-            ex_int(t, ex, v);
-            carry = v / 10;
-            ex_put(ex, t->sym[S_COMMA], 0);
-            ex_put(ex, t->sym[S_A], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[v % 10], 1);
-            ex_put(ex, t->sym[S_COMMA], 0);
-            ex_put(ex, t->sym[S_C], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->sym[carry], 1);
-            ex_put(ex, t->sym[S_NL], 0);
-        }
-        ex_put(ex, t->sym[S_ENDSCRATCH], 0), ex_put(ex, t->sym[S_NL], 0);
-    } else if (fmt == F_STEPS) {
-        int si = topt(t, A_SI), sc = topt(t, A_SC), so = topt(t, A_SO), sv = topt(t, A_SV), sr = topt(t, A_SR);
-        carry = 0;
-        for (int j = 0; j < m && (si || sc || so || sv || sr); j++) {
-            int x = j < wa ? a[j] : 0, y = j < wb ? b[j] : 0, v = x + y + carry;
-            if (si) {
-                ex_put(ex, t->sym[S_IN], 0), ex_put(ex, t->sym[x], 1);
-                ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[y], 1);
-            }
-            if (sc) {
-                ex_put(ex, t->sym[S_COMP], 0), ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0);
-                ex_put(ex, t->sym[y], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1);
-                ex_put(ex, t->sym[S_EQ], 0);
-                ex_int(t, ex, v);
-            }
-            carry = v / 10;
-            if (so) ex_put(ex, t->sym[S_OUT], 0), ex_put(ex, t->sym[v % 10], 1);
-            if (sv) {
-                ex_put(ex, t->sym[S_LBR], 0), ex_put(ex, t->sym[S_CARRY], 0), ex_put(ex, t->sym[S_EQ], 0);
-                ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_RBR], 0);
-            }
-            if (sr) {  /* the digits not yet consumed, laid out as in the prompt */
-                ex_put(ex, t->sym[S_RE], 0);
-                if (j + 1 < wa) ex_number(t, ex, a + j + 1, wa - j - 1, rev == REV_ALL);
-                ex_put(ex, t->sym[S_PLUS], 0);
-                if (j + 1 < wb) ex_number(t, ex, b + j + 1, wb - j - 1, rev == REV_ALL);
-            }
-            ex_put(ex, t->sym[S_STEP], 0);
-        }
-    }
+    if (fmt == F_SIMPLE) add_simple(t, ex, a, wa, b, wb, m);
+    else if (fmt == F_DETAILED) add_detailed(t, ex, a, wa, b, wb, s, m);
+    else if (fmt == F_STEPS) add_steps(t, ex, a, wa, b, wb, m, rev);
     put_hinted(t, ex, s, ls, rev != REV_NONE, off);
 }
 
