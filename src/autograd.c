@@ -52,17 +52,45 @@ AgNode *ag_record(Ag *g, const char *op, AgBackwardFn backward, Tensor *out,
     return n;
 }
 
-float *ag_grad(Ag *g, Tensor *t) {
-    LG_ASSERT(t->requires_grad, "gradient asked of a tensor that does not require grad");
-    if (!t->grad) t->grad = arena_calloc(&g->arena, t->n * sizeof(float));
+/* ---- gradient buffers ---------------------------------------------------------------------- */
+
+/* The one place the buffer rule is checked: n's output gradient is complete and may be
+ * reused only while ag_backward runs n's own backward. Returns input i (NULL when absent), or
+ * NULL for i < 0. */
+static Tensor *rule_check(AgNode *n, int i, const char *fn) {
+    LG_ASSERT(n->g->running == n && n->out->grad,
+              "%s on node '%s' outside its backward: gradient buffers are handed out only "
+              "while ag_backward runs that node", fn, n->op);
+    LG_ASSERT(i < n->nin, "%s: node '%s' has %d inputs, asked for input %d", fn, n->op, n->nin, i);
+    return i >= 0 ? n->in[i] : NULL;
+}
+
+float *ag_dout(AgNode *n) {
+    rule_check(n, -1, "ag_dout");
+    return n->out->grad;
+}
+
+float *ag_din(AgNode *n, int i) {
+    Tensor *t = rule_check(n, i, "ag_din");
+    if (!t || !t->requires_grad) return NULL;
+    if (!t->grad) t->grad = arena_calloc(&n->g->arena, t->n * sizeof(float));
     return t->grad;
 }
 
-float *ag_grad_fresh(Ag *g, Tensor *t, int *fresh) {
-    LG_ASSERT(t->requires_grad, "gradient asked of a tensor that does not require grad");
+float *ag_din_fresh(AgNode *n, int i, int *fresh) {
+    Tensor *t = rule_check(n, i, "ag_din_fresh");
+    *fresh = 0;
+    if (!t || !t->requires_grad) return NULL;
     *fresh = !t->grad;
-    if (!t->grad) t->grad = arena_alloc(&g->arena, t->n * sizeof(float));
+    if (!t->grad) t->grad = arena_alloc(&n->g->arena, t->n * sizeof(float));
     return t->grad;
+}
+
+int ag_din_take(AgNode *n, int i) {
+    Tensor *t = rule_check(n, i, "ag_din_take");
+    if (!t || !t->requires_grad || t->grad || t->n != n->out->n) return 0;
+    t->grad = n->out->grad;
+    return 1;
 }
 
 void ag_backward(Ag *g, Tensor *loss) {
@@ -70,10 +98,13 @@ void ag_backward(Ag *g, Tensor *loss) {
     LG_ASSERT(loss->requires_grad,
               "the loss does not depend on any parameter: were ops recorded with grad off, "
               "or are the parameters not finalized?");
-    float *dloss = ag_grad(g, loss);
-    dloss[0] += 1.0f;
+    if (!loss->grad) loss->grad = arena_calloc(&g->arena, sizeof(float));
+    loss->grad[0] += 1.0f;
     for (AgNode *n = g->tail; n; n = n->prev) {
         if (!n->out->grad) continue;  /* nothing flowed into this node's output */
+        g->running = n;
         n->backward(n);
+        n->out->grad = NULL;  /* dead (an input that took the buffer keeps it) */
     }
+    g->running = NULL;
 }

@@ -3,9 +3,22 @@
  * Each op (src/ops) computes its output into the arena and, when recording is on and one of
  * its inputs requires grad, appends an AgNode: the inputs, the output, a backward function
  * and whatever the backward needs (saved in the arena). ag_backward(g, loss) seeds
- * dloss = 1 and walks the tape in reverse; each backward function ADDS into its inputs' grads
- * (ag_grad allocates a zeroed grad in the arena on first use; parameters already point into
- * the grad block). Nothing is freed per op: ag_reset ends the step.
+ * dloss = 1 and walks the tape in reverse. Nothing is freed per op: ag_reset ends the step.
+ *
+ * Gradient buffers belong to autograd; a backward function gets them only through ag_dout and
+ * ag_din* below, and only while ag_backward runs that node (asserted). The rule they rest on:
+ *   When a node's backward runs, its output's gradient is complete (every op that read the
+ *   output was recorded later, so its backward has already run) and, once the backward
+ *   returns, dead: nothing reads it again (ag_backward then forgets it).
+ * Hence a backward may
+ *   - overwrite dout (ag_dout) as scratch;
+ *   - hand dout's buffer to an input that has no gradient yet (ag_din_take): the input's
+ *     gradient then IS dout, transformed in place if need be;
+ *   - write (=) rather than add into an input gradient that does not exist yet (ag_din_fresh
+ *     says when), instead of zeroing it first;
+ * and otherwise ADDS into its inputs' gradients (ag_din): a tensor read by two ops receives
+ * two contributions, and parameter gradients (views into the grad block) accumulate across
+ * ag_backward calls until params_zero_grad.
  *
  * No-grad mode (ag_set_grad(g, 0)) records nothing: evaluation and decoding.
  */
@@ -27,7 +40,7 @@ typedef struct AgNode {
     Tensor *in[AG_MAX_INPUTS];         /* NULL for absent optional inputs */
     int nin;
     void *saved;                       /* op-specific context, allocated in the arena */
-    struct Ag *g;                      /* the owning context (for ag_grad) */
+    struct Ag *g;                      /* the owning context */
 } AgNode;
 
 typedef struct Ag {
@@ -35,6 +48,7 @@ typedef struct Ag {
     AgNode *tail;         /* last recorded node */
     int n_nodes;
     int grad_on;          /* record ops? */
+    AgNode *running;      /* the node whose backward ag_backward is running, or NULL */
 } Ag;
 
 void ag_init(Ag *g, size_t arena_bytes);
@@ -53,15 +67,22 @@ int ag_needs_grad(const Ag *g, const Tensor *a, const Tensor *b, const Tensor *c
 AgNode *ag_record(Ag *g, const char *op, AgBackwardFn backward, Tensor *out,
                   Tensor *const *inputs, int nin, size_t saved_bytes);
 
-/* The gradient buffer of t, allocating it zeroed in the arena on first use. Only call on a
- * tensor with requires_grad. */
-float *ag_grad(Ag *g, Tensor *t);
+/* ---- gradient buffers, for backward functions (the rule is at the top of this file) ---- */
 
-/* Like ag_grad, for a backward that can write instead of add: when t has no gradient buffer
- * yet, allocates one UNINITIALISED and sets *fresh = 1, and the caller must then write every
- * element (=, not +=); otherwise returns the existing buffer with *fresh = 0 (add into it).
- * Saves zeroing a buffer that the first contribution overwrites anyway. */
-float *ag_grad_fresh(Ag *g, Tensor *t, int *fresh);
+/* The gradient of n's output: complete, and dead once n's backward returns, so the backward
+ * may overwrite it. */
+float *ag_dout(AgNode *n);
+/* The gradient of input i to ADD into, allocated zeroed in the arena on first use; NULL when
+ * input i is absent or does not require grad. */
+float *ag_din(AgNode *n, int i);
+/* Like ag_din for a backward that writes the whole gradient of input i: when the input has no
+ * gradient yet, returns a new UNINITIALISED buffer and sets *fresh = 1 (write every element,
+ * =); otherwise the existing buffer with *fresh = 0 (add into it). */
+float *ag_din_fresh(AgNode *n, int i, int *fresh);
+/* Hands n's output gradient buffer to input i when that input requires grad, has no gradient
+ * yet and as many elements as the output: input i's gradient is then dout itself (transform
+ * it in place if d input != d output). Returns 1 when taken, 0 otherwise (use ag_din). */
+int ag_din_take(AgNode *n, int i);
 
 /* Runs the tape backwards from a scalar (n == 1) loss, seeding dloss = 1. Parameter grads
  * ACCUMULATE into the grad block, so zero it (params_zero_grad) before each step unless

@@ -525,6 +525,52 @@ TEST(embedding_out_of_range_id_dies_naming_it) {
     CHECK(n > 0 && strstr(buf, "token id 9") && strstr(buf, "[0, 7)"), "message: %s", buf);
 }
 
+/* The gradient buffer rule (autograd.h): an output's gradient is dead once its node's backward
+ * has run (ag_backward forgets it), an input may take it over, and a backward's buffers are
+ * handed out only while ag_backward runs that node. */
+TEST(gradient_buffers_follow_the_rule) {
+    Ag g;
+    ag_init(&g, 1 << 16);
+    Tensor *x = tensor_new1(&g.arena, 5);
+    x->requires_grad = 1;  /* a leaf with no gradient yet: GELU's backward hands it dout's buffer */
+    for (int i = 0; i < 5; i++) x->data[i] = -1.0f + 0.5f * (float)i;
+    Tensor *y = op_gelu(&g, op_scale(&g, x, 2.0f));
+    Tensor *s = op_sum(&g, y);
+    ag_backward(&g, s);
+    CHECK(!y->grad && !s->grad, "outputs' gradients are dead after the walk");
+    for (int i = 0; i < 5; i++) {  /* ds/dx = 2 gelu'(2x), central differences */
+        double e = 1e-3, a = 2.0 * x->data[i];
+        double gp = (a + e) * 0.5 * (1 + tanh(0.7978845608 * ((a + e) + 0.044715 * pow(a + e, 3))));
+        double gm = (a - e) * 0.5 * (1 + tanh(0.7978845608 * ((a - e) + 0.044715 * pow(a - e, 3))));
+        CHECK_NEAR(x->grad[i], 2.0 * (gp - gm) / (2 * e), 1e-3, 1e-3, "dx[%d]", i);
+    }
+    ag_free(&g);
+
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        ag_init(&g, 1 << 16);
+        Tensor *z = tensor_new1(&g.arena, 3);
+        z->requires_grad = 1;
+        op_relu(&g, z);
+        ag_din(g.tail, 0);  /* outside ag_backward: must die */
+        _exit(0);
+    }
+    close(fds[1]);
+    char buf[512] = {0};
+    size_t n = 0;
+    for (ssize_t r; n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0;) n += (size_t)r;
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1, "must exit 1, status %d", status);
+    CHECK(strstr(buf, "ag_din on node 'relu' outside its backward"), "message: %s", buf);
+}
+
 static Tensor *f_xent(Ag *g, void *v) { Ctx *c = v; return op_cross_entropy(g, c->a, c->ids, c->weights, NULL); }
 
 TEST(gradcheck_cross_entropy) {

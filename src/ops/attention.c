@@ -104,16 +104,15 @@ typedef struct {
 
 static void softmax_node_backward(AgNode *node) {
     SoftmaxCtx *c = node->saved;
-    Tensor *x = node->in[0], *bias = node->in[1], *out = node->out;
+    Tensor *out = node->out;
     float *dl = arena_alloc(&node->g->arena, out->n * sizeof(float));
-    softmax_backward(dl, out->data, out->grad, c->causal, c->B, c->H, c->Tq, c->Tk);
-    if (x->requires_grad) {
-        float *dx = ag_grad(node->g, x);
+    softmax_backward(dl, out->data, ag_dout(node), c->causal, c->B, c->H, c->Tq, c->Tk);
+    float *dx = ag_din(node, 0), *dbias = ag_din(node, 1);
+    if (dx) {
 #pragma omp parallel for if (OPS_PAR(out->n))
         for (size_t e = 0; e < out->n; e++) dx[e] += dl[e];
     }
-    if (bias && bias->requires_grad)
-        bias_grad_reduce(ag_grad(node->g, bias), dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
+    if (dbias) bias_grad_reduce(dbias, dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
 }
 
 /* Checks bias against [Bb, H, Tq, Tk] with Bb in {1, B}; returns 1 when it has one slice per batch. */
@@ -181,7 +180,7 @@ typedef struct {
 
 static void split_heads_node_backward(AgNode *node) {
     HeadsCtx *c = node->saved;
-    heads_add_back(ag_grad(node->g, node->in[0]), node->out->grad, c->B, c->T, c->C, c->H, c->hd, c->col0);
+    heads_add_back(ag_din(node, 0), ag_dout(node), c->B, c->T, c->C, c->H, c->hd, c->col0);
 }
 
 Tensor *op_split_heads(Ag *g, Tensor *x, int H, int hd, int col0) {
@@ -202,8 +201,8 @@ Tensor *op_split_heads(Ag *g, Tensor *x, int H, int hd, int col0) {
 static void merge_heads_node_backward(AgNode *node) {
     // forward: out[b,t,h*hd+d] = x[b,h,t,d];  dx[b,h,t,d] += dout[b,t,h*hd+d]
     HeadsCtx *c = node->saved;
-    float *dx = ag_grad(node->g, node->in[0]);
-    const float *dout = node->out->grad;
+    float *dx = ag_din(node, 0);
+    const float *dout = ag_dout(node);
 #pragma omp parallel for if (OPS_PAR((size_t)c->B * c->T * c->C))
     for (int bh = 0; bh < c->B * c->H; bh++) {
         int b = bh / c->H, h = bh % c->H;
@@ -352,25 +351,25 @@ static void attention_node_backward(AgNode *node) {
     Tensor *q = node->in[0], *k = node->in[1], *v = node->in[2], *hs = node->in[3], *bias = node->in[4];
     Ag *g = node->g;
     int want_hs = hs && hs->requires_grad, want_bias = bias && bias->requires_grad;
-    float *dq = q->requires_grad ? ag_grad(g, q) : NULL, *dk = k->requires_grad ? ag_grad(g, k) : NULL;
-    float *dv = v->requires_grad ? ag_grad(g, v) : NULL;
+    float *dq = ag_din(node, 0), *dk = ag_din(node, 1), *dv = ag_din(node, 2);
+    const float *dout = ag_dout(node);
     float *dl = want_hs || want_bias ? arena_alloc(&g->arena, (size_t)c->B * c->H * c->Tq * c->Tk * sizeof(float)) : NULL;
     if (want_hs) {
         float *dhs_part = arena_alloc(&g->arena, (size_t)c->B * c->H * sizeof(float));
-        attention_backward_ref(dq, dk, dv, dl, dhs_part, node->out->grad, c->probs, q->data, k->data, v->data,
+        attention_backward_ref(dq, dk, dv, dl, dhs_part, dout, c->probs, q->data, k->data, v->data,
                                hs->data, c->row_scale, c->scale, c->causal, c->B, c->H, c->Tq, c->Tk, c->hd);
-        float *dhs = ag_grad(g, hs);
+        float *dhs = ag_din(node, 3);
         for (int h = 0; h < c->H; h++)
             for (int b = 0; b < c->B; b++) dhs[h] += dhs_part[b * c->H + h];
     } else {
         AttnLayout lq = {(size_t)c->H * c->Tq * c->hd, (size_t)c->Tq * c->hd, c->hd};
         AttnLayout lk = {(size_t)c->H * c->Tk * c->hd, (size_t)c->Tk * c->hd, c->hd};
         float *scratch = arena_alloc(&g->arena, attention_fast_scratch(c->Tk) * sizeof(float));
-        attention_fast_backward(dq, lq, dk, lk, dv, lk, dl, scratch, node->out->grad, lq, c->probs, q->data,
+        attention_fast_backward(dq, lq, dk, lk, dv, lk, dl, scratch, dout, lq, c->probs, q->data,
                                 k->data, v->data, hs ? hs->data : NULL, c->row_scale, c->scale, c->causal,
                                 c->B, c->H, c->Tq, c->Tk, c->hd);
     }
-    if (want_bias) bias_grad_reduce(ag_grad(g, bias), dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
+    if (want_bias) bias_grad_reduce(ag_din(node, 4), dl, c->bias_batched, c->B, c->H, c->Tq, c->Tk);
 }
 
 Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o) {
@@ -450,7 +449,7 @@ typedef struct {
 static void rope_node_backward(AgNode *node) {
     RopeCtx *c = node->saved;
     Tensor *x = node->in[0];
-    rope_backward(ag_grad(node->g, x), node->out->grad, c->pos, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
+    rope_backward(ag_din(node, 0), ag_dout(node), c->pos, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
                   c->rot_dims, c->base);
 }
 

@@ -198,14 +198,14 @@ static void qkv_node_backward(AgNode *node) {
     AttnLayout lp = {(size_t)T * 3 * D, (size_t)hd, 3 * D}, lo = {(size_t)T * D, (size_t)hd, D};
     int want_bias = bias && bias->requires_grad, want_hs = hs && hs->requires_grad;
     float *dl = want_bias || want_hs ? arena_alloc(&g->arena, (size_t)B * H * T * T * sizeof(float)) : NULL;
-    int fresh = 0;
-    float *dqkv = qkv->requires_grad ? ag_grad_fresh(g, qkv, &fresh) : NULL;
+    int fresh;
+    float *dqkv = ag_din_fresh(node, 0, &fresh);
     float *scratch = arena_alloc(&g->arena, attention_fast_scratch(T) * sizeof(float));
     backward_impl(dqkv, lp, dqkv ? dqkv + D : NULL, lp, dqkv ? dqkv + 2 * D : NULL, lp, dl, scratch,
-                  node->out->grad, lo, c->probs, qkv->data, qkv->data + D, qkv->data + 2 * D,
+                  ag_dout(node), lo, c->probs, qkv->data, qkv->data + D, qkv->data + 2 * D,
                   hs ? hs->data : NULL, c->row_scale, c->scale, c->causal, B, H, T, T, hd, fresh);
     if (want_bias) {
-        float *db = ag_grad(g, bias);
+        float *db = ag_din(node, 2);
         size_t per_b = (size_t)H * T * T;
         if (c->bias_batched) {
             for (size_t e = 0; e < (size_t)B * per_b; e++) db[e] += dl[e];
@@ -220,7 +220,7 @@ static void qkv_node_backward(AgNode *node) {
     }
     if (want_hs) {
         // dhead_scale_h += sum_ij dl_ij rs_i (q_i . k_j), summed per head in a fixed order
-        float *dhs = ag_grad(g, hs);
+        float *dhs = ag_din(node, 1);
         for (int bh = 0; bh < B * H; bh++) {
             int b = bh / H, h = bh % H;
             double acc = 0.0;

@@ -28,32 +28,19 @@ static void check_same(const char *op, const Tensor *a, const Tensor *b) {
 
 static Tensor *new_like(Ag *g, const Tensor *x) { return tensor_new(&g->arena, x->ndim, x->shape); }
 
-static float *grad_or_null(AgNode *node, Tensor *t) {
-    return t && t->requires_grad ? ag_grad(node->g, t) : NULL;
-}
-
-/* An input whose gradient buffer does not exist yet may adopt the output's: when a node's
- * backward runs, every reader of its output has already added into out->grad and nobody reads
- * it again, so the buffer can carry the input's gradient on. Saves a zeroed allocation and a
- * pass per residual add and per activation (290 MB of the medium benchmark's peak). */
-static int grad_adopt(Tensor *t, const Tensor *out) {
-    if (!t->requires_grad || t->grad || t->n != out->n) return 0;
-    t->grad = out->grad;
-    return 1;
-}
-
 /* ---- add ---------------------------------------------------------------------------------- */
 
 static void add_node_backward(AgNode *node) {
     // forward: out[i] = a[i] + b[i]
-    const float *dout = node->out->grad;
+    // da = dout: a takes dout's buffer when it has none yet (a residual add's x: saves a zeroed
+    // buffer and a pass per block); otherwise, and for b, a copy or an add
+    const float *dout = ag_dout(node);
     size_t n = node->out->n;
     for (int k = 0; k < 2; k++) {
-        if (k == 0 && grad_adopt(node->in[0], node->out)) continue;  // a's grad is dout itself
-        Tensor *t = node->in[k];
-        if (!t->requires_grad) continue;
+        if (k == 0 && ag_din_take(node, 0)) continue;
         int fresh;
-        float *d = ag_grad_fresh(node->g, t, &fresh);
+        float *d = ag_din_fresh(node, k, &fresh);
+        if (!d) continue;
         if (fresh) {  // first contribution: a copy, not zeroing then adding
             memcpy(d, dout, n * sizeof(float));
             continue;
@@ -80,8 +67,8 @@ Tensor *op_add(Ag *g, Tensor *a, Tensor *b) {
 static void mul_node_backward(AgNode *node) {
     // forward: out[i] = a[i] * b[i]
     Tensor *a = node->in[0], *b = node->in[1];
-    const float *dout = node->out->grad;
-    float *da = grad_or_null(node, a), *db = grad_or_null(node, b);
+    const float *dout = ag_dout(node);
+    float *da = ag_din(node, 0), *db = ag_din(node, 1);
     size_t n = node->out->n;
 #pragma omp parallel for if (OPS_PAR(n))
     for (size_t i = 0; i < n; i++) {
@@ -107,8 +94,8 @@ Tensor *op_mul(Ag *g, Tensor *a, Tensor *b) {
 static void scale_node_backward(AgNode *node) {
     // forward: out[i] = s * a[i]
     float s = *(float *)node->saved;
-    const float *dout = node->out->grad;
-    float *da = ag_grad(node->g, node->in[0]);
+    const float *dout = ag_dout(node);
+    float *da = ag_din(node, 0);
     size_t n = node->out->n;
 #pragma omp parallel for if (OPS_PAR(n))
     for (size_t i = 0; i < n; i++) da[i] += s * dout[i];
@@ -130,10 +117,10 @@ Tensor *op_scale(Ag *g, Tensor *a, float s) {
 static void add_bias_node_backward(AgNode *node) {
     // forward: out[n,c] = x[n,c] + b[c]       x is [N,C], b is [C]
     Tensor *x = node->in[0], *b = node->in[1];
-    const float *dout = node->out->grad;
+    const float *dout = ag_dout(node);
     int C = (int)b->n;
     int N = (int)(x->n / (size_t)C);
-    float *dx = grad_or_null(node, x), *db = grad_or_null(node, b);
+    float *dx = ag_din(node, 0), *db = ag_din(node, 1);
     if (dx) {
 #pragma omp parallel for if (OPS_PAR(x->n))
         for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
@@ -170,8 +157,8 @@ Tensor *op_add_bias(Ag *g, Tensor *x, Tensor *b) {
 static void relu_node_backward(AgNode *node) {
     // forward: out[i] = max(x[i], 0)
     Tensor *x = node->in[0];
-    const float *dout = node->out->grad;
-    float *dx = ag_grad(node->g, x);
+    const float *dout = ag_dout(node);
+    float *dx = ag_din(node, 0);
 #pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += x->data[i] > 0.0f ? dout[i] : 0.0f;
 }
@@ -199,16 +186,16 @@ void gelu_backward(float *dx, const float *x, const float *dout, size_t n) {
 
 static void gelu_node_backward(AgNode *node) {
     Tensor *x = node->in[0];
-    float *dout = node->out->grad;
-    if (grad_adopt(x, node->out)) {
-        // dx = dout * gelu'(x), in dout's buffer
+    float *dout = ag_dout(node);
+    if (ag_din_take(node, 0)) {
+        // dx = dout * gelu'(x), in dout's buffer (x's gradient now)
         size_t n = x->n;
         const float *xd = x->data;
 #pragma omp parallel for simd schedule(static) if (OPS_PAR(n * 8))
         for (size_t i = 0; i < n; i++) dout[i] = dout[i] * lg_gelu_grad(xd[i]);
         return;
     }
-    gelu_backward(ag_grad(node->g, x), x->data, dout, x->n);
+    gelu_backward(ag_din(node, 0), x->data, dout, x->n);
 }
 
 Tensor *op_gelu(Ag *g, Tensor *x) {
@@ -224,8 +211,8 @@ static void dropout_node_backward(AgNode *node) {
     // forward: out[i] = x[i] * mask[i],  mask[i] in {0, 1/(1-p)}
     Tensor *x = node->in[0];
     const float *mask = node->saved;
-    const float *dout = node->out->grad;
-    float *dx = ag_grad(node->g, x);
+    const float *dout = ag_dout(node);
+    float *dx = ag_din(node, 0);
 #pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += dout[i] * mask[i];
 }
@@ -252,8 +239,8 @@ Tensor *op_dropout(Ag *g, Tensor *x, float p, Rng *rng) {
 static void sum_node_backward(AgNode *node) {
     // forward: out = sum_i x[i]
     Tensor *x = node->in[0];
-    float d = node->out->grad[0];
-    float *dx = ag_grad(node->g, x);
+    float d = ag_dout(node)[0];
+    float *dx = ag_din(node, 0);
 #pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += d;
 }
@@ -270,10 +257,11 @@ Tensor *op_sum(Ag *g, Tensor *x) {
 /* ---- reshape ------------------------------------------------------------------------------ */
 
 static void reshape_node_backward(AgNode *node) {
-    // forward: out is x's data under a new shape
+    // forward: out is x's data under a new shape; dx = dout (x takes the buffer when it can)
     Tensor *x = node->in[0];
-    const float *dout = node->out->grad;
-    float *dx = ag_grad(node->g, x);
+    if (ag_din_take(node, 0)) return;
+    const float *dout = ag_dout(node);
+    float *dx = ag_din(node, 0);
 #pragma omp parallel for if (OPS_PAR(x->n))
     for (size_t i = 0; i < x->n; i++) dx[i] += dout[i];
 }

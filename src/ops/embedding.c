@@ -42,7 +42,7 @@ typedef struct {
 static void embedding_node_backward(AgNode *node) {
     EmbCtx *c = node->saved;
     Tensor *table = node->in[0];
-    embedding_backward(ag_grad(node->g, table), node->out->grad, c->ids, c->N, table->shape[1]);
+    embedding_backward(ag_din(node, 0), ag_dout(node), c->ids, c->N, table->shape[1]);
 }
 
 Tensor *op_embedding(Ag *g, Tensor *table, const int *ids, int B, int T) {
@@ -130,8 +130,8 @@ typedef struct {
 static void cross_entropy_node_backward(AgNode *node) {
     CeCtx *c = node->saved;
     Tensor *logits = node->in[0];
-    cross_entropy_backward(ag_grad(node->g, logits), logits->data, c->lse, c->targets, c->weights,
-                           node->out->grad[0], c->N, c->V);
+    cross_entropy_backward(ag_din(node, 0), logits->data, c->lse, c->targets, c->weights,
+                           ag_dout(node)[0], c->N, c->V);
 }
 
 Tensor *op_cross_entropy(Ag *g, Tensor *logits, const int *targets, const float *weights, float *nll_out) {

@@ -129,18 +129,18 @@ typedef struct {
 
 static void matmul_node_backward(AgNode *node) {
     MatmulCtx *c = node->saved;
-    Tensor *a = node->in[0], *b = node->in[1], *out = node->out;
-    float *da = a->requires_grad ? ag_grad(node->g, a) : NULL;
-    float *db = b->requires_grad ? ag_grad(node->g, b) : NULL;
+    Tensor *a = node->in[0], *b = node->in[1];
+    const float *dout = ag_dout(node);
+    float *da = ag_din(node, 0), *db = ag_din(node, 1);
     size_t sa = (size_t)c->M * c->K, sb = (size_t)c->K * c->N, so = (size_t)c->M * c->N;
     if (!c->b_batched && !c->ta) {
         /* the batch was folded into M */
-        matmul_backward(da, db, out->grad, a->data, b->data, c->batch * c->M, c->N, c->K, 0, c->tb);
+        matmul_backward(da, db, dout, a->data, b->data, c->batch * c->M, c->N, c->K, 0, c->tb);
         return;
     }
     for (int i = 0; i < c->batch; i++) {
         size_t ob = c->b_batched ? (size_t)i * sb : 0;
-        matmul_backward(da ? da + i * sa : NULL, db ? db + ob : NULL, out->grad + i * so,
+        matmul_backward(da ? da + i * sa : NULL, db ? db + ob : NULL, dout + i * so,
                         a->data + i * sa, b->data + ob, c->M, c->N, c->K, c->ta, c->tb);
     }
 }
@@ -190,21 +190,18 @@ Tensor *op_matmul(Ag *g, Tensor *a, Tensor *b, int trans_a, int trans_b) {
 /* op_linear                                                                                   */
 
 static void linear_node_backward(AgNode *node) {
-    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *out = node->out;
+    Tensor *x = node->in[0], *w = node->in[1];
     int IN = w->shape[1], OUT = w->shape[0];
     int N = (int)(x->n / (size_t)IN);
-    if (x->requires_grad && !x->grad) {
+    const float *dout = ag_dout(node);
+    int fresh;
+    float *dx = ag_din_fresh(node, 0, &fresh);
+    if (fresh) {
         // first gradient of x: sgemm writes it (beta = 0) instead of adding into zeros
-        x->grad = arena_alloc(&node->g->arena, x->n * sizeof(float));
-        gemm_rows(x->grad, out->grad, w->data, N, IN, OUT, 0, 0.0f);  // dx[N,IN] = dout w
-        linear_backward(NULL, w->requires_grad ? ag_grad(node->g, w) : NULL,
-                        b && b->requires_grad ? ag_grad(node->g, b) : NULL, out->grad, x->data, w->data, N, IN, OUT);
-        return;
+        gemm_rows(dx, dout, w->data, N, IN, OUT, 0, 0.0f);  // dx[N,IN] = dout w
+        dx = NULL;
     }
-    linear_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
-                    w->requires_grad ? ag_grad(node->g, w) : NULL,
-                    b && b->requires_grad ? ag_grad(node->g, b) : NULL,
-                    out->grad, x->data, w->data, N, IN, OUT);
+    linear_backward(dx, ag_din(node, 1), ag_din(node, 2), dout, x->data, w->data, N, IN, OUT);
 }
 
 /* Checks x [..., IN] against w [OUT, IN] and b [OUT] (or NULL) for `op`, and returns the
@@ -259,13 +256,13 @@ static void lingelu_rows(float *out, float *pre, const float *x, const float *w,
 }
 
 static void lingelu_node_backward(AgNode *node) {
-    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *out = node->out;
+    Tensor *x = node->in[0], *w = node->in[1];
     const float *pre = ((LinGeluCtx *)node->saved)->pre;
     int IN = w->shape[1], OUT = w->shape[0];
     int N = (int)(x->n / (size_t)IN);
-    float *d = out->grad; /* becomes dpre in place: nothing reads out's gradient after this */
-    int fresh = 0;
-    float *dx = x->requires_grad ? ag_grad_fresh(node->g, x, &fresh) : NULL;
+    float *d = ag_dout(node); /* becomes dpre in place: dout is dead after this backward */
+    int fresh;
+    float *dx = ag_din_fresh(node, 0, &fresh);
     int chunks = (N + LIN_RB - 1) / LIN_RB;
 #pragma omp parallel for schedule(static) if (OPS_PAR((size_t)N * OUT * IN) && N >= 2 * LIN_RB)
     for (int c = 0; c < chunks; c++) {
@@ -279,8 +276,7 @@ static void lingelu_node_backward(AgNode *node) {
         // dx[rows, IN] (+)= dpre[rows, OUT] w[OUT, IN]
         if (dx) gemm(dx + (size_t)n0 * IN, dc, w->data, rows, IN, OUT, 0, 0, fresh ? 0.0f : 1.0f);
     }
-    linear_backward(NULL, w->requires_grad ? ag_grad(node->g, w) : NULL,
-                    b && b->requires_grad ? ag_grad(node->g, b) : NULL, d, x->data, w->data, N, IN, OUT);
+    linear_backward(NULL, ag_din(node, 1), ag_din(node, 2), d, x->data, w->data, N, IN, OUT);
 }
 
 Tensor *op_linear_gelu(Ag *g, Tensor *x, Tensor *w, Tensor *b) {

@@ -86,13 +86,10 @@ typedef struct {
 } NormCtx;
 
 static void layernorm_node_backward(AgNode *node) {
-    Tensor *x = node->in[0], *w = node->in[1], *b = node->in[2];
+    Tensor *x = node->in[0], *w = node->in[1];
     NormCtx *c = node->saved;
     int C = (int)w->n, N = (int)(x->n / (size_t)C);
-    layernorm_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
-                       w->requires_grad ? ag_grad(node->g, w) : NULL,
-                       b && b->requires_grad ? ag_grad(node->g, b) : NULL,
-                       node->out->grad, x->data, w->data, c->mean, c->rstd, N, C);
+    layernorm_backward(ag_din(node, 0), ag_din(node, 1), ag_din(node, 2), ag_dout(node), x->data, w->data, c->mean, c->rstd, N, C);
 }
 
 static void check_norm(const char *op, const Tensor *x, const Tensor *w, const Tensor *b) {
@@ -165,9 +162,7 @@ static void rmsnorm_node_backward(AgNode *node) {
     Tensor *x = node->in[0], *w = node->in[1];
     NormCtx *c = node->saved;
     int C = (int)w->n, N = (int)(x->n / (size_t)C);
-    rmsnorm_backward(x->requires_grad ? ag_grad(node->g, x) : NULL,
-                     w->requires_grad ? ag_grad(node->g, w) : NULL,
-                     node->out->grad, x->data, w->data, c->rstd, N, C);
+    rmsnorm_backward(ag_din(node, 0), ag_din(node, 1), ag_dout(node), x->data, w->data, c->rstd, N, C);
 }
 
 Tensor *op_rmsnorm(Ag *g, Tensor *x, Tensor *w, float eps) {

@@ -2,9 +2,10 @@
  *
  * Each op takes the step context `g` first, allocates its output in g->arena, computes the
  * forward, and records a tape node when ag_needs_grad(...) says so. The backward function sits
- * next to the forward in the same file and ADDS into input grads (ag_grad). Raw kernels
- * (plain functions on float pointers with explicit dims, outputs first) are exported where
- * other modules call them directly (decoding with a KV cache, benchmarks, reference tests).
+ * next to the forward in the same file and gets its gradient buffers from autograd (ag_dout,
+ * ag_din*: the rule is in autograd.h), adding into input grads unless the rule says it may
+ * write or take a buffer. Raw kernels (plain functions on float pointers with explicit dims,
+ * outputs first) are exported where other modules or the reference tests call them.
  *
  * Shapes below use B batch, T time, C channels, H heads, hd head dim, V vocab.
  * Misuse (shape mismatch, id out of range) is a programmer error: the op dies with a message

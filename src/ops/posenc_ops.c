@@ -56,8 +56,8 @@ static void rel_bias_backward(AgNode *n) {
     RelBiasSaved *s = n->saved;
     Tensor *table = n->in[0];
     int H = table->shape[1];
-    float *dtable = ag_grad(n->g, table);
-    const float *dout = n->out->grad;
+    float *dtable = ag_din(n, 0);
+    const float *dout = ag_dout(n);
     /* serial: the scatter hits the same few buckets from every thread; the table is tiny */
     for (int b = 0; b < s->Bb; b++)
         for (int h = 0; h < H; h++)
@@ -150,11 +150,10 @@ static void fire_forward(float *out, float c, float L, const float *w1, const fl
 
 static void fire_backward(AgNode *n) {
     FireSaved *s = n->saved;
-    Tensor *tc = n->in[0], *tL = n->in[1], *tw1 = n->in[2], *tb1 = n->in[3], *tw2 = n->in[4],
-           *tb2 = n->in[5];
+    Tensor *tc = n->in[0], *tL = n->in[1], *tw1 = n->in[2], *tb1 = n->in[3], *tw2 = n->in[4];
     int W = tw1->shape[0], H = tw2->shape[0];
     int Bb = s->Bb, Tq = s->Tq, Tk = s->Tk;
-    const float *dout = n->out->grad;
+    const float *dout = ag_dout(n);
     float c = tc->data[0], L = tL->data[0];
     const float *w1 = tw1->data, *b1 = tb1->data, *w2 = tw2->data;
     /* per-thread accumulators: dc, dL, dw1[W], db1[W], dw2[H*W], db2[H] */
@@ -206,12 +205,8 @@ static void fire_backward(AgNode *n) {
                 }
             }
     }
-    float *g_c = tc->requires_grad ? ag_grad(n->g, tc) : NULL;
-    float *g_L = tL->requires_grad ? ag_grad(n->g, tL) : NULL;
-    float *g_w1 = tw1->requires_grad ? ag_grad(n->g, tw1) : NULL;
-    float *g_b1 = tb1->requires_grad ? ag_grad(n->g, tb1) : NULL;
-    float *g_w2 = tw2->requires_grad ? ag_grad(n->g, tw2) : NULL;
-    float *g_b2 = tb2->requires_grad ? ag_grad(n->g, tb2) : NULL;
+    float *g_c = ag_din(n, 0), *g_L = ag_din(n, 1), *g_w1 = ag_din(n, 2), *g_b1 = ag_din(n, 3);
+    float *g_w2 = ag_din(n, 4), *g_b2 = ag_din(n, 5);
     for (int t = 0; t < nt; t++) {
         const float *a = acc + (size_t)t * nacc;
         const float *dw1 = a + 2, *db1 = dw1 + W, *dw2 = db1 + W, *db2 = dw2 + H * W;
@@ -241,8 +236,7 @@ Tensor *op_fire_bias(Ag *g, Tensor *c, Tensor *L, Tensor *w1, Tensor *b1, Tensor
     Tensor *out = tensor_new4(&g->arena, Bb, H, Tq, Tk);
     fire_forward(out->data, c->data[0], L->data[0], w1->data, b1->data, w2->data, b2->data, qpos,
                  kpos, W, H, Bb, Tq, Tk, causal);
-    if (g->grad_on && (c->requires_grad || L->requires_grad || w1->requires_grad ||
-                       b1->requires_grad || w2->requires_grad || b2->requires_grad)) {
+    if (ag_needs_grad(g, c, L, w1) || ag_needs_grad(g, b1, w2, b2)) {
         Tensor *in[6] = {c, L, w1, b1, w2, b2};
         AgNode *n = ag_record(g, "fire_bias", fire_backward, out, in, 6, sizeof(FireSaved));
         FireSaved *s = n->saved;
