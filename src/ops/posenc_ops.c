@@ -1,45 +1,28 @@
-/* posenc_ops: T5 gathered relative bias and the FIRE bias MLP, forward and backward.
- * Both produce an additive attention bias [Bb, H, Tq, Tk] for op_attention. */
-#include "posenc_ops.h"
-
+/* posenc_ops: the T5 gathered relative bias and the FIRE bias MLP, forward and backward.
+ *
+ * Both produce an additive attention bias [Bb, H, Tq, Tk] for op_attention. Each pairs raw
+ * kernels (xxx_forward / xxx_backward, outputs first) with its op wrapper, as the other op
+ * files do. The backward kernels are reductions into small parameter tables: rel_bias runs
+ * serially (every thread would hit the same few buckets), fire keeps one accumulator set per
+ * thread and sums them in thread order afterwards, so results do not depend on scheduling.
+ */
 #include <math.h>
 #include <string.h>
-
-#include "../util.h"
-#include "par.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
+#include "../util.h"
+#include "par.h"
+#include "posenc_ops.h"
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
+/* ---- rel_bias (T5): gather rows of a [NB, H] table by bucket ------------------------------ */
 
-/* ------------------------------------------------------------------------------------------ */
-/* T5: gather rows of a [NB, H] table by bucket                                                */
-
-typedef struct {
-    const int *bucket;
-    int Bb, Tq, Tk;
-} RelBiasSaved;
-
-// table is (NB,H), bucket is (Bb,Tq,Tk), out is (Bb,H,Tq,Tk)
 static void rel_bias_forward(float *out, const float *table, const int *bucket, int NB, int H,
                              int Bb, int Tq, int Tk) {
-    #pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * H))
+    // table is [NB,H], bucket is [Bb,Tq,Tk], out is [Bb,H,Tq,Tk]
+#pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * H))
     for (int b = 0; b < Bb; b++)
         for (int i = 0; i < Tq; i++) {
             const int *bk = bucket + ((size_t)b * Tq + i) * Tk;
@@ -52,21 +35,28 @@ static void rel_bias_forward(float *out, const float *table, const int *bucket, 
         }
 }
 
-static void rel_bias_backward(AgNode *n) {
-    RelBiasSaved *s = n->saved;
-    Tensor *table = n->in[0];
-    int H = table->shape[1];
-    float *dtable = ag_din(n, 0);
-    const float *dout = ag_dout(n);
+static void rel_bias_backward(float *dtable, const float *dout, const int *bucket, int H, int Bb,
+                              int Tq, int Tk) {
+    // forward: out[b,h,i,j] = table[bucket[b,i,j], h];  dtable[bucket[b,i,j], h] += dout[b,h,i,j]
     /* serial: the scatter hits the same few buckets from every thread; the table is tiny */
-    for (int b = 0; b < s->Bb; b++)
+    for (int b = 0; b < Bb; b++)
         for (int h = 0; h < H; h++)
-            for (int i = 0; i < s->Tq; i++) {
-                const float *d = dout + (((size_t)b * H + h) * s->Tq + i) * s->Tk;
-                const int *bk = s->bucket + ((size_t)b * s->Tq + i) * s->Tk;
-                // out[b,h,i,j] = table[bk[j], h]
-                for (int j = 0; j < s->Tk; j++) dtable[(size_t)bk[j] * H + h] += d[j];
+            for (int i = 0; i < Tq; i++) {
+                const float *d = dout + (((size_t)b * H + h) * Tq + i) * Tk;
+                const int *bk = bucket + ((size_t)b * Tq + i) * Tk;
+                for (int j = 0; j < Tk; j++) dtable[(size_t)bk[j] * H + h] += d[j];
             }
+}
+
+typedef struct {
+    int *bucket;  /* [Bb*Tq*Tk] copy in the arena */
+    int Bb, Tq, Tk;
+} RelBiasCtx;
+
+static void rel_bias_node_backward(AgNode *node) {
+    RelBiasCtx *c = node->saved;
+    Tensor *table = node->in[0];
+    rel_bias_backward(ag_din(node, 0), ag_dout(node), c->bucket, table->shape[1], c->Bb, c->Tq, c->Tk);
 }
 
 Tensor *op_rel_bias(Ag *g, Tensor *table, const int *bucket, int Bb, int Tq, int Tk) {
@@ -75,26 +65,21 @@ Tensor *op_rel_bias(Ag *g, Tensor *table, const int *bucket, int Bb, int Tq, int
     Tensor *out = tensor_new4(&g->arena, Bb, H, Tq, Tk);
     rel_bias_forward(out->data, table->data, bucket, NB, H, Bb, Tq, Tk);
     if (ag_needs_grad(g, table, NULL, NULL)) {
-        Tensor *in[1] = {table};
-        AgNode *n = ag_record(g, "rel_bias", rel_bias_backward, out, in, 1, sizeof(RelBiasSaved));
-        RelBiasSaved *s = n->saved;
+        AgNode *n = ag_record(g, "rel_bias", rel_bias_node_backward, out, &table, 1, sizeof(RelBiasCtx));
+        RelBiasCtx *c = n->saved;
         size_t nb = (size_t)Bb * Tq * Tk * sizeof(int);
-        int *copy = arena_alloc(&g->arena, nb);
-        memcpy(copy, bucket, nb);
-        *s = (RelBiasSaved){copy, Bb, Tq, Tk};
+        c->bucket = arena_alloc(&g->arena, nb);
+        memcpy(c->bucket, bucket, nb);
+        c->Bb = Bb;
+        c->Tq = Tq;
+        c->Tk = Tk;
     }
     return out;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* FIRE: MLP(1 -> W -> H) of a normalised log distance                                          */
+/* ---- fire_bias: MLP(1 -> W -> H) of a normalised log distance ------------------------------ */
 
 #define FIRE_EPS 1e-6f
-
-typedef struct {
-    const float *qpos, *kpos;
-    int Bb, Tq, Tk, causal;
-} FireSaved;
 
 /* x and its derivatives with respect to c and L for one (query, key) pair. */
 static inline float fire_x(float c, float L, float qi, float kj, float *dxdc, float *dxdL) {
@@ -116,18 +101,23 @@ static inline float fire_x(float c, float L, float qi, float kj, float *dxdc, fl
     return x;
 }
 
-// c, L scalars; w1 (W,1), b1 (W), w2 (H,W), b2 (H); qpos (Bb,Tq), kpos (Bb,Tk);
-// out is (Bb,H,Tq,Tk)
+/* The keys query row i of Tq sees among Tk: all, or with causal those j <= i + (Tk - Tq). */
+static inline int fire_keys(int i, int Tq, int Tk, int causal) {
+    int jmax = causal ? i + (Tk - Tq) + 1 : Tk;
+    return jmax > Tk ? Tk : jmax;
+}
+
 static void fire_forward(float *out, float c, float L, const float *w1, const float *b1,
                          const float *w2, const float *b2, const float *qpos, const float *kpos,
                          int W, int H, int Bb, int Tq, int Tk, int causal) {
-    #pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * W * (H + 2)))
+    // c, L scalars; w1 is [W,1], b1 [W], w2 [H,W], b2 [H]; qpos is [Bb,Tq], kpos [Bb,Tk];
+    // out is [Bb,H,Tq,Tk]
+#pragma omp parallel for collapse(2) schedule(static) if (OPS_PAR((size_t)Bb * Tq * Tk * W * (H + 2)))
     for (int b = 0; b < Bb; b++)
         for (int i = 0; i < Tq; i++) {
             float hid[256];
             float qi = qpos[(size_t)b * Tq + i];
-            int jmax = causal ? i + (Tk - Tq) + 1 : Tk;
-            if (jmax > Tk) jmax = Tk;
+            int jmax = fire_keys(i, Tq, Tk, causal);
             for (int j = 0; j < Tk; j++) {
                 if (j >= jmax) {
                     for (int h = 0; h < H; h++) out[(((size_t)b * H + h) * Tq + i) * Tk + j] = 0.0f;
@@ -148,79 +138,113 @@ static void fire_forward(float *out, float c, float L, const float *w1, const fl
         }
 }
 
-static void fire_backward(AgNode *n) {
-    FireSaved *s = n->saved;
-    Tensor *tc = n->in[0], *tL = n->in[1], *tw1 = n->in[2], *tb1 = n->in[3], *tw2 = n->in[4];
-    int W = tw1->shape[0], H = tw2->shape[0];
-    int Bb = s->Bb, Tq = s->Tq, Tk = s->Tk;
-    const float *dout = ag_dout(n);
-    float c = tc->data[0], L = tL->data[0];
-    const float *w1 = tw1->data, *b1 = tb1->data, *w2 = tw2->data;
-    /* per-thread accumulators: dc, dL, dw1[W], db1[W], dw2[H*W], db2[H] */
-    int nacc = 2 + 2 * W + H * W + H;
-    int nt = max_threads();
-    float *acc = arena_calloc(&n->g->arena, (size_t)nt * nacc * sizeof(float));
-    #pragma omp parallel if (OPS_PAR((size_t)Bb * Tq * Tk * W * (2 * H + 4)))
+/* Scratch floats fire_backward needs: one accumulator set per thread. */
+static size_t fire_scratch(int W, int H, int *nthreads) {
+#ifdef _OPENMP
+    *nthreads = omp_get_max_threads();
+#else
+    *nthreads = 1;
+#endif
+    return (size_t)*nthreads * (size_t)(2 + 2 * W + H * W + H);
+}
+
+/* One (query, key) pair's share of the gradients, into one thread's accumulators. */
+static inline void fire_pair_backward(float *dc, float *dL, float *dw1, float *db1, float *dw2,
+                                      float *db2, const float *dout_ij, size_t dout_hstride,
+                                      float c, float L, const float *w1, const float *b1,
+                                      const float *w2, float qi, float kj, int W, int H) {
+    float pre[256], hid[256], dhid[256];
+    float dxdc, dxdL;
+    float x = fire_x(c, L, qi, kj, &dxdc, &dxdL);
+    for (int k = 0; k < W; k++) {
+        pre[k] = w1[k] * x + b1[k];
+        hid[k] = pre[k] > 0 ? pre[k] : 0;
+        dhid[k] = 0;
+    }
+    // out[h] = b2[h] + sum_k w2[h,k] hid[k]
+    for (int h = 0; h < H; h++) {
+        float d = dout_ij[(size_t)h * dout_hstride];
+        if (d == 0.0f) continue;
+        db2[h] += d;
+        const float *wr = w2 + (size_t)h * W;
+        float *dwr = dw2 + (size_t)h * W;
+        for (int k = 0; k < W; k++) {
+            dwr[k] += d * hid[k];
+            dhid[k] += d * wr[k];
+        }
+    }
+    // hid[k] = relu(w1[k] x + b1[k])
+    float dx = 0;
+    for (int k = 0; k < W; k++) {
+        float dp = pre[k] > 0 ? dhid[k] : 0.0f;
+        dw1[k] += dp * x;
+        db1[k] += dp;
+        dx += dp * w1[k];
+    }
+    // x = x(c, L)
+    *dc += dx * dxdc;
+    *dL += dx * dxdL;
+}
+
+static void fire_backward(float *dc, float *dL, float *dw1, float *db1, float *dw2, float *db2,
+                          float *scratch, const float *dout, float c, float L, const float *w1,
+                          const float *b1, const float *w2, const float *qpos, const float *kpos,
+                          int W, int H, int Bb, int Tq, int Tk, int causal) {
+    // shapes as fire_forward; every d* may be NULL (not wanted); scratch holds fire_scratch floats
+    int nt;
+    size_t total = fire_scratch(W, H, &nt);
+    size_t nacc = total / (size_t)nt;
+    memset(scratch, 0, total * sizeof(float));
+#pragma omp parallel if (OPS_PAR((size_t)Bb * Tq * Tk * W * (2 * H + 4)))
     {
-        float *a = acc + (size_t)thread_id() * nacc;
-        float *dc = a, *dL = a + 1, *dw1 = a + 2, *db1 = dw1 + W, *dw2 = db1 + W, *db2 = dw2 + H * W;
-        float pre[256], hid[256], dhid[256];
-        #pragma omp for collapse(2) schedule(static)
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *a = scratch + (size_t)tid * nacc;
+        float *tdw1 = a + 2, *tdb1 = tdw1 + W, *tdw2 = tdb1 + W, *tdb2 = tdw2 + H * W;
+#pragma omp for collapse(2) schedule(static)
         for (int b = 0; b < Bb; b++)
             for (int i = 0; i < Tq; i++) {
-                float qi = s->qpos[(size_t)b * Tq + i];
-                int jmax = s->causal ? i + (Tk - Tq) + 1 : Tk;
-                if (jmax > Tk) jmax = Tk;
-                for (int j = 0; j < jmax; j++) {
-                    float dxdc, dxdL;
-                    float x = fire_x(c, L, qi, s->kpos[(size_t)b * Tk + j], &dxdc, &dxdL);
-                    for (int k = 0; k < W; k++) {
-                        pre[k] = w1[k] * x + b1[k];
-                        hid[k] = pre[k] > 0 ? pre[k] : 0;
-                        dhid[k] = 0;
-                    }
-                    // out[h] = b2[h] + sum_k w2[h,k] hid[k]
-                    for (int h = 0; h < H; h++) {
-                        float d = dout[(((size_t)b * H + h) * Tq + i) * Tk + j];
-                        if (d == 0.0f) continue;
-                        db2[h] += d;
-                        const float *wr = w2 + (size_t)h * W;
-                        float *dwr = dw2 + (size_t)h * W;
-                        for (int k = 0; k < W; k++) {
-                            dwr[k] += d * hid[k];
-                            dhid[k] += d * wr[k];
-                        }
-                    }
-                    // hid[k] = relu(w1[k] x + b1[k])
-                    float dx = 0;
-                    for (int k = 0; k < W; k++) {
-                        float dp = pre[k] > 0 ? dhid[k] : 0.0f;
-                        dw1[k] += dp * x;
-                        db1[k] += dp;
-                        dx += dp * w1[k];
-                    }
-                    // x = x(c, L)
-                    *dc += dx * dxdc;
-                    *dL += dx * dxdL;
-                }
+                float qi = qpos[(size_t)b * Tq + i];
+                int jmax = fire_keys(i, Tq, Tk, causal);
+                for (int j = 0; j < jmax; j++)
+                    fire_pair_backward(a, a + 1, tdw1, tdb1, tdw2, tdb2,
+                                       dout + ((size_t)b * H * Tq + i) * Tk + j, (size_t)Tq * Tk,
+                                       c, L, w1, b1, w2, qi, kpos[(size_t)b * Tk + j], W, H);
             }
     }
-    float *g_c = ag_din(n, 0), *g_L = ag_din(n, 1), *g_w1 = ag_din(n, 2), *g_b1 = ag_din(n, 3);
-    float *g_w2 = ag_din(n, 4), *g_b2 = ag_din(n, 5);
     for (int t = 0; t < nt; t++) {
-        const float *a = acc + (size_t)t * nacc;
-        const float *dw1 = a + 2, *db1 = dw1 + W, *dw2 = db1 + W, *db2 = dw2 + H * W;
-        if (g_c) g_c[0] += a[0];
-        if (g_L) g_L[0] += a[1];
+        const float *a = scratch + (size_t)t * nacc;
+        const float *tdw1 = a + 2, *tdb1 = tdw1 + W, *tdw2 = tdb1 + W, *tdb2 = tdw2 + H * W;
+        if (dc) dc[0] += a[0];
+        if (dL) dL[0] += a[1];
         for (int k = 0; k < W; k++) {
-            if (g_w1) g_w1[k] += dw1[k];
-            if (g_b1) g_b1[k] += db1[k];
+            if (dw1) dw1[k] += tdw1[k];
+            if (db1) db1[k] += tdb1[k];
         }
         for (int k = 0; k < H * W; k++)
-            if (g_w2) g_w2[k] += dw2[k];
+            if (dw2) dw2[k] += tdw2[k];
         for (int h = 0; h < H; h++)
-            if (g_b2) g_b2[h] += db2[h];
+            if (db2) db2[h] += tdb2[h];
     }
+}
+
+typedef struct {
+    float *qpos, *kpos;  /* [Bb*Tq], [Bb*Tk] copies in the arena */
+    int Bb, Tq, Tk, causal;
+} FireCtx;
+
+static void fire_node_backward(AgNode *node) {
+    FireCtx *c = node->saved;
+    Tensor *tc = node->in[0], *tL = node->in[1], *tw1 = node->in[2], *tb1 = node->in[3],
+           *tw2 = node->in[4];
+    int W = tw1->shape[0], H = tw2->shape[0], nt;
+    float *scratch = arena_alloc(&node->g->arena, fire_scratch(W, H, &nt) * sizeof(float));
+    fire_backward(ag_din(node, 0), ag_din(node, 1), ag_din(node, 2), ag_din(node, 3), ag_din(node, 4),
+                  ag_din(node, 5), scratch, ag_dout(node), tc->data[0],
+                  tL->data[0], tw1->data, tb1->data, tw2->data, c->qpos, c->kpos, W, H, c->Bb,
+                  c->Tq, c->Tk, c->causal);
 }
 
 Tensor *op_fire_bias(Ag *g, Tensor *c, Tensor *L, Tensor *w1, Tensor *b1, Tensor *w2, Tensor *b2,
@@ -238,13 +262,16 @@ Tensor *op_fire_bias(Ag *g, Tensor *c, Tensor *L, Tensor *w1, Tensor *b1, Tensor
                  kpos, W, H, Bb, Tq, Tk, causal);
     if (ag_needs_grad(g, c, L, w1) || ag_needs_grad(g, b1, w2, b2)) {
         Tensor *in[6] = {c, L, w1, b1, w2, b2};
-        AgNode *n = ag_record(g, "fire_bias", fire_backward, out, in, 6, sizeof(FireSaved));
-        FireSaved *s = n->saved;
-        float *qp = arena_alloc(&g->arena, (size_t)Bb * Tq * sizeof(float));
-        float *kp = arena_alloc(&g->arena, (size_t)Bb * Tk * sizeof(float));
-        memcpy(qp, qpos, (size_t)Bb * Tq * sizeof(float));
-        memcpy(kp, kpos, (size_t)Bb * Tk * sizeof(float));
-        *s = (FireSaved){qp, kp, Bb, Tq, Tk, causal};
+        AgNode *n = ag_record(g, "fire_bias", fire_node_backward, out, in, 6, sizeof(FireCtx));
+        FireCtx *s = n->saved;
+        s->qpos = arena_alloc(&g->arena, (size_t)Bb * Tq * sizeof(float));
+        s->kpos = arena_alloc(&g->arena, (size_t)Bb * Tk * sizeof(float));
+        memcpy(s->qpos, qpos, (size_t)Bb * Tq * sizeof(float));
+        memcpy(s->kpos, kpos, (size_t)Bb * Tk * sizeof(float));
+        s->Bb = Bb;
+        s->Tq = Tq;
+        s->Tk = Tk;
+        s->causal = causal;
     }
     return out;
 }
