@@ -25,14 +25,14 @@ LDLIBS  = $(PKG_LIBS) -fopenmp -lm
 # the OpenMP OpenBLAS lives outside the default search path: remember where
 LDFLAGS = $(OPT) -Wl,-rpath,$(shell pkg-config --variable=libdir openblas)
 
-SRC      := $(wildcard src/*.c src/ops/*.c src/tasks/*.c)
+SRC      := $(wildcard src/*.c src/ops/*.c src/posenc/*.c src/tasks/*.c)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 # configs/default.ini is compiled in as the default experiment (lengen train without a config)
 GEN_OBJ  := $(BUILD)/gen/default_config.o
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
-HDRS     := $(wildcard src/*.h src/ops/*.h src/tasks/*.h tests/*.h)
+HDRS     := $(wildcard src/*.h src/ops/*.h src/posenc/*.h src/tasks/*.h tests/*.h)
 
 BIN      := lengen
 ifeq ($(SAN),1)

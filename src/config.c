@@ -44,9 +44,6 @@ typedef struct Key {
 
 static const char *const norm_names[] = {"layernorm", "rmsnorm", NULL};
 static const char *const act_names[] = {"gelu", "relu", NULL};
-static const char *const pe_names[] = {"nope", "learned", "sinusoidal", "t5", "alibi",
-                                       "rope", "fire", "abacus", NULL};
-static const char *const temp_names[] = {"off", "log", "learned_log", NULL};
 static const char *const optim_names[] = {"adamw", "lion", "sgd", NULL};
 static const char *const sched_names[] = {"constant", "cosine", "poly", NULL};
 static const char *const lendist_names[] = {"uniform", "curriculum", NULL};
@@ -84,14 +81,14 @@ static const Key schema[] = {
     INT_KEY("model", "t5_buckets", model.t5_buckets, "32", LOHI, 2, 4096, "T5 relative-bias buckets"),
     INT_KEY("model", "t5_max_distance", model.t5_max_distance, "128", LOHI, 1, 1 << 20, "T5 distance beyond which all offsets share the last bucket"),
     BOOL_KEY("model", "t5_shared", model.t5_shared, "true", "T5: one bias table (layer 0) used by every layer; false = one per layer"),
-    INT_KEY("model", "fire_hidden", model.fire_hidden, "32", LOHI, 1, 4096, "FIRE: hidden width of the position MLP"),
+    INT_KEY("model", "fire_hidden", model.fire_hidden, "32", LOHI, 1, 256, "FIRE: hidden width of the position MLP"),
     FLT_KEY("model", "fire_c_init", model.fire_c_init, "0.1", POS, 0, 0, "FIRE: initial c in the log transform log(c x + 1)"),
     FLT_KEY("model", "fire_L_init", model.fire_L_init, "512", POS, 0, 0, "FIRE: initial length threshold L"),
     INT_KEY("model", "abacus_max_offset", model.abacus_max_offset, "100", LOHI, 1, 1 << 20, "Abacus: training offsets are drawn from [0, abacus_max_offset)"),
     INT_KEY("model", "abacus_max_digits", model.abacus_max_digits, "128", LOHI, 1, 1 << 20, "Abacus: digit positions the table holds (beyond the offset)"),
     BOOL_KEY("model", "random_positions", model.random_positions, "false", "train on a sorted random subset of [0, random_max_pos) as positions (eval uses 0..n-1)"),
     INT_KEY("model", "random_max_pos", model.random_max_pos, "2048", LOHI, 1, 1 << 24, "range of the randomized positions; >= max_pos"),
-    ENUM_KEY("model", "temperature", model.temperature, temp_names, "off", "length-dependent attention temperature: logits times log(n)/log(base) (learned_log: times a learned per-layer scale)"),
+    ENUM_KEY("model", "temperature", model.temperature, pe_temp_names, "off", "length-dependent attention temperature: query row i's logits times log(n_i)/log(base), n_i = the keys it sees (i + 1); learned_log: also times a learned scale per head [H] in every layer"),
     INT_KEY("model", "temperature_base", model.temperature_base, "20", LOHI, 2, 1 << 24, "length at which the temperature factor is 1"),
 
     /* [task] (any other key in [task] is a task option) */
@@ -895,12 +892,6 @@ int cfg_equal(const Config *a, const Config *b) {
 
 /* ---- validation ---- */
 
-int cfg_rope_dims(const ModelConfig *m) {
-    if (m->heads <= 0) return 0;
-    double r = (double)m->rope_fraction * m->d_model / m->heads;
-    return (int)floor(r + 0.5);
-}
-
 int cfg_validate(const Config *c, LgErr *err) {
     /* every key's own range, for configs built or changed in code */
     for (int i = 0; i < N_KEYS; i++) {
@@ -922,19 +913,7 @@ int cfg_validate(const Config *c, LgErr *err) {
     const EvalConfig *ev = &c->eval;
     if (m->d_model % m->heads)
         return lg_err(err, "[model] heads = %d does not divide d_model = %d; pick heads from the divisors of d_model", m->heads, m->d_model);
-    if (m->posenc == PE_ROPE) {
-        int hd = m->d_model / m->heads;
-        if (hd % 2) return lg_err(err, "[model] posenc = rope needs an even head dim, but d_model / heads = %d / %d = %d", m->d_model, m->heads, hd);
-        double r = (double)m->rope_fraction * hd;
-        int rd = cfg_rope_dims(m);
-        if (fabs(r - rd) > 1e-4 || rd < 2 || rd % 2)
-            return lg_err(err, "[model] rope_fraction = %g rotates %g of the %d dims per head; it must be a whole even number >= 2 (e.g. rope_fraction = %g)",
-                          (double)m->rope_fraction, r, hd, hd >= 8 ? 0.25 : 1.0);
-    }
-    if (m->random_positions && m->random_max_pos < m->max_pos)
-        return lg_err(err, "[model] random_max_pos = %d must be >= max_pos = %d when random_positions = true", m->random_max_pos, m->max_pos);
-    if (m->posenc == PE_T5 && m->t5_max_distance <= m->t5_buckets / 2)
-        return lg_err(err, "[model] t5_max_distance = %d must exceed t5_buckets / 2 = %d (half the buckets are exact offsets)", m->t5_max_distance, m->t5_buckets / 2);
+    if (pe_check(m, err)) return -1;
     if (!tk->tasks[0].name[0]) return lg_err(err, "[task] main is not set; name the task to learn, e.g. main = sort");
     for (int i = 0; i < tk->n_tasks; i++) {
         if (!tk->tasks[i].name[0]) return lg_err(err, "[task] task %d has no name", i);
@@ -995,7 +974,6 @@ int cfg_validate(const Config *c, LgErr *err) {
 
 /* ---- names and schema access ---- */
 
-const char *cfg_pe_name(PeKind k) { return k >= 0 && k <= PE_ABACUS ? pe_names[k] : "?"; }
 const char *cfg_optim_name(OptimKind k) { return k >= 0 && k <= OPT_SGD ? optim_names[k] : "?"; }
 
 int cfg_key_count(void) { return N_KEYS; }

@@ -20,6 +20,7 @@
 #ifndef LENGEN_CONFIG_H
 #define LENGEN_CONFIG_H
 
+#include "posenc_list.h"
 #include "util.h"
 
 #define CFG_NAME_MAX 64
@@ -29,10 +30,6 @@
 
 typedef enum { NORM_LAYERNORM, NORM_RMSNORM } NormKind;
 typedef enum { ACT_GELU, ACT_RELU } ActKind;
-typedef enum {
-    PE_NOPE, PE_LEARNED, PE_SINUSOIDAL, PE_T5, PE_ALIBI, PE_ROPE, PE_FIRE, PE_ABACUS
-} PeKind;
-typedef enum { TEMP_OFF, TEMP_LOG, TEMP_LEARNED_LOG } TempKind;
 
 typedef struct ModelConfig {
     int layers;             /* 2 */
@@ -159,8 +156,8 @@ int cfg_load_string(Config *c, const char *text, const char *origin, LgErr *err)
 /* Applies "section.key=value" (the CLI's --set), with the same parsing and messages as a file
  * line; origin "--set". A [task] key that is not a mixture key sets a task option. */
 int cfg_set(Config *c, const char *assignment, LgErr *err);
-/* Every key's range (as in the schema) and the cross-field checks: heads divide d_model, rope
- * dims even, min_length <= max_length, warmup < steps, eval lengths ascending and unique, main
+/* Every key's range (as in the schema) and the cross-field checks: heads divide d_model, the
+ * positional keys (pe_check: rope dims, t5 buckets, random positions, ...), min_length <= max_length, warmup < steps, eval lengths ascending and unique, main
  * task set, no duplicate task names, ... Checks that need the task library (lengths legal for
  * the task, sequences fitting max_pos) are the trainer's. Returns 0 or -1 with err. */
 int cfg_validate(const Config *c, LgErr *err);
@@ -178,12 +175,8 @@ int cfg_parse_lengths(const char *s, int *out, int max, int *n, LgErr *err);
 
 /* The task option `key` (last value set), or NULL. */
 const TaskOpt *cfg_task_opt(const TaskConfig *t, const char *key);
-/* Number of rotated dims per head for RoPE: rope_fraction * d_model / heads (cfg_validate makes
- * sure it is a positive even integer when posenc = rope). */
-int cfg_rope_dims(const ModelConfig *m);
 
 /* Names used in the INI files. */
-const char *cfg_pe_name(PeKind k);
 const char *cfg_optim_name(OptimKind k);
 
 /* The schema, read-only, for docs and tools: every key in file order. */

@@ -132,10 +132,9 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         return 0;
     }
     int cap = task_max_tokens(t, length);
-    int maxp = pe_max_position(&e->model.pe);
-    if (cap > maxp) {
-        snprintf(r->skipped, sizeof r->skipped, "needs up to %d positions; the %s table has %d",
-                 cap, cfg_pe_name(e->cfg.model.posenc), maxp);
+    LgErr too_long;
+    if (model_check_length(&e->model, cap, &too_long)) {
+        snprintf(r->skipped, sizeof r->skipped, "%.159s", too_long.msg);
         return 0;
     }
     if (batch > n) batch = n;

@@ -46,8 +46,6 @@ int model_init(Model *m, const ModelConfig *cfg, int vocab_size, uint64_t seed, 
     if (!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f))
         return lg_err(err, "[model] dropout = %g: must be in [0, 1)", cfg->dropout);
     if (cfg->max_pos < 1) return lg_err(err, "[model] max_pos = %d: must be >= 1", cfg->max_pos);
-    if (cfg->temperature != TEMP_OFF && cfg->temperature_base < 2)
-        return lg_err(err, "[model] temperature_base = %d: must be >= 2", cfg->temperature_base);
     if (!(cfg->init_std > 0.0f)) return lg_err(err, "[model] init_std = %g: must be > 0", cfg->init_std);
 
     m->cfg = *cfg;
@@ -57,7 +55,7 @@ int model_init(Model *m, const ModelConfig *cfg, int vocab_size, uint64_t seed, 
     m->D = cfg->d_model;
     m->hd = m->D / m->H;
     m->F = cfg->d_ff ? cfg->d_ff : 4 * m->D;
-    int D = m->D, F = m->F, H = m->H, V = vocab_size;
+    int D = m->D, F = m->F, V = vocab_size;
     int ln_bias = cfg->bias && cfg->norm == NORM_LAYERNORM;
 
     Params *p = &m->params;
@@ -78,7 +76,7 @@ int model_init(Model *m, const ModelConfig *cfg, int vocab_size, uint64_t seed, 
         if (cfg->bias) y->qkv_b = add1(p, NAME("attn.qkv.bias"), 3 * D);
         y->proj_w = add2(p, NAME("attn.proj.weight"), D, D);
         if (cfg->bias) y->proj_b = add1(p, NAME("attn.proj.bias"), D);
-        if (cfg->temperature == TEMP_LEARNED_LOG) y->temp = add1(p, NAME("attn.temp"), H);
+        y->temp = pe_declare_head_scale(&m->pe, p, l);
         y->ln2_w = add1(p, NAME("ln2.weight"), D);
         if (ln_bias) y->ln2_b = add1(p, NAME("ln2.bias"), D);
         y->fc_w = add2(p, NAME("mlp.fc.weight"), F, D);
@@ -98,7 +96,7 @@ int model_init(Model *m, const ModelConfig *cfg, int vocab_size, uint64_t seed, 
     rng = rng_fork(&root, 0x696e6974 /* "init" */);
     float std = cfg->init_std, rstd = std / sqrtf(2.0f * (float)m->L);
     fill_normal(m->tok_emb, &rng, std);
-    pe_init_weights(&m->pe, cfg, &rng, std);
+    pe_init_weights(&m->pe, &rng, std);
     for (int l = 0; l < m->L; l++) {
         ModelLayer *y = &m->layers[l];
         fill_const(y->ln1_w, 1.0f);
@@ -145,53 +143,41 @@ static Tensor *mlp(const Model *m, Ag *g, const ModelLayer *y, Tensor *x) {
 }
 
 /* Token embedding plus the input-side posenc: x [B, T, D]. */
-static Tensor *embed(Model *m, Ag *g, const int *tokens, int B, int T, const float *pos,
-                     const int *digit_index, const int *abacus_offset) {
-    Tensor *x = op_embedding(g, m->tok_emb, tokens, B, T);
-    return pe_embed(&m->pe, g, x, pos, digit_index, abacus_offset, B, T);
+static Tensor *embed(Model *m, Ag *g, const int *tokens, const PePlan *pl) {
+    Tensor *x = op_embedding(g, m->tok_emb, tokens, pl->B, pl->T);
+    return pe_embed(&m->pe, g, x, pl);
 }
 
-/* The shared body of model_forward and model_prefill: returns norm_f(x) [B, T, D]. With kv,
- * each layer's k and v (after rope) are copied into cache rows 0..T-1. pos [B*T]; bias_rows
- * is 1 when every row of pos is the same (bias computed once for the batch), else B. */
-static Tensor *body(Model *m, Ag *g, const int *tokens, int B, int T, const float *pos,
-                    int bias_rows, const int *digit_index, const int *abacus_offset, int training,
-                    Rng *rng, ModelTrace *trace, KVCache *kv) {
-    const ModelConfig *c = &m->cfg;
-    int H = m->H, hd = m->hd, D = m->D;
-    Tensor *x = embed(m, g, tokens, B, T, pos, digit_index, abacus_offset);
+/* The shared body of model_forward and model_prefill: returns norm_f(x) [B, T, D] for the
+ * batch of plan pl. With kv, each layer's k and v (after rope) are copied into cache rows
+ * 0..T-1. */
+static Tensor *body(Model *m, Ag *g, const int *tokens, const PePlan *pl, int training, Rng *rng,
+                    ModelTrace *trace, KVCache *kv) {
+    int B = pl->B, T = pl->T, H = m->H, hd = m->hd, D = m->D;
+    Tensor *x = embed(m, g, tokens, pl);
     x = dropout(m, g, x, training, rng);
-
-    float *row_scale = NULL;
-    if (c->temperature != TEMP_OFF) {
-        row_scale = arena_alloc(&g->arena, (size_t)T * sizeof(float));
-        pe_temperature(row_scale, T, T, c->temperature_base);
-    }
-    Tensor *bias = NULL;
-    if (pe_bias_shared(&m->pe)) bias = pe_bias(&m->pe, g, 0, pos, pos, bias_rows, T, T);
 
     for (int l = 0; l < m->L; l++) {
         ModelLayer *y = &m->layers[l];
         Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
         Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);              // [B, T, 3D]
-        Tensor *lbias = pe_bias_shared(&m->pe) ? bias : pe_bias(&m->pe, g, l, pos, pos, bias_rows, T, T);
         AttnOpts o = {
-            .scale = 1.0f / sqrtf((float)hd),
-            .row_scale = row_scale,
+            .scale = pl->scale,
+            .row_scale = pl->row_scale,
             .head_scale = y->temp,
-            .bias = lbias,
+            .bias = pe_layer_bias(&m->pe, g, pl, l),
             .causal = 1,
             .probs_out = trace && trace->attn ? &trace->attn[l] : NULL,
         };
         Tensor *a;
-        if (!kv && c->posenc != PE_ROPE) {
+        if (!kv && !pe_rotates(&m->pe)) {
             a = op_attention_qkv(g, qkv, H, &o);                      // [B, T, D], no head copies
         } else {
             Tensor *q = op_split_heads(g, qkv, H, hd, 0);                // [B, H, T, hd]
             Tensor *k = op_split_heads(g, qkv, H, hd, D);
             Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
-            q = pe_rotate(&m->pe, g, q, pos);
-            k = pe_rotate(&m->pe, g, k, pos);
+            q = pe_rotate(&m->pe, g, q, pl);
+            k = pe_rotate(&m->pe, g, k, pl);
             if (kv) {
                 for (int b = 0; b < B; b++)
                     for (int hh = 0; hh < H; hh++) {
@@ -217,59 +203,21 @@ int model_check_batch(const Model *m, const ModelBatch *in, LgErr *err) {
         if (in->tokens[i] < 0 || in->tokens[i] >= m->vocab_size)
             return lg_err(err, "model: token id %d at %d outside the vocabulary [0, %d)",
                           in->tokens[i], i, m->vocab_size);
-    int maxp = pe_max_position(&m->pe);
-    if (in->positions) {
-        for (int i = 0; i < in->B * in->T; i++)
-            if (!(in->positions[i] >= 0.0f) || in->positions[i] >= (float)maxp)
-                return lg_err(err, "model: position %g outside [0, %d)", in->positions[i], maxp);
-    } else if (!(in->training && m->cfg.random_positions) && in->T > maxp) {
-        return lg_err(err, "model: %d tokens exceed the %d positions of posenc learned "
-                           "(raise [model] max_pos)", in->T, maxp);
-    }
-    if (m->cfg.posenc == PE_ABACUS) {
-        if (!in->digit_index) return lg_err(err, "model: posenc abacus needs digit indices");
-        int lim = m->pe.table_rows - (in->training ? (m->cfg.abacus_max_offset > 0 ? m->cfg.abacus_max_offset - 1 : 0) : 0);
-        for (int i = 0; i < in->B * in->T; i++)
-            if (in->digit_index[i] < 0 || in->digit_index[i] >= lim)
-                return lg_err(err, "model: digit place %d outside [0, %d) (raise [model] "
-                                   "abacus_max_digits)", in->digit_index[i], lim);
-    }
-    if (in->training && !in->rng && (m->cfg.dropout > 0 || m->cfg.random_positions ||
-                                     (m->cfg.posenc == PE_ABACUS && m->cfg.abacus_max_offset > 1)))
+    if (pe_check_batch(&m->pe, in->B, in->T, in->positions, in->digit_index, in->training, err)) return -1;
+    if (in->training && !in->rng && (m->cfg.dropout > 0 || pe_draws(&m->pe)))
         return lg_err(err, "model: training batch without an Rng");
     return 0;
 }
 
 Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) {
-    int B = in->B, T = in->T;
-    const ModelConfig *c = &m->cfg;
-    LG_ASSERT(B >= 1 && T >= 1, "model_forward: empty batch %d x %d", B, T);
-    int random = in->training && c->random_positions && pe_uses_positions(c->posenc);
-    LG_ASSERT(!(in->training && (random || c->dropout > 0)) || in->rng,
-              "model_forward: training needs in->rng");
-    float *pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
-    int bias_rows = 1;
-    if (in->positions) {
-        memcpy(pos, in->positions, (size_t)B * T * sizeof(float));
-        for (int b = 1; b < B && bias_rows == 1; b++)
-            if (memcmp(pos, pos + (size_t)b * T, (size_t)T * sizeof(float))) bias_rows = B;
-    } else if (random) {
-        for (int b = 0; b < B; b++) pe_random_positions(in->rng, pos + (size_t)b * T, T, c->random_max_pos);
-        bias_rows = B;
-    } else {
-        for (int b = 0; b < B; b++)
-            for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (float)t;
-    }
-    int *offset = NULL;
-    if (c->posenc == PE_ABACUS && in->training && c->abacus_max_offset > 1) {
-        LG_ASSERT(in->rng, "model_forward: abacus offsets need in->rng");
-        offset = arena_alloc(&g->arena, (size_t)B * sizeof(int));
-        for (int b = 0; b < B; b++) offset[b] = (int)rng_below(in->rng, (uint64_t)c->abacus_max_offset);
-    }
-    Tensor *x = body(m, g, in->tokens, B, T, pos, bias_rows, in->digit_index, offset, in->training,
-                     in->rng, trace, NULL);
+    LG_ASSERT(!(in->training && m->cfg.dropout > 0) || in->rng, "model_forward: training needs in->rng");
+    PePlan pl;
+    pe_plan_forward(&pl, &m->pe, g, in->B, in->T, in->positions, in->digit_index, in->training, in->rng);
+    Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL);
     return op_linear(g, x, m->head, NULL);  // [B, T, V]
 }
+
+int model_check_length(const Model *m, int T, LgErr *err) { return pe_check_length(&m->pe, T, err); }
 
 /* ------------------------------------------------------------------------------------------ */
 /* KV-cache decoding                                                                           */
@@ -277,10 +225,7 @@ Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) 
 int model_kv_init(KVCache *kv, const Model *m, int B, int Tmax, LgErr *err) {
     memset(kv, 0, sizeof *kv);
     if (B < 1 || Tmax < 1) return lg_err(err, "kv cache: B = %d, Tmax = %d must be >= 1", B, Tmax);
-    int maxp = pe_max_position(&m->pe);
-    if (Tmax > maxp)
-        return lg_err(err, "kv cache: %d tokens exceed the %d positions of posenc learned "
-                           "(raise [model] max_pos)", Tmax, maxp);
+    if (pe_check_length(&m->pe, Tmax, err)) return -1;
     kv->B = B;
     kv->Tmax = Tmax;
     kv->L = m->L;
@@ -305,10 +250,9 @@ Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int
     int B = kv->B, D = m->D, V = m->vocab_size;
     LG_ASSERT(T >= 1 && T <= kv->Tmax, "model_prefill: T = %d outside [1, Tmax = %d]", T, kv->Tmax);
     int prev = ag_set_grad(g, 0);
-    float *pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (float)t;
-    Tensor *x = body(m, g, tokens, B, T, pos, 1, digit_index, NULL, 0, NULL, NULL, kv);
+    PePlan pl;
+    pe_plan_forward(&pl, &m->pe, g, B, T, NULL, digit_index, 0, NULL);
+    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv);
     Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
     for (int b = 0; b < B; b++) {
         LG_ASSERT(prompt_len[b] >= 1 && prompt_len[b] <= T,
@@ -325,26 +269,14 @@ Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int
 
 Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
                           const int *digit_index) {
-    const ModelConfig *c = &m->cfg;
     int B = kv->B, H = m->H, hd = m->hd, D = m->D, Tmax = kv->Tmax;
     int prev = ag_set_grad(g, 0);
-    float *pos = arena_alloc(&g->arena, (size_t)B * sizeof(float));
-    for (int b = 0; b < B; b++) {
-        LG_ASSERT(kv->len[b] < Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, Tmax);
-        pos[b] = (float)kv->len[b];
-    }
-    Tensor *x = embed(m, g, next_tokens, B, 1, pos, digit_index, NULL);  // [B, 1, D]
-
-    /* per sequence: the query is at position n = len[b] over keys 0..n */
-    float *kpos = arena_alloc(&g->arena, (size_t)Tmax * sizeof(float));
-    for (int t = 0; t < Tmax; t++) kpos[t] = (float)t;
-    float *row_scale = arena_alloc(&g->arena, (size_t)B * sizeof(float));
     for (int b = 0; b < B; b++)
-        row_scale[b] = c->temperature != TEMP_OFF
-                           ? logf((float)(kv->len[b] + 1)) / logf((float)c->temperature_base) : 1.0f;
-    Tensor **bias = arena_alloc(&g->arena, (size_t)B * sizeof(Tensor *));
-    if (pe_bias_shared(&m->pe))
-        for (int b = 0; b < B; b++) bias[b] = pe_bias(&m->pe, g, 0, &pos[b], kpos, 1, 1, kv->len[b] + 1);
+        LG_ASSERT(kv->len[b] < Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, Tmax);
+    /* per sequence: the query is at position n = len[b] over keys 0..n */
+    PePlan pl;
+    pe_plan_decode(&pl, &m->pe, g, B, kv->len, digit_index);
+    Tensor *x = embed(m, g, next_tokens, &pl);                   // [B, 1, D]
 
     for (int l = 0; l < m->L; l++) {
         ModelLayer *y = &m->layers[l];
@@ -353,17 +285,13 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
         Tensor *q = op_split_heads(g, qkv, H, hd, 0);              // [B, H, 1, hd]
         Tensor *k = op_split_heads(g, qkv, H, hd, D);
         Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
-        q = pe_rotate(&m->pe, g, q, pos);
-        k = pe_rotate(&m->pe, g, k, pos);
+        q = pe_rotate(&m->pe, g, q, &pl);
+        k = pe_rotate(&m->pe, g, k, &pl);
         Tensor *att = tensor_new4(&g->arena, B, H, 1, hd);
         float *kl = kv->k + (size_t)l * B * H * Tmax * hd;
         float *vl = kv->v + (size_t)l * B * H * Tmax * hd;
-        /* per-layer biases come from the arena, which is not thread-safe: make them first */
-        Tensor **bl = bias;
-        if (!pe_bias_shared(&m->pe)) {
-            bl = arena_alloc(&g->arena, (size_t)B * sizeof(Tensor *));
-            for (int b = 0; b < B; b++) bl[b] = pe_bias(&m->pe, g, l, &pos[b], kpos, 1, 1, kv->len[b] + 1);
-        }
+        /* biases come from the arena, which is not thread-safe: made here, before the region */
+        Tensor **bl = pe_decode_biases(&m->pe, g, &pl, l);
         /* sequences are independent (each writes its own cache rows and att rows), so they run
          * in parallel; lengths differ, hence the dynamic schedule. Same results for any thread
          * count: nothing is reduced across sequences. */
@@ -380,8 +308,7 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
             attention_forward(att->data + (size_t)b * H * hd, NULL, q->data + (size_t)b * H * hd,
                               kl + (size_t)b * H * Tmax * hd, vl + (size_t)b * H * Tmax * hd,
                               bb ? bb->data : NULL, 0, y->temp ? y->temp->data : NULL,
-                              c->temperature != TEMP_OFF ? &row_scale[b] : NULL,
-                              1.0f / sqrtf((float)hd), 0, 1, H, 1, n + 1, hd, Tmax);
+                              pl.row_scale ? &pl.row_scale[b] : NULL, pl.scale, 0, 1, H, 1, n + 1, hd, Tmax);
         }
         Tensor *a = op_merge_heads(g, att);                        // [B, 1, D]
         x = op_add(g, x, linear(g, a, y->proj_w, y->proj_b));

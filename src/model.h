@@ -26,7 +26,7 @@ typedef struct ModelLayer {
     Tensor *ln1_w, *ln1_b;           /* [D], bias NULL without biases or with rmsnorm */
     Tensor *qkv_w, *qkv_b;           /* [3D, D], [3D] */
     Tensor *proj_w, *proj_b;         /* [D, D], [D] */
-    Tensor *temp;                    /* [H] learned temperature scale, or NULL */
+    Tensor *temp;                    /* [H] learned temperature scale (posenc declares it), or NULL */
     Tensor *ln2_w, *ln2_b;
     Tensor *fc_w, *fc_b;             /* [F, D], [F] */
     Tensor *mproj_w, *mproj_b;       /* [D, F], [D] */
@@ -38,7 +38,7 @@ typedef struct Model {
     int L, H, D, hd, F;
     Params params;                   /* owns every parameter */
     Tensor *tok_emb;                 /* [V, D] */
-    PosEnc pe;                       /* positional tables point into params */
+    PosEnc pe;                       /* position and temperature; its tables point into params */
     ModelLayer *layers;              /* [L] */
     Tensor *lnf_w, *lnf_b;
     Tensor *head;                    /* [V, D], or tok_emb when tied */
@@ -78,6 +78,10 @@ Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace);
 /* Checks a batch against the model: ids in range, T within what the scheme supports.
  * Returns 0 or -1 with err saying what is wrong. */
 int model_check_batch(const Model *m, const ModelBatch *in, LgErr *err);
+
+/* 0 if the model takes sequences of T tokens (prompt and answer), else -1 with err naming the
+ * limit and the key to raise (posenc learned: max_pos). */
+int model_check_length(const Model *m, int T, LgErr *err);
 
 /* Number of parameters (floats). */
 size_t model_num_params(const Model *m);

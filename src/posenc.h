@@ -1,20 +1,27 @@
-/* posenc: every positional encoding of the model, behind one small interface with a hook where
- * each scheme acts:
+/* posenc: everything about position, behind one small interface. The model asks posenc for a
+ * plan per batch and calls its hooks where position acts; it never looks at the scheme.
+ *
+ * The schemes (one file each in src/posenc/, one row each in posenc_list.h) act:
  *   - on the input embedding: learned (pos_emb table), sinusoidal (fixed table), abacus
  *     (learned embedding of each digit's place inside its own number)   -> pe_embed
  *   - on q and k: rope (GPT-J interleaved rotary on a fraction of each head)  -> pe_rotate
  *   - as an additive attention bias: t5 (bucketed relative bias), alibi (Press slopes), fire
- *     (learned MLP of a normalised log distance)                              -> pe_bias
+ *     (learned MLP of a normalised log distance)           -> pe_layer_bias, pe_decode_biases
  *   - nope does nothing: the causal mask is the only source of order.
- * Position-indexed schemes read float positions [B*T], so randomized positions (a sorted
- * random subset of [0, random_max_pos) per example, pe_random_positions) and decoding at an
- * offset use the same code. The length-dependent attention temperature lives here too
- * (pe_temperature), as a per-query-row factor for the attention op.
+ * Position-indexed schemes read float positions, so randomized positions (a sorted random
+ * subset of [0, random_max_pos) per training example) and decoding at an offset use the same
+ * code. The attention temperature lives here too: the logit scale attn_scale / sqrt(hd), the
+ * length factor log(n_i) / log(base) of query row i (n_i = the keys it sees), and the learned
+ * per-head scale of temperature = learned_log.
  *
- * Parameters are declared into the model's Params block by pe_init (before params_finalize)
- * with state-dict names: pos_emb.weight, pe.abacus.weight, pe.t5.bias (shared) or
- * pe.t5.{i}.bias (per layer), pe.fire.{c,L,mlp.0.weight,mlp.0.bias,mlp.2.weight,mlp.2.bias}.
- * The PosEnc only points at them; the Params block owns them.
+ * One plan per batch (pe_plan_forward for training, evaluation and prefill; pe_plan_decode for
+ * a KV-cache step) holds the positions, the per-example offsets, the temperature factors and
+ * the bias shared by every layer; the hooks read it.
+ *
+ * Parameters are declared into the model's Params block with state-dict names: pos_emb.weight,
+ * pe.abacus.weight, pe.t5.bias (shared) or pe.t5.{i}.bias (per layer),
+ * pe.fire.{c,L,mlp.0.weight,mlp.0.bias,mlp.2.weight,mlp.2.bias}, blocks.{i}.attn.temp. The
+ * PosEnc only points at them; the Params block owns them.
  */
 #ifndef LENGEN_POSENC_H
 #define LENGEN_POSENC_H
@@ -23,52 +30,80 @@
 #include "config.h"
 #include "rng.h"
 
+typedef struct PeScheme PeScheme;
+
 typedef struct PosEnc {
-    PeKind kind;
-    int H, D, hd, layers;
-    int table_rows;          /* learned: rows of pos_emb; abacus: rows of the digit table */
-    int rot_dims;            /* rope: dims rotated per head (even, <= hd) */
-    float rope_base;
-    int t5_buckets, t5_max_distance, t5_shared;
-    int fire_hidden;
-    int abacus_max_offset, abacus_max_digits;
-    float *alibi_slopes;     /* [H], owned (alibi only) */
-    Tensor *pos_emb;         /* learned: [table_rows, D] */
-    Tensor *abacus;          /* abacus: [table_rows, D]; row 0 = not a digit */
-    Tensor **t5;             /* t5: [layers] tables [buckets, H]; all point at one when shared */
-    Tensor *fire_c, *fire_L; /* fire: [1] each */
-    Tensor *fire_w1, *fire_b1, *fire_w2, *fire_b2;  /* [W,1], [W], [H,W], [H] */
+    const PeScheme *scheme;  /* the scheme of cfg.posenc */
+    ModelConfig cfg;         /* the model's settings; the scheme reads its own keys */
+    int H, D, hd, L;         /* heads, width, head dim, layers */
+    void *state;             /* the scheme's own (parameter views, tables): one allocation, owned */
 } PosEnc;
 
-/* Validates the positional part of cfg for a model of H heads and width D (rope dims, table
- * sizes, ...) and declares the scheme's parameters into `params` (not yet finalized).
- * Returns 0, or -1 with err naming the key and value. On error nothing needs freeing. */
+/* Everything position-dependent of one batch of B sequences feeding T new tokens each. Arrays
+ * live in the step's arena. */
+typedef struct PePlan {
+    int B, T;
+    float *pos;               /* [B*T] positions of the new tokens */
+    int rows;                 /* 1 when every sequence has the same positions, else B */
+    const int *digit_index;   /* [B*T] digit places (abacus; 0 = not a digit) or NULL */
+    int *offset;              /* [B] per-example shift of the digit places (abacus, training) or NULL */
+    float scale;              /* logit scale attn_scale / sqrt(hd) */
+    float *row_scale;         /* temperature factor, NULL when off: [T] per query row (forward),
+                                 [B] per sequence (decode) */
+    /* forward: self-attention over the T tokens */
+    Tensor *bias;             /* the bias shared by every layer [rows, H, T, T], or NULL */
+    /* decode (T = 1): sequence b attends over its klen[b] keys at positions kpos[0 .. klen[b]) */
+    const int *klen;          /* [B] or NULL in a forward */
+    float *kpos;              /* [max klen] */
+    Tensor **seq_bias;        /* [B] the biases shared by every layer [1, H, 1, klen[b]], or NULL */
+} PePlan;
+
+/* Checks cfg (pe_check), then declares the scheme's parameters into `params` (not yet
+ * finalized). Returns 0, or -1 with err naming the key and value; on error nothing needs
+ * freeing. */
 int pe_init(PosEnc *pe, const ModelConfig *cfg, Params *params, LgErr *err);
+/* The learned temperature scale [H] of `layer` (blocks.{layer}.attn.temp), declared into params
+ * when temperature = learned_log, else NULL. model_init calls it in its parameter order. */
+Tensor *pe_declare_head_scale(const PosEnc *pe, Params *params, int layer);
 /* Initial values once the block is finalized: tables ~ N(0, std); FIRE c, L from cfg and its
  * MLP like PyTorch's nn.Linear default (U(-1/sqrt(fan_in), 1/sqrt(fan_in))). */
-void pe_init_weights(PosEnc *pe, const ModelConfig *cfg, Rng *rng, float std);
+void pe_init_weights(PosEnc *pe, Rng *rng, float std);
 void pe_free(PosEnc *pe);
 
-/* Is the scheme indexed by token position (so randomized positions apply)? */
-int pe_uses_positions(PeKind kind);
-/* The largest position + 1 the scheme can take (learned: table rows), or INT32_MAX. */
+/* The largest number of tokens a sequence may have (learned: table rows), or INT32_MAX. */
 int pe_max_position(const PosEnc *pe);
+/* 0 if sequences of T tokens fit, else -1 with err saying which key to raise. */
+int pe_check_length(const PosEnc *pe, int T, LgErr *err);
+/* Checks the position inputs of a batch: positions [B*T] (or NULL: 0..T-1 or random), digit
+ * places [B*T] (needed by abacus). Returns 0 or -1 with err naming the value and the key. */
+int pe_check_batch(const PosEnc *pe, int B, int T, const float *positions, const int *digit_index,
+                   int training, LgErr *err);
+/* Does a training plan draw from an Rng (random positions, abacus offsets)? */
+int pe_draws(const PosEnc *pe);
 
-/* Input-side encoding: x [B, T, D] -> x + pe. pos [B*T] (float, whole numbers for learned),
- * digit_index [B*T] (abacus: 0 = not a digit, 1.. = place in its number) and abacus_offset
- * [B] (added to every nonzero digit index of an example; NULL = 0). Returns x itself for
- * schemes that act elsewhere. Dies naming the value if a position is outside the table. */
-Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const float *pos, const int *digit_index,
-                 const int *abacus_offset, int B, int T);
-/* RoPE on x [B, H, T, hd] at positions pos [B*T]; x itself for other schemes. */
-Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const float *pos);
-/* The additive attention bias of `layer` for queries at qpos [Bb*Tq] and keys at kpos
- * [Bb*Tk]: [Bb, H, Tq, Tk] (differentiable for t5 and fire), or NULL for schemes without one.
- * Entries a causal mask hides (key j > i + Tk - Tq) may hold anything. */
-Tensor *pe_bias(const PosEnc *pe, Ag *g, int layer, const float *qpos, const float *kpos,
-                int Bb, int Tq, int Tk);
-/* Is the bias the same for every layer (so the model computes it once per forward)? */
-int pe_bias_shared(const PosEnc *pe);
+/* The plan of a forward over B sequences of T tokens (training, evaluation, prefill): positions
+ * are `positions` when given, else (training with random_positions) a sorted random subset of
+ * [0, random_max_pos) per sequence drawn from rng, else 0..T-1; training also draws the abacus
+ * offsets. Dies on values pe_check_batch rejects. */
+void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const float *positions,
+                     const int *digit_index, int training, Rng *rng);
+/* The plan of one KV-cache step: sequence b feeds one token at position len[b] and attends over
+ * keys 0..len[b]. digit_index [B] or NULL. */
+void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len,
+                    const int *digit_index);
+
+/* Input side: x [B, T, D] -> x + the encoding (learned, sinusoidal, abacus), or x itself. */
+Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
+/* Does the scheme act on q and k (so the model needs them as separate heads)? */
+int pe_rotates(const PosEnc *pe);
+/* q or k [B, H, T, hd] at the plan's positions -> rotated (rope), or x itself. */
+Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
+/* The additive attention bias of `layer` in a forward plan: [rows, H, T, T] (differentiable for
+ * t5 and fire), or NULL. Entries a causal mask hides may hold anything. */
+Tensor *pe_layer_bias(const PosEnc *pe, Ag *g, const PePlan *p, int layer);
+/* The biases of `layer` in a decode plan, one [1, H, 1, klen[b]] per sequence, or NULL. Made on
+ * the calling thread (the arena is not thread-safe). */
+Tensor **pe_decode_biases(const PosEnc *pe, Ag *g, const PePlan *p, int layer);
 
 /* ---- the pieces, exported for tests and tools ---- */
 
@@ -84,7 +119,7 @@ void pe_sinusoid(float *out, float p, int D);
 /* A sorted random subset of T distinct integers of [0, max_pos) as floats (T <= max_pos). */
 void pe_random_positions(Rng *rng, float *out, int T, int max_pos);
 /* Attention temperature per query row: out[i] = log(n_i) / log(base), n_i = i + 1 + (Tk - Tq)
- * keys visible to row i of Tq queries over Tk keys. */
+ * keys visible to row i of Tq queries over Tk keys. The only place the formula is written. */
 void pe_temperature(float *out, int Tq, int Tk, int base);
 
 #endif

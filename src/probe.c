@@ -212,11 +212,9 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
     if (o->n < 1) return lg_err(err, "the number of examples must be >= 1, got %d", o->n);
     ProbeSet s;
     if (set_generate(&s, e, o, err) != 0) return -1;
-    int maxp = pe_max_position(&e->model.pe);
-    if (s.T > maxp) {
-        lg_err(err, "task '%s' at length %d has examples of %d tokens but the model takes at most %d "
-               "(%s, [model] max_pos = %d); probe a shorter length", task_name(t), o->length, s.T, maxp,
-               cfg_pe_name(e->cfg.model.posenc), e->cfg.model.max_pos);
+    LgErr too_long;
+    if (model_check_length(&e->model, s.T, &too_long)) {
+        lg_err(err, "task '%s' at length %d: %s, or probe a shorter length", task_name(t), o->length, too_long.msg);
         set_free(&s);
         return -1;
     }

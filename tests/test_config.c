@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "../src/config.h"
+#include "../src/model.h"
 #include "../src/util.h"
 #include "test.h"
 
@@ -261,14 +262,13 @@ TEST(config_validate_cross_field) {
     EXPECT_INVALID(L("eval.lengths=5,5"), "ascending");
     EXPECT_INVALID(L("run.name=a/b"), "[run] name = 'a/b'");
     EXPECT_INVALID(L("task.main="), "main is not set");
-    /* RoPE with a valid partial fraction passes, and cfg_rope_dims agrees */
+    /* RoPE with a valid partial fraction passes */
     Config c;
     LgErr err;
     cfg_defaults(&c);
     CHECK(cfg_set(&c, "task.main=sort", &err) == 0 && cfg_set(&c, "model.posenc=rope", &err) == 0);
     CHECK(cfg_set(&c, "model.rope_fraction=0.25", &err) == 0);
     CHECK(cfg_validate(&c, &err) == 0, "%s", err.msg);
-    CHECK(cfg_rope_dims(&c.model) == 8, "128 / 4 heads = 32 dims, a quarter rotated: %d", cfg_rope_dims(&c.model));
     /* ranges are re-checked for configs changed in code */
     c.train.beta2 = 1.5f;
     CHECK(cfg_validate(&c, &err) == -1 && contains(err.msg, "beta2 = 1.5 must be in [0, 1)"), "%s", err.msg);
@@ -311,6 +311,37 @@ static void check_round_trip(const Config *c) {
     CHECK(!strcmp(text, again), "writing twice differs");
     lg_free(text);
     lg_free(again);
+}
+
+/* Position rules have one home (pe_check): a config that validation rejects for a positional
+ * key, model_init rejects with the same message, and one it accepts builds. */
+TEST(config_and_model_share_the_position_check) {
+    static const char *const cases[][4] = {
+        {"model.posenc=rope", "model.rope_fraction=0.3", NULL},
+        {"model.posenc=rope", "model.d_model=60", "model.heads=4", NULL},
+        {"model.posenc=rope", "model.rope_fraction=0.25", NULL},
+        {"model.posenc=t5", "model.t5_buckets=32", "model.t5_max_distance=10", NULL},
+        {"model.posenc=sinusoidal", "model.d_model=65", "model.heads=5", NULL},
+        {"model.random_positions=true", "model.random_max_pos=4096", NULL},
+        {"model.posenc=learned", "model.random_positions=true", "model.random_max_pos=100", NULL},
+        {"model.posenc=abacus", "model.abacus_max_digits=4", NULL},
+        {"model.temperature=log", "model.temperature_base=2", NULL},
+    };
+    const int valid[] = {0, 0, 1, 0, 0, 0, 0, 1, 1};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Config c;
+        LgErr e1, e2;
+        cfg_defaults(&c);
+        CHECK(cfg_set(&c, "task.main=sort", &e1) == 0);
+        for (int j = 0; cases[i][j]; j++) CHECK(cfg_set(&c, cases[i][j], &e1) == 0, "%s", e1.msg);
+        int v = cfg_validate(&c, &e1) == 0;
+        Model m;
+        int built = model_init(&m, &c.model, 10, 1, &e2) == 0;
+        if (built) model_free(&m);
+        CHECK(v == valid[i] && built == valid[i], "case %zu: validate %d (%s), model_init %d", i, v,
+              v ? "" : e1.msg, built);
+        if (!v && !built) CHECK(!strcmp(e1.msg, e2.msg), "case %zu: '%s' vs '%s'", i, e1.msg, e2.msg);
+    }
 }
 
 TEST(config_round_trips_through_text) {
