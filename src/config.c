@@ -90,6 +90,7 @@ static const Key schema[] = {
     INT_KEY("model", "random_max_pos", model.random_max_pos, "2048", LOHI, 1, 1 << 24, "range of the randomized positions; >= max_pos"),
     ENUM_KEY("model", "temperature", model.temperature, pe_temp_names, "off", "length-dependent attention temperature: query row i's logits times log(n_i)/log(base), n_i = the keys it sees (i + 1); learned_log: also times a learned scale per head [H] in every layer"),
     INT_KEY("model", "temperature_base", model.temperature_base, "20", LOHI, 2, 1 << 24, "length at which the temperature factor is 1"),
+    FLT_KEY("model", "attn_scale", model.attn_scale, "1", POS, 0, 0, "constant factor on every attention logit (times 1/sqrt(head dim) and any temperature), training and decoding; e.g. lengen eval RUN --set model.attn_scale=1.5 to test attention dilution on a checkpoint"),
 
     /* [task] (any other key in [task] is a task option) */
     {"task", "main", K_MAIN, 0, 0, NULL, "", 0, 0, 0, "the task to learn and evaluate (e.g. sort); required"},

@@ -60,6 +60,7 @@ typedef struct ModelConfig {
     /* length-dependent attention temperature */
     TempKind temperature;   /* off */
     int temperature_base;   /* 20: log n / log base, so the factor is 1 at n = base */
+    float attn_scale;       /* 1: constant factor on every attention logit, on top of any temperature */
 } ModelConfig;
 
 typedef struct TaskWeight {

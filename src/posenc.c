@@ -48,6 +48,8 @@ int pe_check(const ModelConfig *m, LgErr *err) {
         return lg_err(err, "[model] temperature: unknown kind %d", (int)m->temperature);
     if (m->temperature != TEMP_OFF && m->temperature_base < 2)
         return lg_err(err, "[model] temperature_base = %d: must be >= 2", m->temperature_base);
+    if (!(m->attn_scale > 0.0f) || !isfinite(m->attn_scale))
+        return lg_err(err, "[model] attn_scale = %g: must be > 0", (double)m->attn_scale);
     return 0;
 }
 
@@ -85,7 +87,8 @@ void pe_free(PosEnc *pe) {
 
 /* ---- limits and batch checks ---- */
 
-int pe_max_position(const PosEnc *pe) {
+/* The largest number of tokens a sequence may have (learned: table rows), or INT32_MAX. */
+static int pe_max_position(const PosEnc *pe) {
     return pe->scheme->max_position ? pe->scheme->max_position(pe) : INT32_MAX;
 }
 
@@ -116,6 +119,9 @@ int pe_draws(const PosEnc *pe) {
 
 /* ---- the plan ---- */
 
+/* The constant logit factor: attn_scale / sqrt(hd) (exactly 1 / sqrt(hd) at attn_scale = 1). */
+static float logit_scale(const PosEnc *pe) { return pe->cfg.attn_scale / sqrtf((float)pe->hd); }
+
 /* Positions of a forward: given, random (training), or 0..T-1; sets p->pos and p->rows. */
 static void plan_positions(PePlan *p, const PosEnc *pe, Ag *g, const float *positions, int training,
                            Rng *rng) {
@@ -145,7 +151,7 @@ void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const flo
     p->digit_index = digit_index;
     plan_positions(p, pe, g, positions, training, rng);
     if (training && pe->scheme->plan) pe->scheme->plan(pe, g, p, rng);
-    p->scale = 1.0f / sqrtf((float)pe->hd);
+    p->scale = logit_scale(pe);
     if (pe->cfg.temperature != TEMP_OFF) {
         p->row_scale = arena_alloc(&g->arena, (size_t)T * sizeof(float));
         pe_temperature(p->row_scale, T, T, pe->cfg.temperature_base);
@@ -178,7 +184,7 @@ void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, c
     p->klen = klen;
     p->kpos = arena_alloc(&g->arena, (size_t)kmax * sizeof(float));
     for (int t = 0; t < kmax; t++) p->kpos[t] = (float)t;
-    p->scale = 1.0f / sqrtf((float)pe->hd);
+    p->scale = logit_scale(pe);
     if (pe->cfg.temperature != TEMP_OFF) {
         p->row_scale = arena_alloc(&g->arena, (size_t)B * sizeof(float));
         for (int b = 0; b < B; b++) pe_temperature(&p->row_scale[b], 1, klen[b], pe->cfg.temperature_base);

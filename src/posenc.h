@@ -70,8 +70,6 @@ Tensor *pe_declare_head_scale(const PosEnc *pe, Params *params, int layer);
 void pe_init_weights(PosEnc *pe, Rng *rng, float std);
 void pe_free(PosEnc *pe);
 
-/* The largest number of tokens a sequence may have (learned: table rows), or INT32_MAX. */
-int pe_max_position(const PosEnc *pe);
 /* 0 if sequences of T tokens fit, else -1 with err saying which key to raise. */
 int pe_check_length(const PosEnc *pe, int T, LgErr *err);
 /* Checks the position inputs of a batch: positions [B*T] (or NULL: 0..T-1 or random), digit

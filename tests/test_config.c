@@ -57,7 +57,7 @@ TEST(config_defaults_match_header) {
     CHECK(c.model.fire_hidden == 32 && c.model.fire_c_init == 0.1f && c.model.fire_L_init == 512.0f);
     CHECK(c.model.abacus_max_offset == 100 && c.model.abacus_max_digits == 128);
     CHECK(c.model.random_positions == 0 && c.model.random_max_pos == 2048);
-    CHECK(c.model.temperature == TEMP_OFF && c.model.temperature_base == 20);
+    CHECK(c.model.temperature == TEMP_OFF && c.model.temperature_base == 20 && c.model.attn_scale == 1.0f);
     CHECK(c.task.n_tasks == 1 && c.task.tasks[0].name[0] == '\0' && c.task.tasks[0].sample_weight == 1.0f);
     CHECK(c.task.tasks[0].loss_weight == 1.0f && c.task.whole_sequence_loss == 0 && c.task.n_opts == 0);
     CHECK(c.train.steps == 2000 && c.train.batch_size == 64 && c.train.grad_accum == 1);
@@ -283,7 +283,7 @@ static int change_everything(Config *c, LgErr *err) {
         "model.rope_fraction=0.25", "model.t5_buckets=64", "model.t5_max_distance=300", "model.t5_shared=false",
         "model.fire_hidden=16", "model.fire_c_init=0.3", "model.fire_L_init=333.5", "model.abacus_max_offset=50",
         "model.abacus_max_digits=64", "model.random_positions=true", "model.random_max_pos=4000",
-        "model.temperature=learned_log", "model.temperature_base=32",
+        "model.temperature=learned_log", "model.temperature_base=32", "model.attn_scale=0.75",
         "task.main=sort", "task.main_weight=0.7", "task.hints=successor:0.3, rank:1e-3",
         "task.loss_weights=rank:0.1", "task.whole_sequence_loss=true", "task.reverse=true", "task.alphabet=abc xyz",
         "train.steps=777", "train.batch_size=17", "train.grad_accum=3", "train.optimizer=lion", "train.lr=3.3e-4",
@@ -342,6 +342,13 @@ TEST(config_and_model_share_the_position_check) {
               v ? "" : e1.msg, built);
         if (!v && !built) CHECK(!strcmp(e1.msg, e2.msg), "case %zu: '%s' vs '%s'", i, e1.msg, e2.msg);
     }
+    /* a config built in code skips the parser's ranges; pe_check still refuses attn_scale <= 0 */
+    Config c;
+    LgErr err;
+    Model m;
+    cfg_defaults(&c);
+    c.model.attn_scale = 0.0f;
+    CHECK(model_init(&m, &c.model, 10, 1, &err) == -1 && strstr(err.msg, "attn_scale = 0"), "%s", err.msg);
 }
 
 TEST(config_round_trips_through_text) {

@@ -2,7 +2,10 @@
  * options, vocabulary, model) and can evaluate every length it lists, so a config whose task
  * options are misspelt or whose sequences outgrow max_pos fails the suite, not a user's run. */
 #include <glob.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/experiment.h"
 #include "test.h"
@@ -53,4 +56,84 @@ TEST(shipped_configs_check_catches_a_bad_task_option) {
     Experiment e;
     CHECK(exp_build(&e, &c, &err) == -1, "a misspelt task option built");
     CHECK(strstr(err.msg, "reversed") && strstr(err.msg, "reverse"), "%s", err.msg);
+}
+
+/* [model] attn_scale set on a checkpoint (lengen eval RUN --set model.attn_scale=...) reaches
+ * the model: at 1 the loaded model gives the stored model's logits bit for bit, also from a
+ * checkpoint written before the key existed; at 1.5 the logits change, and KV-cache decoding
+ * applies it as the forward does. */
+static void logits_of(Experiment *e, const int *tokens, int T, float *out) {
+    Ag g;
+    ag_init(&g, 1 << 16);
+    ag_set_grad(&g, 0);
+    ModelBatch in = {.tokens = tokens, .B = 1, .T = T};
+    Tensor *l = model_forward(&e->model, &g, &in, NULL);
+    memcpy(out, l->data, l->n * sizeof(float));
+    ag_free(&g);
+}
+
+TEST(eval_set_attn_scale_on_a_checkpoint) {
+    static const char *ini = "[model]\nlayers = 2\nheads = 2\nd_model = 16\nmax_pos = 32\nposenc = alibi\n"
+                             "temperature = log\ntemperature_base = 4\n[task]\nmain = copy\nalphabet = 6\n"
+                             "[train]\nmin_length = 1\nmax_length = 6\n[eval]\nlengths = 4\n";
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    CHECK(cfg_load_string(&c, ini, "ini", &err) == 0 && cfg_validate(&c, &err) == 0, "%s", err.msg);
+    Experiment e;
+    CHECK(exp_build(&e, &c, &err) == 0, "%s", err.msg);
+    Rng r;
+    rng_seed(&r, 3);   /* weights large enough that attention is far from uniform */
+    for (size_t i = 0; i < e.model.params.n; i++) e.model.params.data[i] += 0.5f * rng_normal(&r);
+    /* a checkpoint whose config text predates attn_scale */
+    char *text = cfg_to_string(&c), *line = strstr(text, "attn_scale = 1\n");
+    CHECK(line, "the written config has attn_scale = 1");
+    memmove(line, line + strlen("attn_scale = 1\n"), strlen(line + strlen("attn_scale = 1\n")) + 1);
+    char path[] = "/tmp/lengen_attn_scale_XXXXXX.h5";
+    int fd = mkstemps(path, 3);
+    CHECK(fd >= 0, "mkstemps");
+    close(fd);
+    const char **vocab = exp_vocab_strings(&e);
+    CHECK(ckpt_save(path, &e.model.params, 9, text, vocab, e.vocab.n, NULL, 0, &err) == 0, "%s", err.msg);
+    lg_free(vocab);
+    lg_free(text);
+
+    enum { T = 9 };
+    int V = e.model.vocab_size, tokens[T];
+    for (int t = 0; t < T; t++) tokens[t] = 1 + t % (V - 1);
+    float *want = lg_malloc((size_t)T * V * sizeof(float), "want"), *got = lg_malloc((size_t)T * V * sizeof(float), "got");
+    logits_of(&e, tokens, T, want);
+    exp_free(&e);
+
+    const char *one[] = {"model.attn_scale=1"}, *more[] = {"model.attn_scale=1.5"};
+    CHECK(exp_load(&e, path, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    logits_of(&e, tokens, T, got);
+    CHECK(!memcmp(got, want, (size_t)T * V * sizeof(float)), "the loaded model differs from the stored one");
+    exp_free(&e);
+    CHECK(exp_load(&e, path, one, 1, NULL, &err) == 0, "%s", err.msg);
+    logits_of(&e, tokens, T, got);
+    CHECK(!memcmp(got, want, (size_t)T * V * sizeof(float)), "attn_scale = 1 changed the logits");
+    exp_free(&e);
+    CHECK(exp_load(&e, path, more, 1, NULL, &err) == 0, "%s", err.msg);
+    CHECK(e.cfg.model.attn_scale == 1.5f && e.model.cfg.attn_scale == 1.5f);
+    logits_of(&e, tokens, T, got);
+    double maxd = 0;
+    for (int i = V; i < T * V; i++) maxd = fmax(maxd, fabs(got[i] - want[i]));  /* row 0 sees one key */
+    CHECK(maxd > 1e-3, "attn_scale = 1.5 left the logits as they were (max change %g)", maxd);
+    /* decoding applies it too: prefill then one step equal the forward at 1.5 */
+    KVCache kv;
+    Ag g;
+    ag_init(&g, 1 << 16);
+    int plen = T - 1;
+    CHECK(model_kv_init(&kv, &e.model, 1, T, &err) == 0, "%s", err.msg);
+    Tensor *a = model_prefill(&e.model, &g, &kv, tokens, &plen, plen, NULL);
+    for (int v = 0; v < V; v++) CHECK_NEAR(a->data[v], got[(plen - 1) * V + v], 1e-4, 1e-4, "prefill vocab %d", v);
+    Tensor *b = model_decode_step(&e.model, &g, &kv, &tokens[plen], NULL);
+    for (int v = 0; v < V; v++) CHECK_NEAR(b->data[v], got[plen * V + v], 1e-4, 1e-4, "decode vocab %d", v);
+    model_kv_free(&kv);
+    ag_free(&g);
+    exp_free(&e);
+    lg_free(want);
+    lg_free(got);
+    unlink(path);
 }
