@@ -14,12 +14,13 @@
 static void data_usage(FILE *f) {
     fprintf(f,
             "usage: lengen data TASK[,TASK...] [--length N] [--n K] [--seed S] [--set task.opt=value]...\n"
-            "                   [--ids] [--meta]\n"
+            "                   [--ids] [--meta] [--train]\n"
             "       lengen data --list\n\n"
             "Prints K examples (default 3) of length N (default 10, clamped to the task's range) per task.\n"
             "  --set task.opt=v  a task option as in the config's [task] section (also opt=v)\n"
             "  --ids             also print token ids\n"
             "  --meta            also print each token with its loss mask and digit index\n"
+            "  --train           draw training examples (options such as sort's window apply)\n"
             "  --list            list tasks, what length means, and their options\n");
 }
 
@@ -52,7 +53,8 @@ static int set_task_option(Config *cfg, const char *arg) {
 
 /* Prints n examples of task t at length len drawn from rng (with ids and/or the per-token
  * meta lines). Returns 0, or 2 after printing the task's error. */
-static int print_examples(Task *t, const Vocab *vocab, Rng *rng, int len, long n, int ids, int meta) {
+/* train: draw training examples (task_generate_train) */
+static int print_examples(Task *t, const Vocab *vocab, Rng *rng, int len, long n, int ids, int meta, int train) {
     LgErr err;
     int status = 0;
     int cap = task_max_tokens(t, len);
@@ -63,7 +65,7 @@ static int print_examples(Task *t, const Vocab *vocab, Rng *rng, int len, long n
     size_t bufcap = (size_t)cap * (VOCAB_TOKEN_MAX + 1) + 16;
     char *buf = lg_malloc(bufcap, "text");
     for (long i = 0; i < n; i++) {
-        if (task_generate(t, rng, len, &ex, &err)) {
+        if ((train ? task_generate_train : task_generate)(t, rng, len, &ex, &err)) {
             fprintf(stderr, "lengen data: %s\n", err.msg);
             status = 2;
             break;
@@ -95,7 +97,7 @@ static int print_examples(Task *t, const Vocab *vocab, Rng *rng, int len, long n
 int cmd_data(int argc, char **argv) {
     const char *names_arg = NULL;
     long length = -1, n = 3, seed = 1;
-    int ids = 0, meta = 0;
+    int ids = 0, meta = 0, train = 0;
     Config cfg;   /* only its task options are used: parsed and checked as in a config file */
     cfg_defaults(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -105,6 +107,7 @@ int cmd_data(int argc, char **argv) {
         if (!strcmp(a, "--list")) return task_print_list(stdout), 0;
         if (!strcmp(a, "--ids")) ids = 1;
         else if (!strcmp(a, "--meta")) meta = 1;
+        else if (!strcmp(a, "--train")) train = 1;
         else if (!strcmp(a, "--length") || !strcmp(a, "--n") || !strcmp(a, "--seed")) {
             long *dst = a[2] == 'l' ? &length : a[2] == 'n' ? &n : &seed;
             long hi = a[2] == 'n' ? 1000000 : 2147483647;
@@ -157,7 +160,7 @@ int cmd_data(int argc, char **argv) {
         int lo, hi;
         task_length_range(t, &lo, &hi);
         int len = length > 0 ? (int)length : (10 < lo ? lo : 10 > hi ? hi : 10);
-        status = print_examples(t, &vocab, &rng, len, n, ids, meta);
+        status = print_examples(t, &vocab, &rng, len, n, ids, meta, train);
     }
     for (int k = 0; k < n_tasks; k++) task_free(tasks[k]);
     vocab_free(&vocab);

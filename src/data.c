@@ -179,7 +179,7 @@ static int draw_example(DataStream *d, int step, LgErr *err) {
     Task *t = d->tasks[ti];
     int len = pick_length(d, t, step);
     for (int tries = 0;; tries++) {
-        if (task_generate(t, &d->rng, len, &d->ex, err) != 0) return -1;
+        if (task_generate_train(t, &d->rng, len, &d->ex, err) != 0) return -1;
         if (tries >= MAX_REDRAWS || !excluded_has(d, task_hash_prompt(&d->ex))) break;
         d->redrawn++;
     }

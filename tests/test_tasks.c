@@ -120,6 +120,102 @@ TEST(task_sort_hints_agree_with_definitions) {
     }
 }
 
+/* next_larger and copies: one query from the list, answered from the list's values alone. */
+static void check_query_task(const char *name, const char *opts, int training) {
+    TG g;
+    CHECK(tg_open(&g, name, opts) == 0, "%s", g.err.msg);
+    Rng r;
+    rng_seed(&r, 11);
+    int lens[] = {1, 2, 5, 20, 100};
+    for (int li = 0; li < 5; li++)
+        for (int it = 0; it < 300; it++) {
+            int n = lens[li], x[128];
+            CHECK((training ? task_generate_train(g.t, &r, n, &g.ex, &g.err) : tg_gen(&g, &r, n)) == 0, "%s", g.err.msg);
+            CHECK(conventions_ok(&g, n));
+            for (int i = 0; i < n; i++) x[i] = tg_int(&g, 1 + i);
+            int p = g.ex.prompt_len, q = tg_int(&g, p - 1), inlist = 0, next = -1, count = 0;
+            CHECK(tg_is(&g, 1 + n, "<sep>") && p == n + 3, "%s: prompt is the list, <sep>, the query", name);
+            for (int i = 0; i < n; i++) {
+                inlist |= x[i] == q;
+                count += x[i] == q;
+                if (x[i] > q && (next < 0 || x[i] < next)) next = x[i];
+            }
+            CHECK(inlist, "%s: query %d is not in the list", name, q);
+            if (!strcmp(name, "copies")) {
+                int got = 0;
+                for (int i = p; i < g.ex.n_tokens - 1; i++) got = 10 * got + tg_digit(&g, i);
+                CHECK(got == count, "copies of %d: got %d, want %d", q, got, count);
+            } else if (next < 0) {
+                CHECK(tg_is(&g, p, "<last>") && g.ex.n_tokens == p + 2, "next_larger of the largest is <last>");
+            } else {
+                CHECK(tg_int(&g, p) == next && g.ex.n_tokens == p + 2, "next_larger of %d: got %s, want %d", q,
+                      tg_s(&g, p), next);
+            }
+        }
+    tg_close(&g);
+}
+
+TEST(task_position_free_hints_agree_with_definitions) {
+    check_query_task("next_larger", NULL, 0);
+    if (test_failed()) return;
+    check_query_task("next_larger", "values=0..9", 0);  /* many ties: the answer skips copies */
+    if (test_failed()) return;
+    check_query_task("copies", "values=0..4", 0);
+    if (test_failed()) return;
+    check_query_task("copies", "window=1..3 window_share=100", 1);  /* counts of 10 and more */
+    if (test_failed()) return;
+    check_query_task("next_larger", "repeat=false window=2..30", 1);
+}
+
+/* The window sampler: training lists come from a run of w consecutive values (w in the window
+ * range, widened to n for distinct values) in window_share percent of cases; task_generate (held-
+ * out and evaluation sets) is untouched: the same rng gives the same examples as without it. */
+static void check_window(const char *name, const char *opts, const char *plain, int wl, int wh, int share, int unique) {
+    TG g, h;
+    CHECK(tg_open(&g, name, opts) == 0, "%s", g.err.msg);
+    CHECK(tg_open(&h, name, plain) == 0, "%s", h.err.msg);
+    Rng r1, r2;
+    rng_seed(&r1, 5), rng_seed(&r2, 5);
+    for (int it = 0; it < 500; it++) {  /* evaluation examples: identical with and without window */
+        int n = 1 + it % 40;
+        CHECK(tg_gen(&g, &r1, n) == 0 && tg_gen(&h, &r2, n) == 0);
+        CHECK(g.ex.n_tokens == h.ex.n_tokens && !memcmp(g.ex.tokens, h.ex.tokens, (size_t)g.ex.n_tokens * sizeof(int)),
+              "%s: window changed an evaluation example", name);
+    }
+    int narrow = 0, total = 2000, n = 20;
+    for (int it = 0; it < total; it++) {
+        CHECK(task_generate_train(g.t, &r1, n, &g.ex, &g.err) == 0, "%s", g.err.msg);
+        CHECK(conventions_ok(&g, n));
+        int lo = 1000, hi = -1;
+        for (int i = 0; i < n; i++) {
+            int v = tg_int(&g, 1 + i);
+            lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+            if (unique)
+                for (int j = 0; j < i; j++) CHECK(tg_int(&g, 1 + j) != v, "repeated value %d in a distinct list", v);
+        }
+        int need = unique && n > wh ? n : wh;
+        narrow += hi - lo + 1 <= need;
+    }
+    /* share percent come from a window of <= wh values; uniform lists of 20 from 0..99 almost
+     * never span so few, so the observed share must be close to `share` */
+    double got = 100.0 * narrow / total;
+    CHECK(got > share - 5 && got < share + 5 + (unique ? 1 : 0), "%s %s: %.1f%% narrow lists, want about %d%%", name,
+          opts, got, share);
+    (void)wl;
+    tg_close(&g);
+    tg_close(&h);
+}
+
+TEST(task_sort_window_shapes_training_lists_only) {
+    check_window("sort", "window=2..10", NULL, 2, 10, 50, 0);
+    if (test_failed()) return;
+    check_window("sort", "window=1..5 window_share=100", NULL, 1, 5, 100, 0);
+    if (test_failed()) return;
+    check_window("sort_unique", "window=1..25 window_share=30", NULL, 1, 25, 30, 1);
+    if (test_failed()) return;
+    check_window("successor", "window=3..8 window_share=70", NULL, 3, 8, 70, 0);
+}
+
 /* ---- arithmetic ---- */
 /* Reads a number laid out at tokens [from, to), with hint tokens before digits when hinted.
  * Writes its digits most significant first into out and the hints' numbers (MS first) into

@@ -40,7 +40,7 @@ TEST(task_error_unknown_option_names_file_line_and_nearest) {
     CHECK(task_create("sort", &o, 1, &v, &err) == NULL);
     HAS(err.msg, "exp.ini:12: unknown task option 'valuez'");
     HAS(err.msg, "did you mean 'values'");
-    HAS(err.msg, "options of sort: values, repeat, loss");
+    HAS(err.msg, "options of sort: values, window, window_share, repeat, loss");
     /* several tasks: an option applies where declared; one no task declares is an error */
     const char *names[] = {"addition", "multiplication"};
     Task *t[2];

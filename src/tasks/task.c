@@ -10,7 +10,7 @@
 
 static const TaskDef *const registry[] = {
     &task_def_sort, &task_def_sort_unique, &task_def_successor, &task_def_predecessor,
-    &task_def_rank, &task_def_fill, &task_def_min_prefix,
+    &task_def_rank, &task_def_fill, &task_def_min_prefix, &task_def_next_larger, &task_def_copies,
     &task_def_increment, &task_def_addition, &task_def_multiplication,
     &task_def_parity, &task_def_sum, &task_def_poly, &task_def_lego,
     &task_def_copy, &task_def_reverse, &task_def_duplicate, &task_def_unique_copy,
@@ -309,7 +309,7 @@ int task_max_tokens(const Task *t, int length) {
     return t->def->max_tokens(t, length);
 }
 
-int task_generate(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err) {
+static int generate(Task *t, Rng *rng, int length, TaskExample *ex, int training, LgErr *err) {
     if (length < t->min_len || length > t->max_len)
         return lg_err(err, "%s: length %d is out of range: this task takes lengths %d..%d (length = %s)",
                       t->def->name, length, t->min_len, t->max_len, t->def->length_help);
@@ -323,7 +323,9 @@ int task_generate(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err) {
     ex->prompt_len = -1;
     ex->length = length;
     ex_put(ex, t->id_task, 0);
+    t->training = training;
     t->def->gen(t, rng, length, ex);
+    t->training = 0;
     ex_put(ex, VOCAB_EOS, 0);
     ex->cap = cap;
     LG_ASSERT(ex->prompt_len >= 1 && ex->prompt_len < ex->n_tokens, "%s: generator did not mark its prompt", t->def->name);
@@ -332,6 +334,14 @@ int task_generate(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err) {
         for (int i = 0; i < ex->n_tokens; i++) ex->loss_mask[i] = (i >= first && i < ex->n_tokens - 1) ? 1.0f : 0.0f;
     }
     return 0;
+}
+
+int task_generate(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err) {
+    return generate(t, rng, length, ex, 0, err);
+}
+
+int task_generate_train(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err) {
+    return generate(t, rng, length, ex, 1, err);
 }
 
 /* ---- reading ---- */

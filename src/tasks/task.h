@@ -99,6 +99,10 @@ int task_max_tokens(const Task *t, int length);
  * with err when the length is out of range or ex->cap < task_max_tokens(t, length). Makes no
  * heap allocation. */
 int task_generate(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err);
+/* The same for a training example: options that shape the training distribution only (sort's
+ * `window`) take effect here and nowhere else, so held-out and evaluation sets keep the task's
+ * own distribution. Without such options it equals task_generate. */
+int task_generate_train(Task *t, Rng *rng, int length, TaskExample *ex, LgErr *err);
 
 /* ---- reading ---- */
 /* Renders tokens[0:n) as text into buf (always NUL-terminated, truncated with "..." when cap is

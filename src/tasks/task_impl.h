@@ -43,6 +43,7 @@ struct Task {
     Vocab *vocab;
     int id_task;
     int whole_seq;
+    int training;               /* 1 while task_generate_train runs the generator */
     int opt[TASK_MAX_OPTS][2];  /* parsed option values, in def->opts order (RANGE uses both) */
     int min_len, max_len;
     int sym[TASK_MAX_SYMS];     /* ids of named tokens, meaning per family */
@@ -56,7 +57,7 @@ struct Task {
 
 /* families register their definitions here (see task.c) */
 extern const TaskDef task_def_sort, task_def_sort_unique, task_def_successor, task_def_predecessor,
-    task_def_rank, task_def_fill, task_def_min_prefix;
+    task_def_rank, task_def_fill, task_def_min_prefix, task_def_next_larger, task_def_copies;
 extern const TaskDef task_def_increment, task_def_addition, task_def_multiplication;
 extern const TaskDef task_def_parity, task_def_copy, task_def_reverse, task_def_duplicate,
     task_def_unique_copy, task_def_sum, task_def_poly, task_def_lego, task_def_count, task_def_mode;
