@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""table: the runs table of the sort-hinting study, from runs/sort_hinting/<name>/test.csv.
+
+    experiments/sort_hinting/table.py [--out runs/sort_hinting] [--plot FILE.png]
+
+One row per variant of variants.txt that has finished (test.csv), in file order: its overrides,
+the step best.h5 was chosen at (validation exact match at n = 35), wall time, and exact match (%)
+per test length on 500 held-out lists. Unfinished variants are listed as such. Standard library
+only; --plot needs matplotlib.
+"""
+import argparse
+import csv
+import os
+
+
+def variants(path):
+    out = []
+    for line in open(path):
+        if line.startswith("#") or "|" not in line:
+            continue
+        name, sets = line.split("|", 1)
+        out.append((name.strip(), sets.split()))
+    return out
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="runs/sort_hinting")
+    ap.add_argument("--plot")
+    a = ap.parse_args()
+    rows, lengths, curves = [], [], {}
+    for name, sets in variants(os.path.join(here, "variants.txt")):
+        d = os.path.join(a.out, name)
+        test = os.path.join(d, "test.csv")
+        if not os.path.exists(test):
+            state = "training" if os.path.exists(os.path.join(d, "ckpt.h5")) else "not started"
+            rows.append((name, sets, None, None, None, state))
+            continue
+        with open(test, newline="") as f:
+            r = list(csv.DictReader(f))
+        em = {int(x["length"]): 100 * float(x["exact_match"]) for x in r}
+        for n in em:
+            if n not in lengths:
+                lengths.append(n)
+        secs = sum(int(s) for s in open(os.path.join(d, "train_seconds")).read().split())
+        rows.append((name, sets, int(r[0]["step"]), secs, em, "done"))
+        curves[name] = em
+    lengths.sort()
+    print("| run | overrides on base.ini | best step | train min | " + " | ".join("n=%d" % n for n in lengths) + " |")
+    print("|---|---|---|---|" + "---|" * len(lengths))
+    for name, sets, step, secs, em, state in rows:
+        ov = " ".join(s.replace("task.", "").replace("model.", "").replace("train.", "") for s in sets)
+        if em is None:
+            print("| %s | %s | %s | | %s |" % (name, ov, state, " | ".join("" for _ in lengths)))
+        else:
+            print("| %s | %s | %d | %.0f | %s |" % (name, ov, step, secs / 60,
+                  " | ".join("%.1f" % em[n] if n in em else "" for n in lengths)))
+    if a.plot and curves:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for name, em in curves.items():
+            xs = sorted(em)
+            ax.plot(xs, [em[x] for x in xs], marker="o", label=name)
+        ax.axvline(20, color="grey", ls=":", lw=1)
+        ax.set_xlabel("list length n (trained on 1..20)")
+        ax.set_ylabel("exact match (%)")
+        ax.set_ylim(-2, 102)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(a.plot, dpi=110)
+
+
+main()
