@@ -337,6 +337,24 @@ TEST(gradcheck_attention) {
 /* The composition: logits = (q k^T) * S, S[b,h,i,j] = scale row_scale[i] head_scale[h];
  * p = softmax(logits, bias, causal); out = p v. S is a tensor with a gradient so that
  * dhead_scale[h] = sum_{b,i,j} dS * scale * row_scale[i] can be compared too. */
+/* [model] attn_scale enters the op only through AttnOpts.scale (attn_scale / sqrt(hd), as the
+ * posenc plan sets it): gradients stay right at a non-default value, with the temperature's
+ * row and head scales on and in the decoding shape. */
+TEST(gradcheck_attention_at_attn_scale) {
+    const size_t cases[] = {0, 2};
+    for (size_t k = 0; k < 2; k++) {
+        Params p;
+        Ctx c = {0};
+        attn_setup(&p, &c, &attn_cases[cases[k]], 90 + k);
+        c.attn.scale = 1.5f / sqrtf((float)attn_cases[cases[k]].hd);
+        char what[48];
+        snprintf(what, sizeof what, "attention case %zu at attn_scale 1.5", cases[k]);
+        int ok = gradcheck(what, &p, f_attention, &c, NULL);
+        params_free(&p);
+        if (!ok) return;
+    }
+}
+
 TEST(fused_attention_equals_its_composition) {
     for (size_t k = 0; k < sizeof attn_cases / sizeof attn_cases[0]; k++) {
         const AttnCase *a = &attn_cases[k];

@@ -84,7 +84,7 @@ def cfg_from_ini(text):
 
 
 # ---------------------------------------------------------------------------------------------
-# the positional pieces (mirrors of src/posenc.c)
+# the positional pieces (mirrors of src/posenc.c and src/posenc/*.c)
 
 def alibi_slopes(H):
     def pow2(n):
