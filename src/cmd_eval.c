@@ -8,6 +8,7 @@
 #include "cli_util.h"
 #include "eval.h"
 #include "experiment.h"
+#include "rundir.h"
 
 int cmd_eval(int argc, char **argv) {
     const char *target, *task = NULL, *lengths = NULL;
@@ -59,8 +60,8 @@ int cmd_eval(int argc, char **argv) {
     if (rc == 0) {
         eval_print_table(stdout, e, run.step, r, n_results);
         char csv_path[600];
-        lg_path_beside(csv_path, sizeof csv_path, run.ckpt_path, "eval.csv");
-        FILE *csv = eval_csv_open(csv_path, 1, &err);
+        rundir_eval_csv_path(csv_path, sizeof csv_path, run.ckpt_path);
+        FILE *csv = rundir_eval_csv_open(csv_path, 1, &err);
         if (!csv) {
             rc = -1;
         } else {

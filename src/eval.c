@@ -1,10 +1,10 @@
 /* eval: greedy decoding of held-out sets and the metrics of eval.h. */
 #include "eval.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "data.h"
+#include "rundir.h"
 #include "util.h"
 
 static const volatile int *interrupt_flag;
@@ -203,23 +203,11 @@ int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err) {
     return 0;
 }
 
-FILE *eval_csv_open(const char *path, int append, LgErr *err) {
-    FILE *f = fopen(path, append ? "a" : "w");
-    if (!f) {
-        lg_err(err, "cannot write %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) fprintf(f, "step,task,length,n,exact_match,token_accuracy,first_error\n");
-    fflush(f);
-    return f;
-}
-
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results) {
-    for (int i = 0; i < n_results; i++) {
-        if (!r[i].n) continue;
-        fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f\n", step, task_name(e->tasks[r[i].task]), r[i].length,
-                r[i].n, r[i].exact_match, r[i].token_accuracy, r[i].first_error);
-    }
+    for (int i = 0; i < n_results; i++)
+        if (r[i].n)
+            rundir_eval_row(f, step, task_name(e->tasks[r[i].task]), r[i].length, r[i].n, r[i].exact_match,
+                            r[i].token_accuracy, r[i].first_error);
     fflush(f);
 }
 

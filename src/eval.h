@@ -46,11 +46,7 @@ int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err);
  * n = 0. One per process, like the signal that sets it; NULL (the default) = never. */
 void eval_set_interrupt(const volatile int *flag);
 
-/* Opens a run's eval.csv: appending (append != 0) or from scratch; the header line
- * "step,task,length,n,exact_match,token_accuracy,first_error" is written when the file is
- * empty. Returns the file, or NULL with err. */
-FILE *eval_csv_open(const char *path, int append, LgErr *err);
-/* Appends the evaluated rows of r as eval_csv_open's header names them, and flushes. */
+/* Appends a row per evaluated result to an eval.csv (rundir.h: its columns) and flushes. */
 void eval_write_csv(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);
 /* Prints the exact-match table: a row per length, a column per task; lengths inside the
  * training range are marked. */

@@ -2,9 +2,9 @@
 #include "experiment.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include "data.h"
+#include "rundir.h"
 
 static int build_tasks(Experiment *e, LgErr *err) {
     const TaskConfig *tc = &e->cfg.task;
@@ -58,21 +58,10 @@ int exp_build(Experiment *e, const Config *cfg, LgErr *err) {
     return 0;
 }
 
-/* The checkpoint path for a run folder or file argument: "runs/x" -> "runs/x/ckpt.h5";
- * a path ending in .h5 (or any existing file) is returned as it is. */
-static void ckpt_path_of(const char *arg, char *out, size_t cap) {
-    size_t n = strlen(arg);
-    struct stat st;
-    if ((n > 3 && strcmp(arg + n - 3, ".h5") == 0) || (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)))
-        snprintf(out, cap, "%s", arg);
-    else
-        snprintf(out, cap, "%s%sckpt.h5", arg, n && arg[n - 1] == '/' ? "" : "/");
-}
-
 int exp_load(Experiment *e, const char *arg, const char *const *overrides, int n_overrides,
              CkptFile *f_out, LgErr *err) {
     char path[512];
-    ckpt_path_of(arg, path, sizeof path);
+    rundir_ckpt_of(arg, path, sizeof path);
     CkptFile f;
     if (ckpt_open(&f, path, err) != 0) return -1;
     Config cfg;

@@ -2,13 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -16,6 +14,7 @@
 #include "experiment.h"
 #include "ops/ops.h"
 #include "optim.h"
+#include "rundir.h"
 #include "util.h"
 
 #define RNG_LABEL_MODEL 0x6d6f64656cULL   /* "model" */
@@ -57,9 +56,7 @@ typedef struct Trainer {
     Rng model_rng;
     long step;                 /* optimizer steps completed */
     float best;                /* best eval score so far, -1 = none */
-    char dir[512];
-    char ckpt_path[600], best_path[600];
-    FILE *train_csv, *eval_csv;
+    RunDir run;                /* the run folder: paths, train.csv, eval.csv */
     EvalResult *results;
     int n_results;
     double *task_nll;          /* [n_tasks] per-task sums over a logging interval */
@@ -67,75 +64,12 @@ typedef struct Trainer {
     int tty;
 } Trainer;
 
-/* ---- files ---- */
-
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Keeps the header and the rows whose first field (the step) is <= step: a resumed run
- * continues the CSV after its checkpoint without duplicated steps. */
-static int truncate_csv(const char *path, long step, LgErr *err) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char tmp[700];
-    FILE *o = NULL;
-    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0 || !(o = fopen(tmp, "w"))) {
-        fclose(f);
-        return o ? -1 : lg_err(err, "cannot write %s.tmp: %s", path, strerror(errno));
-    }
-    char line[8192];
-    int first = 1;
-    while (fgets(line, sizeof line, f)) {
-        if (first || strtol(line, NULL, 10) <= step) fputs(line, o);
-        first = 0;
-    }
-    fclose(f);
-    int rc = fclose(o) != 0 ? lg_err(err, "cannot rewrite %s: %s", path, strerror(errno)) : 0;
-    return lg_tmp_commit(tmp, path, rc, err);
-}
-
-static int open_logs(Trainer *t, int append, LgErr *err) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/train.csv", t->dir);
-    int had = append && file_exists(path);
-    t->train_csv = fopen(path, append ? "a" : "w");
-    if (!t->train_csv) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
-    if (!had) {
-        fprintf(t->train_csv, "step,loss");
-        for (int i = 0; i < t->e.n_tasks; i++) fprintf(t->train_csv, ",loss_%s", task_name(t->e.tasks[i]));
-        fprintf(t->train_csv, ",lr,grad_norm,tokens_per_s,elapsed_s\n");
-    }
-    fflush(t->train_csv);
-    snprintf(path, sizeof path, "%s/eval.csv", t->dir);
-    t->eval_csv = eval_csv_open(path, append, err);
-    return t->eval_csv ? 0 : -1;
-}
-
-static int write_config(Trainer *t, LgErr *err) {
-    char path[700];
-    snprintf(path, sizeof path, "%s/config.ini", t->dir);
-    char *text = cfg_to_string(&t->e.cfg);
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    lg_free(text);
-    return ok ? 0 : lg_err(err, "cannot write %s: %s", path, strerror(errno));
-}
-
-/* One train.csv line for the logging interval that ends at t->step (the header's columns), and
- * the per-task loss sums of the interval cleared. */
-static void write_train_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed) {
-    fprintf(t->train_csv, "%ld,%.6f", t->step, loss);
-    for (int i = 0; i < t->e.n_tasks; i++) {
-        if (t->task_count[i]) fprintf(t->train_csv, ",%.6f", t->task_nll[i] / t->task_count[i]);
-        else fprintf(t->train_csv, ",");
-        t->task_nll[i] = 0;
-        t->task_count[i] = 0;
-    }
-    fprintf(t->train_csv, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tok_s, elapsed);
-    fflush(t->train_csv);
+/* The train.csv row of the logging interval ending at t->step; clears the interval's per-task
+ * loss sums. */
+static void log_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed) {
+    rundir_train_row(&t->run, t->step, loss, t->task_nll, t->task_count, t->e.n_tasks, lr, norm, tok_s, elapsed);
+    memset(t->task_nll, 0, (size_t)t->e.n_tasks * sizeof *t->task_nll);
+    memset(t->task_count, 0, (size_t)t->e.n_tasks * sizeof *t->task_count);
 }
 
 /* ---- checkpoints ---- */
@@ -258,7 +192,7 @@ static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
     int rc = eval_sweep(&t->e, -1, t->results, err);
     if (rc < 0) return -1;
     if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
-    eval_write_csv(t->eval_csv, &t->e, t->step, t->results, t->n_results);
+    eval_write_csv(t->run.eval_csv, &t->e, t->step, t->results, t->n_results);
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {
         end_progress_line(t);
@@ -269,7 +203,7 @@ static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
     }
     if (score > t->best) {
         t->best = (float)score;
-        if (save_ckpt(t, t->best_path, err) != 0) return -1;
+        if (save_ckpt(t, t->run.best, err) != 0) return -1;
     }
     return 0;
 }
@@ -291,9 +225,9 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
     }
     const Config *c = &t->e.cfg;
     lg_set_threads(c->run.threads);
-    snprintf(t->dir, sizeof t->dir, "%s/%s", c->run.out_dir, c->run.name);
-    snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/ckpt.h5", t->dir);
-    snprintf(t->best_path, sizeof t->best_path, "%s/best.h5", t->dir);
+    rundir_init(&t->run, c);
+    const char *names[CFG_MAX_TASKS];
+    for (int i = 0; i < t->e.n_tasks; i++) names[i] = task_name(t->e.tasks[i]);
     optim_init(&t->opt, &c->train, &t->e.model.params);
     if (data_init(&t->data, c, t->e.tasks, t->e.n_tasks, err) != 0) goto fail;
     batch_init(&t->batch, c->train.batch_size, data_max_T(&t->data));
@@ -313,31 +247,15 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
         resumed = 0;  /* f closed */
         if (t->step > c->train.steps) {
             lg_err(err, "%s is at step %ld, past [train] steps = %d; raise it with --set train.steps=N",
-                   t->ckpt_path, t->step, c->train.steps);
+                   t->run.ckpt, t->step, c->train.steps);
             goto fail;
         }
-        char path[700];
-        snprintf(path, sizeof path, "%s/train.csv", t->dir);
-        if (truncate_csv(path, t->step, err) != 0) goto fail;
-        snprintf(path, sizeof path, "%s/eval.csv", t->dir);
-        if (truncate_csv(path, t->step, err) != 0) goto fail;
-        if (lg_mkdir_p(t->dir, err) != 0 || open_logs(t, 1, err) != 0) goto fail;
+        if (rundir_continue(&t->run, names, t->e.n_tasks, t->step, err) != 0) goto fail;
     } else {
-        if (file_exists(t->ckpt_path) || file_exists(t->dir)) {
-            char probe[700];
-            snprintf(probe, sizeof probe, "%s/train.csv", t->dir);
-            if ((file_exists(t->ckpt_path) || file_exists(probe)) && !o->force) {
-                lg_err(err, "run folder %s already holds a run; continue it with `lengen train "
-                       "--resume %s`, start over with --force, or pick another [run] name",
-                       t->dir, t->dir);
-                goto fail;
-            }
-            if (o->force) {
-                remove(t->ckpt_path);
-                remove(t->best_path);
-            }
-        }
-        if (lg_mkdir_p(t->dir, err) != 0 || write_config(t, err) != 0 || open_logs(t, 0, err) != 0) goto fail;
+        char *text = cfg_to_string(c);
+        int rc = rundir_create(&t->run, text, names, t->e.n_tasks, o->force, err);
+        lg_free(text);
+        if (rc != 0) goto fail;
     }
     return 0;
 fail:
@@ -346,8 +264,7 @@ fail:
 }
 
 static void teardown(Trainer *t) {
-    if (t->train_csv) fclose(t->train_csv);
-    if (t->eval_csv) fclose(t->eval_csv);
+    rundir_close(&t->run);
     lg_free(t->results);
     lg_free(t->task_nll);
     lg_free(t->task_count);
@@ -375,7 +292,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     catch_signals(old_sa);
 
     if (!o->quiet)
-        printf("lengen train: run %s, %s, %zu parameters, %d threads, steps %ld..%d\n", t.dir,
+        printf("lengen train: run %s, %s, %zu parameters, %d threads, steps %ld..%d\n", t.run.dir,
                task_name(t.e.tasks[0]), model_num_params(&t.e.model), lg_threads(), t.step, tr->steps);
     int rc = 0;
     long start_step = t.step, log_tokens = 0;
@@ -398,7 +315,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
                     "(if any). Try a lower [train] lr, a [train] grad_clip, or more warmup.\n",
                     t.step + 1, isfinite(loss) ? "the gradient norm" : "the loss",
                     isfinite(loss) ? (isnan(norm) ? "nan" : "inf") : (isnan(loss) ? "nan" : "inf"),
-                    t.ckpt_path);
+                    t.run.ckpt);
             rc = 1;
             break;
         }
@@ -410,7 +327,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         if (t.step % tr->log_every == 0 || last) {
             double now = lg_seconds();
             double tok_s = log_tokens / (now - t_log > 1e-9 ? now - t_log : 1e-9);
-            write_train_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0);
+            log_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0);
             if (!o->quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
             loss_log = 0;
             n_log = 0;
@@ -427,7 +344,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         }
         if ((tr->ckpt_every > 0 && t.step % tr->ckpt_every == 0) || last ||
             stop_signal || (o->stop_at > 0 && t.step == o->stop_at)) {
-            if (save_ckpt(&t, t.ckpt_path, &err) != 0) {
+            if (save_ckpt(&t, t.run.ckpt, &err) != 0) {
                 end_progress_line(&t);
                 fprintf(stderr, "lengen train: %s\n", err.msg);
                 rc = 1;
@@ -439,7 +356,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             int sig = stop_signal ? stop_signal : SIGINT;
             fprintf(stderr, "lengen train: %s at step %ld; checkpoint written to %s; continue with "
                     "`lengen train --resume %s`\n", stop_signal ? "interrupted" : "stopped (--stop-at)",
-                    t.step, t.ckpt_path, t.dir);
+                    t.step, t.run.ckpt, t.run.dir);
             rc = 128 + sig;
             break;
         }
@@ -452,7 +369,7 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         }
     }
     if (rc == 0 && !o->quiet)
-        printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.dir);
+        printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.run.dir);
     restore_signals(old_sa);
     teardown(&t);
     return rc;

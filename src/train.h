@@ -4,8 +4,8 @@
  *   -> clip -> optim_step at the scheduled lr -> log train.csv -> every eval_every steps an
  *   eval sweep (eval.csv, best.h5) -> every ckpt_every steps ckpt.h5
  *
- * A run lives in <out_dir>/<name>/: config.ini (resolved), train.csv, eval.csv, ckpt.h5,
- * best.h5. Checkpoints hold the model, the optimizer state, the step, the data stream's and the
+ * A run lives in <out_dir>/<name>/ (rundir.h): config.ini (resolved), train.csv, eval.csv,
+ * ckpt.h5, best.h5. Checkpoints hold the model, the optimizer state, the step, the data stream's and the
  * model's Rng states and the best score, so `--resume` continues bit-identically (same thread
  * count). SIGINT/SIGTERM finish the current step, write ckpt.h5 and return 128 + signal. A
  * non-finite loss or gradient norm stops the run (exit 1) without writing over the last good

@@ -1,0 +1,150 @@
+/* rundir: the run folder's files (see rundir.h). */
+#include "rundir.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TRAIN_CSV "train.csv"
+#define EVAL_CSV "eval.csv"
+
+static int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void path_in(char *out, size_t cap, const RunDir *r, const char *file) {
+    snprintf(out, cap, "%s/%s", r->dir, file);
+}
+
+void rundir_init(RunDir *r, const Config *cfg) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+    path_in(r->ckpt, sizeof r->ckpt, r, "ckpt.h5");
+    path_in(r->best, sizeof r->best, r, "best.h5");
+}
+
+/* Opens train.csv (appending or from scratch) and writes the header when the file is empty. */
+static FILE *train_csv_open(const char *path, int append, const char *const *task_names, int n_tasks, LgErr *err) {
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) {
+        lg_err(err, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) {
+        fprintf(f, "step,loss");
+        for (int i = 0; i < n_tasks; i++) fprintf(f, ",loss_%s", task_names[i]);
+        fprintf(f, ",lr,grad_norm,tokens_per_s,elapsed_s\n");
+    }
+    fflush(f);
+    return f;
+}
+
+static int open_csvs(RunDir *r, int append, const char *const *task_names, int n_tasks, LgErr *err) {
+    char path[700];
+    path_in(path, sizeof path, r, TRAIN_CSV);
+    if (!(r->train_csv = train_csv_open(path, append, task_names, n_tasks, err))) return -1;
+    path_in(path, sizeof path, r, EVAL_CSV);
+    return (r->eval_csv = rundir_eval_csv_open(path, append, err)) ? 0 : -1;
+}
+
+int rundir_create(RunDir *r, const char *config_text, const char *const *task_names, int n_tasks, int force,
+                  LgErr *err) {
+    char path[700];
+    path_in(path, sizeof path, r, TRAIN_CSV);
+    if ((file_exists(r->ckpt) || file_exists(path)) && !force)
+        return lg_err(err, "run folder %s already holds a run; continue it with `lengen train --resume %s`, "
+                      "start over with --force, or pick another [run] name", r->dir, r->dir);
+    if (force) {
+        remove(r->ckpt);
+        remove(r->best);
+    }
+    if (lg_mkdir_p(r->dir, err) != 0) return -1;
+    path_in(path, sizeof path, r, "config.ini");
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(config_text, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
+    return open_csvs(r, 0, task_names, n_tasks, err);
+}
+
+/* Keeps the header and the rows whose first field (the step) is <= step. A missing file is
+ * fine (nothing to keep). */
+static int truncate_csv(const char *path, long step, LgErr *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char tmp[700];
+    FILE *o = NULL;
+    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0 || !(o = fopen(tmp, "w"))) {
+        fclose(f);
+        return o ? -1 : lg_err(err, "cannot write %s.tmp: %s", path, strerror(errno));
+    }
+    char line[8192];
+    int first = 1;
+    while (fgets(line, sizeof line, f)) {
+        if (first || strtol(line, NULL, 10) <= step) fputs(line, o);
+        first = 0;
+    }
+    fclose(f);
+    int rc = fclose(o) != 0 ? lg_err(err, "cannot rewrite %s: %s", path, strerror(errno)) : 0;
+    return lg_tmp_commit(tmp, path, rc, err);
+}
+
+int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err) {
+    char path[700];
+    path_in(path, sizeof path, r, TRAIN_CSV);
+    if (truncate_csv(path, step, err) != 0) return -1;
+    path_in(path, sizeof path, r, EVAL_CSV);
+    if (truncate_csv(path, step, err) != 0) return -1;
+    if (lg_mkdir_p(r->dir, err) != 0) return -1;
+    return open_csvs(r, 1, task_names, n_tasks, err);
+}
+
+void rundir_close(RunDir *r) {
+    if (r->train_csv) fclose(r->train_csv);
+    if (r->eval_csv) fclose(r->eval_csv);
+    r->train_csv = r->eval_csv = NULL;
+}
+
+void rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
+                      int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s) {
+    FILE *f = r->train_csv;
+    fprintf(f, "%ld,%.6f", step, loss);
+    for (int i = 0; i < n_tasks; i++) {
+        if (task_count[i]) fprintf(f, ",%.6f", task_sum[i] / task_count[i]);
+        else fprintf(f, ",");
+    }
+    fprintf(f, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tokens_per_s, elapsed_s);
+    fflush(f);
+}
+
+FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err) {
+    FILE *f = fopen(path, append ? "a" : "w");
+    if (!f) {
+        lg_err(err, "cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)
+        fprintf(f, "step,task,length,n,exact_match,token_accuracy,first_error\n");
+    fflush(f);
+    return f;
+}
+
+void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path) {
+    lg_path_beside(out, cap, ckpt_path, EVAL_CSV);
+}
+
+void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
+                     double token_accuracy, double first_error) {
+    fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f\n", step, task, length, n, exact_match, token_accuracy, first_error);
+}
+
+void rundir_ckpt_of(const char *arg, char *out, size_t cap) {
+    size_t n = strlen(arg);
+    struct stat st;
+    if ((n > 3 && strcmp(arg + n - 3, ".h5") == 0) || (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)))
+        snprintf(out, cap, "%s", arg);
+    else
+        snprintf(out, cap, "%s%sckpt.h5", arg, n && arg[n - 1] == '/' ? "" : "/");
+}

@@ -1,0 +1,63 @@
+/* rundir: a run folder and the files in it. The one place that names them, writes the CSVs'
+ * headers and rows, and cuts the CSVs back when a run resumes.
+ *
+ *   <out_dir>/<name>/config.ini  the resolved config, written when the run starts
+ *                    train.csv   step,loss,loss_<task>...,lr,grad_norm,tokens_per_s,elapsed_s
+ *                                (a row per logging interval; loss_<task> empty when the
+ *                                interval had no position of that task)
+ *                    eval.csv    step,task,length,n,exact_match,token_accuracy,first_error
+ *                                (a row per evaluated task and length)
+ *                    ckpt.h5     the latest checkpoint; best.h5 the best evaluation's
+ *
+ * `lengen eval` appends to the eval.csv beside the checkpoint it reads (any .h5, not only a
+ * run folder's). Checkpoints themselves are written by checkpoint.c (atomically).
+ */
+#ifndef LENGEN_RUNDIR_H
+#define LENGEN_RUNDIR_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+typedef struct RunDir {
+    char dir[512];                 /* <out_dir>/<name> */
+    char ckpt[600], best[600];     /* dir/ckpt.h5, dir/best.h5 */
+    FILE *train_csv, *eval_csv;    /* open after rundir_create or rundir_continue */
+} RunDir;
+
+/* The paths of cfg's run folder; opens and creates nothing. */
+void rundir_init(RunDir *r, const Config *cfg);
+
+/* Starts a new run: refuses a folder that already holds one (a ckpt.h5 or train.csv) unless
+ * force, which removes its checkpoints; creates the folder, writes config.ini and opens both
+ * CSVs from scratch with their headers (train.csv gets a loss column per task name).
+ * Returns 0 or -1 with err. */
+int rundir_create(RunDir *r, const char *config_text, const char *const *task_names, int n_tasks, int force,
+                  LgErr *err);
+
+/* Continues a run whose checkpoint is at `step`: keeps the header and the rows of both CSVs up
+ * to that step (a resumed run repeats no step) and opens them for appending. Returns 0 or -1. */
+int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err);
+
+/* Closes the CSVs (r may be zeroed or half set up). */
+void rundir_close(RunDir *r);
+
+/* Appends a train.csv row and flushes. task_sum[i] / task_count[i] is task i's mean loss over
+ * the interval (an empty field when task_count[i] = 0). */
+void rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
+                      int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s);
+
+/* Opens an eval.csv at path, appending (append != 0) or from scratch; writes the header when
+ * the file is empty. Returns the file or NULL with err. */
+FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err);
+/* The eval.csv beside a checkpoint file (what `lengen eval` appends to). */
+void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path);
+/* Appends one eval.csv row (the header's columns). */
+void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
+                     double token_accuracy, double first_error);
+
+/* The checkpoint a command argument names: a run folder "runs/x" -> "runs/x/ckpt.h5"; a path
+ * ending in .h5, or any existing file, as it is. */
+void rundir_ckpt_of(const char *arg, char *out, size_t cap);
+
+#endif
