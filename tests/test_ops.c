@@ -457,6 +457,72 @@ TEST(attention_kernel_with_kv_stride_equals_the_op) {
     params_free(&p);
 }
 
+/* op_attention_cached equals op_attention on whole sequences: a prefill (every sequence from 0,
+ * several rows, shared bias, probabilities) and a decode step at three different lengths
+ * (one bias and one temperature factor per sequence); junk past each sequence is ignored. */
+TEST(cached_attention_equals_the_op_on_whole_sequences) {
+    enum { B = 3, H = 2, T = 6, hd = 4, Tmax = 8 };
+    Ag g;
+    ag_init(&g, 1 << 20);
+    Rng r;
+    rng_seed(&r, 31);
+    Tensor *q = tensor_new4(&g.arena, B, H, T, hd), *k = tensor_new4(&g.arena, B, H, T, hd);
+    Tensor *v = tensor_new4(&g.arena, B, H, T, hd), *bias = tensor_new4(&g.arena, B, H, T, T);
+    Tensor *hs = tensor_new1(&g.arena, H);
+    Tensor *ts[5] = {q, k, v, bias, hs};
+    for (int t = 0; t < 5; t++)
+        for (size_t i = 0; i < ts[t]->n; i++) ts[t]->data[i] = rng_normal(&r);
+    float rs[T];
+    for (int i = 0; i < T; i++) rs[i] = 0.5f + 0.2f * (float)i;
+    AttnOpts o = {.scale = 0.5f, .row_scale = rs, .head_scale = hs, .bias = bias, .causal = 1};
+    Tensor *ref = op_attention(&g, q, k, v, &o);  // [B, H, T, hd]
+
+    size_t cn = (size_t)B * H * Tmax * hd;
+    float *kc = lg_malloc(cn * sizeof(float), "k cache"), *vc = lg_malloc(cn * sizeof(float), "v cache");
+    for (size_t i = 0; i < cn; i++) kc[i] = vc[i] = 1e4f;
+    int len[B] = {0, 0, 0};
+    KvView kv = {kc, vc, len, Tmax};
+    Tensor *probs = NULL;
+    o.probs_out = &probs;
+    Tensor *pre = op_attention_cached(&g, q, k, v, &kv, &o);
+    for (size_t i = 0; i < ref->n; i++) CHECK_NEAR(pre->data[i], ref->data[i], 1e-6, 1e-5, "prefill out[%zu]", i);
+    CHECK(probs && probs->n == (size_t)B * H * T * T);
+
+    /* a decode step: sequence b already holds n[b] rows and adds row n[b] */
+    int n[B] = {2, 5, 0};
+    Tensor *q1 = tensor_new4(&g.arena, B, H, 1, hd), *k1 = tensor_new4(&g.arena, B, H, 1, hd);
+    Tensor *v1 = tensor_new4(&g.arena, B, H, 1, hd);
+    Tensor *sb[B];
+    float rs1[B];
+    for (int b = 0; b < B; b++) {
+        len[b] = n[b];
+        rs1[b] = rs[n[b]];
+        sb[b] = tensor_new4(&g.arena, 1, H, 1, n[b] + 1);
+        for (int h = 0; h < H; h++) {
+            size_t bh = (size_t)b * H + h, src = (bh * T + n[b]) * hd;
+            memcpy(q1->data + bh * hd, q->data + src, hd * sizeof(float));
+            memcpy(k1->data + bh * hd, k->data + src, hd * sizeof(float));
+            memcpy(v1->data + bh * hd, v->data + src, hd * sizeof(float));
+            memcpy(sb[b]->data + (size_t)h * (n[b] + 1), bias->data + ((bh * T + n[b]) * T), (n[b] + 1) * sizeof(float));
+            for (int j = n[b]; j < Tmax; j++) kc[(bh * Tmax + j) * hd] = vc[(bh * Tmax + j) * hd] = 1e4f;  // junk
+        }
+    }
+    AttnOpts o1 = {.scale = 0.5f, .row_scale = rs1, .row_scale_per_seq = 1, .head_scale = hs, .seq_bias = sb,
+                   .causal = 1};
+    Tensor *dec = op_attention_cached(&g, q1, k1, v1, &kv, &o1);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int d = 0; d < hd; d++) {
+                size_t bh = (size_t)b * H + h;
+                CHECK_NEAR(dec->data[bh * hd + d], ref->data[(bh * T + n[b]) * hd + d], 1e-6, 1e-5,
+                           "decode b %d h %d d %d", b, h, d);
+                CHECK(kc[(bh * Tmax + n[b]) * hd + d] == k1->data[bh * hd + d], "key appended at row %d", n[b]);
+            }
+    CHECK(len[0] == 2 && len[1] == 5 && len[2] == 0, "the op does not advance len");
+    lg_free(kc); lg_free(vc);
+    ag_free(&g);
+}
+
 /* ---- rope --------------------------------------------------------------------------------- */
 
 static Tensor *f_rope(Ag *g, void *v) { Ctx *c = v; return op_rope(g, c->a, c->fp, c->i0, 100.0f); }

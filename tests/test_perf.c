@@ -67,7 +67,7 @@ TEST(fast_attention_kernels_equal_the_reference) {
         float *scratch = lg_malloc(attention_fast_scratch(Tk) * sizeof(float), "scratch");
         attention_backward_ref(dq1, dk1, dv1, dl1, NULL, dout, p1, q, kk, v, hs, rs, scale, k->causal, B, H, Tq, Tk, hd);
         attention_fast_backward(dq2, lq, dk2, lk, dv2, lk, dl2, scratch, dout, lq, p1, q, kk, v, hs, rs, scale,
-                                k->causal, B, H, Tq, Tk, hd);
+                                k->causal, B, H, Tq, Tk, hd, 0);
         ok = ok && close_all(dq2, dq1, nq, 1e-5, 1e-4, "dq") && close_all(dk2, dk1, nk, 1e-5, 1e-4, "dk") &&
              close_all(dv2, dv1, nk, 1e-5, 1e-4, "dv") && close_all(dl2, dl1, np, 1e-6, 1e-4, "dlogits");
         float *bufs[] = {q, kk, v, bias, rs, o1, o2, p1, p2, dout, dq1, dk1, dv1, dl1, dq2, dk2, dv2, dl2, scratch};

@@ -16,7 +16,7 @@
 
 /* ---- embedding ---------------------------------------------------------------------------- */
 
-void embedding_forward(float *out, const float *table, const int *ids, int N, int V, int C) {
+static void embedding_forward(float *out, const float *table, const int *ids, int N, int V, int C) {
     // table is [V,C], ids is [N], out is [N,C]
     for (int n = 0; n < N; n++)
         if (ids[n] < 0 || ids[n] >= V)
@@ -25,7 +25,7 @@ void embedding_forward(float *out, const float *table, const int *ids, int N, in
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * C, table + (size_t)ids[n] * C, (size_t)C * sizeof(float));
 }
 
-void embedding_backward(float *dtable, const float *dout, const int *ids, int N, int C) {
+static void embedding_backward(float *dtable, const float *dout, const int *ids, int N, int C) {
     // forward: out[n,:] = table[ids[n],:];  dtable[ids[n],:] += dout[n,:]
     for (int n = 0; n < N; n++) {
         float *dr = dtable + (size_t)ids[n] * C;
@@ -65,8 +65,8 @@ Tensor *op_embedding(Ag *g, Tensor *table, const int *ids, int B, int T) {
 
 /* Returns the loss; lse [N] receives logsumexp of each row, nll [N] the row losses (0 for a
  * masked row whose target is out of range). */
-double cross_entropy_forward(float *lse, float *nll, const float *logits, const int *targets,
-                             const float *weights, int N, int V) {
+static double cross_entropy_forward(float *lse, float *nll, const float *logits, const int *targets,
+                                    const float *weights, int N, int V) {
     // logits is [N,V], targets, weights, lse, nll are [N]; weights may be NULL (all 1)
     for (int n = 0; n < N; n++) {
         float w = weights ? weights[n] : 1.0f;
@@ -100,8 +100,8 @@ double cross_entropy_forward(float *lse, float *nll, const float *logits, const 
     return loss / (count > 1 ? count : 1);
 }
 
-void cross_entropy_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
-                            const float *weights, float dloss, int N, int V) {
+static void cross_entropy_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
+                                   const float *weights, float dloss, int N, int V) {
     // forward: loss = sum_n w_n (lse_n - logit[n,t_n]) / count;  dlogit[n,v] += dloss w_n/count (p_nv - [v == t_n])
     int count = 0;
     for (int n = 0; n < N; n++) count += (weights ? weights[n] : 1.0f) > 0.0f;

@@ -44,8 +44,8 @@ void matmul_forward(float *out, const float *a, const float *b, int M, int N, in
     gemm(out, a, b, M, N, K, ta, tb, 0.0f);
 }
 
-void matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
-                     int M, int N, int K, int ta, int tb) {
+static void matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                            int M, int N, int K, int ta, int tb) {
     // forward: out[M,N] = op(a)[M,K] op(b)[K,N]
     if (da) {
         if (!ta) gemm(da, dout, b, M, K, N, 0, !tb, 1.0f);  // da[M,K] += dout[M,N] op(b)^T
@@ -77,7 +77,7 @@ static void gemm_rows(float *out, const float *a, const float *b, int N, int M, 
     }
 }
 
-void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
+static void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT) {
     // x is [N,IN], w is [OUT,IN], b is [OUT] or NULL, out is [N,OUT]
     // out = b (a fill, row by row) then out += x w^T with beta = 1: no separate bias pass and no
     // zeroing inside sgemm (its beta = 0 path memsets out first)
@@ -98,8 +98,8 @@ void linear_forward(float *out, const float *x, const float *w, const float *b, 
     }
 }
 
-void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                     const float *w, int N, int IN, int OUT) {
+static void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                            const float *w, int N, int IN, int OUT) {
     // forward: out[n,o] = sum_i x[n,i] w[o,i] + b[o]
     if (dx) gemm_rows(dx, dout, w, N, IN, OUT, 0, 1.0f);  // dx[N,IN] += dout[N,OUT] w[OUT,IN]
     if (dw) gemm(dw, dout, x, OUT, IN, N, 1, 0, 1.0f);   // dw[OUT,IN] += dout^T x

@@ -13,8 +13,8 @@
 
 /* ---- layernorm ---------------------------------------------------------------------------- */
 
-void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
-                       const float *b, int N, int C, float eps) {
+static void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                              const float *b, int N, int C, float eps) {
     // x is [N,C], w and b are [C] (b may be NULL), out is [N,C], mean and rstd are [N]
 #pragma omp parallel for if (OPS_PAR((size_t)N * C))
     for (int n = 0; n < N; n++) {
@@ -33,8 +33,8 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *x, con
     }
 }
 
-void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                        const float *w, const float *mean, const float *rstd, int N, int C) {
+static void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                               const float *w, const float *mean, const float *rstd, int N, int C) {
     // forward: xhat = (x - mean) * rstd;  out = xhat * w + b
     if (dx) {
 #pragma omp parallel for if (OPS_PAR((size_t)N * C))
@@ -118,7 +118,7 @@ Tensor *op_layernorm(Ag *g, Tensor *x, Tensor *w, Tensor *b, float eps) {
 
 /* ---- rmsnorm ------------------------------------------------------------------------------ */
 
-void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps) {
+static void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps) {
     // x is [N,C], w is [C], out is [N,C], rstd is [N]
 #pragma omp parallel for if (OPS_PAR((size_t)N * C))
     for (int n = 0; n < N; n++) {
@@ -132,8 +132,8 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, in
     }
 }
 
-void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                      const float *rstd, int N, int C) {
+static void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                             const float *rstd, int N, int C) {
     // forward: xhat = x * rstd, rstd = 1/sqrt(mean(x^2) + eps);  out = xhat * w
     if (dx) {
 #pragma omp parallel for if (OPS_PAR((size_t)N * C))

@@ -68,8 +68,10 @@ Tensor *op_merge_heads(Ag *g, Tensor *x);           /* [B, H, T, hd] -> [B, T, H
 typedef struct AttnOpts {
     float scale;              /* logit scale, usually 1/sqrt(hd) */
     const float *row_scale;   /* [Tq] extra factor per query row (length temperature) or NULL */
+    int row_scale_per_seq;    /* op_attention_cached: row_scale is [B, Tq], one row per sequence */
     Tensor *head_scale;       /* [H] learned factor per head (differentiable) or NULL */
     Tensor *bias;             /* [Bb, H, Tq, Tk], Bb in {1, B}, differentiable, or NULL */
+    Tensor *const *seq_bias;  /* op_attention_cached: [B] biases [1, H, Tq, len[b] + Tq] or NULL */
     int causal;               /* mask key j > i + (Tk - Tq) */
     Tensor **probs_out;       /* if not NULL, receives the [B, H, Tq, Tk] probabilities */
 } AttnOpts;
@@ -81,21 +83,37 @@ typedef struct AttnOpts {
  * rounding) to the composition matmul -> scale -> softmax(bias, causal) -> matmul (a test). */
 Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o);
 
-/* The forward kernel, for callers with their own buffers (KV-cache decoding): k and v rows of
- * head (b, h) start at k + ((b*H + h) * kv_stride) * hd, i.e. kv_stride >= Tk rows per head.
- * probs may be NULL (not stored) or [B, H, Tq, Tk]. bias as above with Bb in {1, B};
- * head_scale / row_scale may be NULL. */
-void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
-                       const float *bias, int bias_batched, const float *head_scale,
-                       const float *row_scale, float scale, int causal,
-                       int B, int H, int Tq, int Tk, int hd, int kv_stride);
-
 /* Fused split + attention + merge on a packed qkv [B, T, 3D] (columns q, then k, then v; head
  * h of each at h*hd..): -> [B, T, D], equal (to float rounding) to
  * merge_heads(attention(split_heads(qkv, H, hd, 0), split(.., D), split(.., 2D), o)). Self
  * attention (Tq = Tk = T); o as for op_attention (bias [Bb, H, T, T]). Saves the
  * probabilities; no q, k, v or head copies. */
 Tensor *op_attention_qkv(Ag *g, Tensor *qkv, int H, const AttnOpts *o);
+
+/* One layer of a KV cache: B sequences, each head's rows at k + ((b*H + h) * Tmax + j) * hd. */
+typedef struct KvView {
+    float *k, *v;             /* [B, H, Tmax, hd] each */
+    const int *len;           /* [B] rows already cached per sequence */
+    int Tmax;
+} KvView;
+
+/* Attention over a KV cache (prefill and decoding; no grad): appends k, v [B, H, Tq, hd] to
+ * sequence b's cache at rows len[b] .. len[b] + Tq - 1, then attends q [B, H, Tq, hd] over
+ * its rows 0 .. len[b] + Tq - 1 (Tk = len[b] + Tq; with o->causal query i sees keys
+ * j <= len[b] + i) -> out [B, H, Tq, hd]: what op_attention gives on the whole sequence, for
+ * its last Tq rows. o->bias [Bb, H, Tq, Tk] when every len[b] is the same, else o->seq_bias;
+ * o->row_scale [Tq], or [B, Tq] with o->row_scale_per_seq; probs_out only with equal lengths
+ * and Tq > 1. Does not advance len (every layer of a step appends at the same rows). */
+Tensor *op_attention_cached(Ag *g, Tensor *q, Tensor *k, Tensor *v, const KvView *kv, const AttnOpts *o);
+
+/* The plain forward kernel (the reference, and cached decoding): k and v rows of head (b, h)
+ * start at k + ((b*H + h) * kv_stride) * hd, i.e. kv_stride >= Tk rows per head. probs may be
+ * NULL (not stored) or [B, H, Tq, Tk]. bias as above with Bb in {1, B}; head_scale /
+ * row_scale may be NULL. */
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       const float *bias, int bias_batched, const float *head_scale,
+                       const float *row_scale, float scale, int causal,
+                       int B, int H, int Tq, int Tk, int hd, int kv_stride);
 
 /* Where head (b, h)'s row i lives: base + b*bs + h*hs + i*ld (floats). [B, H, T, hd]:
  * {H*T*hd, T*hd, hd}; packed [B, T, C] at column col0 + h*hd: {T*C, hd, C} from base + col0. */
@@ -104,12 +122,12 @@ typedef struct AttnLayout {
     int ld;
 } AttnLayout;
 
-/* The sgemm kernels behind op_attention and op_attention_qkv (attention_fast.c): same maths
- * as attention_forward / attention_backward_ref, one (b, h) per thread, query rows in blocks
+/* The sgemm kernels behind the attention ops (attention_kernels.c): same maths as
+ * attention_forward / attention_backward_ref, one (b, h) per thread, query rows in blocks
  * that skip the keys the causal mask hides. probs [B, H, Tq, Tk] is required (written).
- * The backward accumulates dq, dk, dv (each NULL or in the layout of q, k, v), writes dl
- * [B, H, Tq, Tk] (dlogits) when not NULL, and needs attention_fast_scratch(Tk) floats of
- * scratch. Neither computes a head_scale gradient (the op uses the reference then). */
+ * The backward accumulates dq, dk, dv (each NULL or in the layout of q, k, v; with fresh they
+ * are uninitialised and written), writes dl [B, H, Tq, Tk] (dlogits) when not NULL, and needs
+ * attention_fast_scratch(Tk) floats of scratch. */
 void attention_fast_forward(float *out, AttnLayout lo, float *probs, const float *q, AttnLayout lq,
                             const float *k, AttnLayout lk, const float *v, AttnLayout lv,
                             const float *bias, int bias_batched, const float *head_scale,
@@ -120,7 +138,7 @@ void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk,
                              float *dl, float *scratch, const float *dout, AttnLayout lo, const float *p,
                              const float *q, const float *k, const float *v, const float *head_scale,
                              const float *row_scale, float scale, int causal,
-                             int B, int H, int Tq, int Tk, int hd);
+                             int B, int H, int Tq, int Tk, int hd, int fresh);
 /* The plain reference backward of attention_forward (kv_stride = Tk); dhs_part [B*H] receives
  * each (b, h)'s share of dhead_scale when not NULL. */
 void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *dhs_part, const float *dout,
@@ -159,46 +177,17 @@ size_t ops_set_par_min(size_t work);
 
 /* ------------------------------------------------------------------------------------------ */
 /* raw kernels                                                                                 */
-/* Plain functions on float pointers, outputs first, for callers with their own buffers and for
- * reference tests. Forward kernels overwrite their outputs; backward kernels ADD into their
- * gradient outputs (any gradient pointer may be NULL: not wanted). */
+/* Plain functions on float pointers, outputs first, for the reference tests (the other
+ * kernels are static in their op's file). Forward kernels overwrite their outputs; backward
+ * kernels ADD into their gradient outputs (any gradient pointer may be NULL: not wanted). */
 
 /* out [M, N] = op(a) op(b); op(a) is [M, K] (a stored [K, M] when ta), op(b) is [K, N] (b stored
  * [N, K] when tb). sgemm; matmul_naive is the plain triple loop (double accumulator) that the
  * sgemm path is tested against. */
 void matmul_forward(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb);
 void matmul_naive(float *out, const float *a, const float *b, int M, int N, int K, int ta, int tb);
-void matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
-                     int M, int N, int K, int ta, int tb);
-/* x [N, IN], w [OUT, IN], b [OUT] or NULL -> out [N, OUT]. */
-void linear_forward(float *out, const float *x, const float *w, const float *b, int N, int IN, int OUT);
-void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                     const float *w, int N, int IN, int OUT);
+/* GELU (tanh form) on n floats; the backward adds dout * gelu'(x). */
 void gelu_forward(float *out, const float *x, size_t n);
 void gelu_backward(float *dx, const float *x, const float *dout, size_t n);
-/* x [N, C]; mean, rstd [N] are written by the forward and read by the backward. */
-void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
-                       const float *b, int N, int C, float eps);
-void layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                        const float *w, const float *mean, const float *rstd, int N, int C);
-void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C, float eps);
-void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
-                      const float *rstd, int N, int C);
-/* x, out [B, H, Tq, Tk], bias [B or 1, H, Tq, Tk] or NULL. softmax_backward WRITES dlogit
- * (does not add), since callers route it to x and to the bias. */
-void softmax_forward(float *out, const float *x, const float *bias, int bias_batched, int causal,
-                     int B, int H, int Tq, int Tk);
-void softmax_backward(float *dlogit, const float *p, const float *dout, int causal, int B, int H, int Tq, int Tk);
-/* x, out [B, H, T, hd], pos [B, T]. */
-void rope_forward(float *out, const float *x, const float *pos, int B, int H, int T, int hd, int rot_dims, float base);
-void rope_backward(float *dx, const float *dout, const float *pos, int B, int H, int T, int hd, int rot_dims, float base);
-/* table [V, C], ids [N] -> out [N, C]; dies naming the id and V when an id is outside [0, V). */
-void embedding_forward(float *out, const float *table, const int *ids, int N, int V, int C);
-void embedding_backward(float *dtable, const float *dout, const int *ids, int N, int C);
-/* logits [N, V] -> the loss of op_cross_entropy; lse [N] and nll [N] written. */
-double cross_entropy_forward(float *lse, float *nll, const float *logits, const int *targets,
-                             const float *weights, int N, int V);
-void cross_entropy_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
-                            const float *weights, float dloss, int N, int V);
 
 #endif
