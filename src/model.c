@@ -148,52 +148,68 @@ static Tensor *embed(Model *m, Ag *g, const int *tokens, const PePlan *pl) {
     return pe_embed(&m->pe, g, x, pl);
 }
 
-/* The shared body of model_forward and model_prefill: returns norm_f(x) [B, T, D] for the
- * batch of plan pl. With kv, each layer's k and v (after rope) are copied into cache rows
- * 0..T-1. */
-static Tensor *body(Model *m, Ag *g, const int *tokens, const PePlan *pl, int training, Rng *rng,
-                    ModelTrace *trace, KVCache *kv) {
-    int B = pl->B, T = pl->T, H = m->H, hd = m->hd, D = m->D;
-    Tensor *x = embed(m, g, tokens, pl);
-    x = dropout(m, g, x, training, rng);
+/* ------------------------------------------------------------------------------------------ */
+/* the block: one for training, evaluation, prefill and decoding                               */
 
-    for (int l = 0; l < m->L; l++) {
-        ModelLayer *y = &m->layers[l];
-        Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
-        Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);              // [B, T, 3D]
-        AttnOpts o = {
-            .scale = pl->scale,
-            .row_scale = pl->row_scale,
-            .head_scale = y->temp,
-            .bias = pe_layer_bias(&m->pe, g, pl, l),
-            .causal = 1,
-            .probs_out = trace && trace->attn ? &trace->attn[l] : NULL,
-        };
-        Tensor *a;
-        if (!kv && !pe_rotates(&m->pe)) {
-            a = op_attention_qkv(g, qkv, H, &o);                      // [B, T, D], no head copies
-        } else {
-            Tensor *q = op_split_heads(g, qkv, H, hd, 0);                // [B, H, T, hd]
-            Tensor *k = op_split_heads(g, qkv, H, hd, D);
-            Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
-            q = pe_rotate(&m->pe, g, q, pl);
-            k = pe_rotate(&m->pe, g, k, pl);
-            if (kv) {
-                for (int b = 0; b < B; b++)
-                    for (int hh = 0; hh < H; hh++) {
-                        size_t src = ((size_t)b * H + hh) * T * hd;
-                        size_t dst = ((((size_t)l * kv->B + b) * H + hh) * kv->Tmax) * hd;
-                        memcpy(kv->k + dst, k->data + src, (size_t)T * hd * sizeof(float));
-                        memcpy(kv->v + dst, v->data + src, (size_t)T * hd * sizeof(float));
-                    }
-            }
-            a = op_merge_heads(g, op_attention(g, q, k, v, &o));  // [B, T, D]
-        }
-        x = op_add(g, x, dropout(m, g, linear(g, a, y->proj_w, y->proj_b), training, rng));
-        h = norm(m, g, x, y->ln2_w, y->ln2_b);
-        x = op_add(g, x, dropout(m, g, mlp(m, g, y, h), training, rng));
-        if (trace && trace->hidden) trace->hidden[l] = x;
+/* Layer l's attention options from the plan: a forward plan has one bias [rows, H, T, T] and a
+ * temperature factor per query row, a decode plan one bias and one factor per sequence. */
+static AttnOpts attn_opts(Model *m, Ag *g, const PePlan *pl, int l) {
+    AttnOpts o = {.scale = pl->scale, .row_scale = pl->row_scale, .head_scale = m->layers[l].temp, .causal = 1};
+    if (pl->klen) {
+        o.seq_bias = pe_decode_biases(&m->pe, g, pl, l);
+        o.row_scale_per_seq = 1;
+    } else {
+        o.bias = pe_layer_bias(&m->pe, g, pl, l);
     }
+    return o;
+}
+
+/* Layer l's self-attention on qkv [B, T, 3D] -> [B, T, D]. Without a cache, over the T tokens
+ * (training, evaluation); with one, the T new tokens' keys and values are appended to layer
+ * l's cache and the queries attend over all that sequence has cached (prefill, decoding). */
+static Tensor *attention(Model *m, Ag *g, int l, Tensor *qkv, const PePlan *pl, const KVCache *kv,
+                         Tensor **probs) {
+    int H = m->H, hd = m->hd, D = m->D;
+    AttnOpts o = attn_opts(m, g, pl, l);
+    o.probs_out = probs;
+    if (!kv && !pe_rotates(&m->pe)) return op_attention_qkv(g, qkv, H, &o);  // no head copies
+    Tensor *q = op_split_heads(g, qkv, H, hd, 0);                               // [B, H, T, hd]
+    Tensor *k = op_split_heads(g, qkv, H, hd, D);
+    Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
+    q = pe_rotate(&m->pe, g, q, pl);
+    k = pe_rotate(&m->pe, g, k, pl);
+    Tensor *a;
+    if (kv) {
+        size_t per_layer = (size_t)kv->B * H * kv->Tmax * hd;
+        KvView view = {kv->k + l * per_layer, kv->v + l * per_layer, kv->len, kv->Tmax};
+        a = op_attention_cached(g, q, k, v, &view, &o);
+    } else {
+        a = op_attention(g, q, k, v, &o);
+    }
+    return op_merge_heads(g, a);                                                // [B, T, D]
+}
+
+/* Block l on x [B, T, D]:  x += dropout(proj(attention(norm1(x))));  x += dropout(mlp(norm2(x))) */
+static Tensor *block(Model *m, Ag *g, int l, Tensor *x, const PePlan *pl, const KVCache *kv, int training,
+                     Rng *rng, ModelTrace *trace) {
+    ModelLayer *y = &m->layers[l];
+    Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
+    Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);                              // [B, T, 3D]
+    Tensor *a = attention(m, g, l, qkv, pl, kv, trace && trace->attn ? &trace->attn[l] : NULL);
+    x = op_add(g, x, dropout(m, g, linear(g, a, y->proj_w, y->proj_b), training, rng));
+    h = norm(m, g, x, y->ln2_w, y->ln2_b);
+    x = op_add(g, x, dropout(m, g, mlp(m, g, y, h), training, rng));
+    if (trace && trace->hidden) trace->hidden[l] = x;
+    return x;
+}
+
+/* Tokens [B*T] of plan pl's batch -> norm_f(x) [B, T, D]: the path of model_forward,
+ * model_prefill and model_decode_step alike; with kv, every block reads and extends the cache
+ * at kv->len (which the caller advances). */
+static Tensor *body(Model *m, Ag *g, const int *tokens, const PePlan *pl, int training, Rng *rng,
+                    ModelTrace *trace, const KVCache *kv) {
+    Tensor *x = dropout(m, g, embed(m, g, tokens, pl), training, rng);
+    for (int l = 0; l < m->L; l++) x = block(m, g, l, x, pl, kv, training, rng, trace);
     return norm(m, g, x, m->lnf_w, m->lnf_b);
 }
 
@@ -247,76 +263,37 @@ void model_kv_free(KVCache *kv) {
 
 Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int *prompt_len,
                       int T, const int *digit_index) {
-    int B = kv->B, D = m->D, V = m->vocab_size;
+    int B = kv->B, D = m->D;
     LG_ASSERT(T >= 1 && T <= kv->Tmax, "model_prefill: T = %d outside [1, Tmax = %d]", T, kv->Tmax);
     int prev = ag_set_grad(g, 0);
+    for (int b = 0; b < B; b++) kv->len[b] = 0;  /* a prefill starts every sequence afresh */
     PePlan pl;
     pe_plan_forward(&pl, &m->pe, g, B, T, NULL, digit_index, 0, NULL);
-    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv);
+    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv);      // [B, T, D]; cache rows 0..T-1
     Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
     for (int b = 0; b < B; b++) {
         LG_ASSERT(prompt_len[b] >= 1 && prompt_len[b] <= T,
                   "model_prefill: prompt_len[%d] = %d outside [1, %d]", b, prompt_len[b], T);
         memcpy(last->data + (size_t)b * D, x->data + ((size_t)b * T + prompt_len[b] - 1) * D,
                (size_t)D * sizeof(float));
-        kv->len[b] = prompt_len[b];
+        kv->len[b] = prompt_len[b];  /* the padding's rows are overwritten by the next tokens */
     }
     Tensor *logits = op_linear(g, last, m->head, NULL);          // [B, V]
-    (void)V;
     ag_set_grad(g, prev);
     return logits;
 }
 
 Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
                           const int *digit_index) {
-    int B = kv->B, H = m->H, hd = m->hd, D = m->D, Tmax = kv->Tmax;
+    int B = kv->B, D = m->D;
     int prev = ag_set_grad(g, 0);
     for (int b = 0; b < B; b++)
-        LG_ASSERT(kv->len[b] < Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, Tmax);
+        LG_ASSERT(kv->len[b] < kv->Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, kv->Tmax);
     /* per sequence: the query is at position n = len[b] over keys 0..n */
     PePlan pl;
     pe_plan_decode(&pl, &m->pe, g, B, kv->len, digit_index);
-    Tensor *x = embed(m, g, next_tokens, &pl);                   // [B, 1, D]
-
-    for (int l = 0; l < m->L; l++) {
-        ModelLayer *y = &m->layers[l];
-        Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
-        Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);            // [B, 1, 3D]
-        Tensor *q = op_split_heads(g, qkv, H, hd, 0);              // [B, H, 1, hd]
-        Tensor *k = op_split_heads(g, qkv, H, hd, D);
-        Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
-        q = pe_rotate(&m->pe, g, q, &pl);
-        k = pe_rotate(&m->pe, g, k, &pl);
-        Tensor *att = tensor_new4(&g->arena, B, H, 1, hd);
-        float *kl = kv->k + (size_t)l * B * H * Tmax * hd;
-        float *vl = kv->v + (size_t)l * B * H * Tmax * hd;
-        /* biases come from the arena, which is not thread-safe: made here, before the region */
-        Tensor **bl = pe_decode_biases(&m->pe, g, &pl, l);
-        /* sequences are independent (each writes its own cache rows and att rows), so they run
-         * in parallel; lengths differ, hence the dynamic schedule. Same results for any thread
-         * count: nothing is reduced across sequences. */
-#pragma omp parallel for schedule(dynamic, 4) if (B > 1)
-        for (int b = 0; b < B; b++) {
-            int n = kv->len[b];
-            for (int hh = 0; hh < H; hh++) {
-                size_t row = (((size_t)b * H + hh) * Tmax + n) * hd;
-                memcpy(kl + row, k->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
-                memcpy(vl + row, v->data + ((size_t)b * H + hh) * hd, (size_t)hd * sizeof(float));
-            }
-            Tensor *bb = bl ? bl[b] : NULL;
-            // q_b [1, H, 1, hd] over keys [1, H, n+1, hd] with stride Tmax rows per head
-            attention_forward(att->data + (size_t)b * H * hd, NULL, q->data + (size_t)b * H * hd,
-                              kl + (size_t)b * H * Tmax * hd, vl + (size_t)b * H * Tmax * hd,
-                              bb ? bb->data : NULL, 0, y->temp ? y->temp->data : NULL,
-                              pl.row_scale ? &pl.row_scale[b] : NULL, pl.scale, 0, 1, H, 1, n + 1, hd, Tmax);
-        }
-        Tensor *a = op_merge_heads(g, att);                        // [B, 1, D]
-        x = op_add(g, x, linear(g, a, y->proj_w, y->proj_b));
-        h = norm(m, g, x, y->ln2_w, y->ln2_b);
-        x = op_add(g, x, mlp(m, g, y, h));
-    }
+    Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv);  // [B, 1, D]
     for (int b = 0; b < B; b++) kv->len[b]++;
-    x = norm(m, g, x, m->lnf_w, m->lnf_b);
     int shape[2] = {B, D};
     Tensor *logits = op_linear(g, op_reshape(g, x, 2, shape), m->head, NULL);  // [B, V]
     ag_set_grad(g, prev);

@@ -9,8 +9,11 @@
  * names (docs/model.md lists them). Three ways to run it:
  *   - model_forward: a right-padded batch [B, T] with autograd (training) or without (eval);
  *   - model_prefill + model_decode_step: batched greedy decoding with a KV cache, each
- *     sequence at its own length, O(T) per new token, no grad. Its logits equal the full
- *     forward's at the same positions (tests/test_model.c checks every scheme).
+ *     sequence at its own length, O(T) per new token, no grad.
+ * All of them run the same blocks (model.c's block): with a cache, a block's attention is
+ * op_attention_cached, which appends the new keys and values and attends over the cache, so
+ * decoding gives the full forward's logits at the same positions by construction (and to
+ * float rounding: tests/test_model.c checks every scheme).
  * The model knows nothing of tasks: tokens are ids in [0, vocab_size), digit_index comes
  * from the caller.
  */
