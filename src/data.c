@@ -12,7 +12,7 @@
 void batch_init(Batch *b, int B, int cap_T) {
     memset(b, 0, sizeof *b);
     size_t n = (size_t)B * (size_t)cap_T;
-    b->B = B;
+    b->B = b->cap_B = B;
     b->cap_T = cap_T;
     b->tokens = lg_malloc(n * sizeof(int), "batch tokens");
     b->targets = lg_malloc(n * sizeof(int), "batch targets");
@@ -28,6 +28,75 @@ void batch_free(Batch *b) {
     lg_free(b->pos_task);
     lg_free(b->weights);
     memset(b, 0, sizeof *b);
+}
+
+static int row_length(const Batch *b, int r) {
+    const int *task = b->pos_task + (size_t)r * (size_t)b->T;
+    int n = 0;
+    while (n < b->T && task[n] >= 0) n++;
+    return n;
+}
+
+/* Copies row r of b (its first n positions) into row dst of p, weights times scale, padded. */
+static void copy_row(const Batch *b, int r, int n, Batch *p, int dst, float scale) {
+    size_t from = (size_t)r * (size_t)b->T, to = (size_t)dst * (size_t)p->T;
+    memcpy(p->tokens + to, b->tokens + from, (size_t)n * sizeof(int));
+    memcpy(p->targets + to, b->targets + from, (size_t)n * sizeof(int));
+    memcpy(p->digit_index + to, b->digit_index + from, (size_t)n * sizeof(int));
+    memcpy(p->pos_task + to, b->pos_task + from, (size_t)n * sizeof(int));
+    for (int t = 0; t < n; t++) p->weights[to + t] = b->weights[from + t] * scale;
+    for (int t = n; t < p->T; t++) {
+        p->tokens[to + t] = VOCAB_PAD;
+        p->targets[to + t] = VOCAB_PAD;
+        p->weights[to + t] = 0.0f;
+        p->digit_index[to + t] = 0;
+        p->pos_task[to + t] = -1;
+    }
+}
+
+int batch_split_by_length(const Batch *b, int n, Batch *parts, int *scratch) {
+    int B = b->B, T = b->T;
+    int *len = scratch, *order = scratch + B, *count = scratch + 2 * (size_t)B;
+    int lo = T, hi = 0;
+    for (int r = 0; r < B; r++) {
+        len[r] = row_length(b, r);
+        lo = len[r] < lo ? len[r] : lo;
+        hi = len[r] > hi ? len[r] : hi;
+    }
+    if (n > B) n = B;
+    if (n <= 1 || lo == hi) return 0;
+    long total = 0;
+    for (int i = 0; i < B * T; i++) total += b->weights[i] > 0.0f;
+    /* stable counting sort of the rows by length */
+    memset(count, 0, (size_t)(T + 2) * sizeof(int));
+    for (int r = 0; r < B; r++) count[len[r] + 1]++;
+    for (int l = 1; l <= T + 1; l++) count[l] += count[l - 1];
+    for (int r = 0; r < B; r++) order[count[len[r]]++] = r;
+    int start = 0;
+    for (int i = 0; i < n; i++) {
+        Batch *p = &parts[i];
+        int rows = B / n + (i < B % n), top = 1;
+        LG_ASSERT(p->cap_B >= rows && p->cap_T >= T, "split part %d holds %d x %d, needs %d x %d", i, p->cap_B,
+                  p->cap_T, rows, T);
+        long pcount = 0;
+        for (int j = start; j < start + rows; j++) {
+            int r = order[j];
+            top = len[r] > top ? len[r] : top;
+            const float *w = b->weights + (size_t)r * (size_t)T;
+            for (int t = 0; t < len[r]; t++) pcount += w[t] > 0.0f;
+        }
+        float scale = total > 0 ? (float)((double)pcount / (double)total) : 1.0f;
+        p->B = rows;
+        p->T = top;
+        p->n_tokens = 0;
+        for (int j = 0; j < rows; j++) {
+            int r = order[start + j];
+            copy_row(b, r, len[r], p, j, scale);
+            p->n_tokens += len[r];
+        }
+        start += rows;
+    }
+    return n;
 }
 
 /* ---- the held-out prompt set ---- */
@@ -101,6 +170,7 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     Rng base;
     rng_seed(&base, cfg->run.seed);
     d->rng = rng_fork(&base, RNG_LABEL_DATA);
+    d->pool_rng = d->rng;
 
     /* scratch example big enough for any training length and any eval length */
     int cap = 1;
@@ -118,6 +188,20 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     d->ex.loss_mask = lg_malloc((size_t)cap * sizeof(float), "example mask");
     d->ex.digit_index = lg_malloc((size_t)cap * sizeof(int), "example digits");
     d->ex.cap = cap;
+    if (cfg->train.bucket > 1 && !cfg->train.pack) {
+        size_t k = (size_t)cfg->train.bucket, slots = k * (size_t)cfg->train.batch_size;
+        d->pool_k = (int)k;
+        d->pool_next = d->pool_k;
+        d->pool_tokens = lg_malloc(slots * (size_t)cap * sizeof(int), "bucket pool tokens");
+        d->pool_digits = lg_malloc(slots * (size_t)cap * sizeof(int), "bucket pool digits");
+        d->pool_mask = lg_malloc(slots * (size_t)cap * sizeof(float), "bucket pool masks");
+        d->pool_len = lg_malloc(slots * sizeof(int), "bucket pool lengths");
+        d->pool_task = lg_malloc(slots * sizeof(int), "bucket pool tasks");
+        d->pool_sorted = lg_malloc(slots * sizeof(int), "bucket pool order");
+        d->pool_count = lg_malloc((size_t)(cap + 2) * sizeof(int), "bucket length counts");
+        d->pool_order = lg_malloc(k * sizeof(int), "bucket batch order");
+        d->pool_scale = lg_malloc(k * sizeof(float), "bucket batch scales");
+    }
 
     /* every held-out prompt, so training never sees one */
     size_t n_held = 0;
@@ -149,6 +233,15 @@ void data_free(DataStream *d) {
     lg_free(d->ex.loss_mask);
     lg_free(d->ex.digit_index);
     lg_free(d->excluded);
+    lg_free(d->pool_tokens);
+    lg_free(d->pool_digits);
+    lg_free(d->pool_mask);
+    lg_free(d->pool_len);
+    lg_free(d->pool_task);
+    lg_free(d->pool_sorted);
+    lg_free(d->pool_count);
+    lg_free(d->pool_order);
+    lg_free(d->pool_scale);
     memset(d, 0, sizeof *d);
 }
 
@@ -188,18 +281,23 @@ static int draw_example(DataStream *d, int step, LgErr *err) {
 
 /* Writes positions [0, n) of the current example, shifted to start at example position
  * `from`, into row r at column `col`; `weighted` says whether its loss counts. */
-static void put_example(DataStream *d, Batch *b, int r, int col, int from, int n, int ti, int weighted) {
-    const TaskExample *ex = &d->ex;
-    float lw = d->cfg->task.tasks[ti].loss_weight;
+static void put_tokens(DataStream *d, Batch *b, int r, int col, const int *tokens, const float *mask,
+                       const int *digits, int from, int n, int ti, float scale) {
+    float lw = d->cfg->task.tasks[ti].loss_weight * scale;
     size_t o = (size_t)r * (size_t)b->T + (size_t)col;
     for (int i = 0; i < n; i++) {
         int t = from + i;
-        b->tokens[o + i] = ex->tokens[t];
-        b->targets[o + i] = ex->tokens[t + 1];
-        b->weights[o + i] = weighted ? ex->loss_mask[t] * lw : 0.0f;
-        b->digit_index[o + i] = ex->digit_index[t];
+        b->tokens[o + i] = tokens[t];
+        b->targets[o + i] = tokens[t + 1];
+        b->weights[o + i] = mask[t] * lw;
+        b->digit_index[o + i] = digits[t];
         b->pos_task[o + i] = ti;
     }
+}
+
+static void put_example(DataStream *d, Batch *b, int r, int col, int from, int n, int ti, int weighted) {
+    const TaskExample *ex = &d->ex;
+    put_tokens(d, b, r, col, ex->tokens, ex->loss_mask, ex->digit_index, from, n, ti, weighted ? 1.0f : 0.0f);
 }
 
 static void pad_row(Batch *b, int r, int from) {
@@ -273,6 +371,93 @@ static int next_packed(DataStream *d, int step, Batch *b, LgErr *err) {
     return 0;
 }
 
+/* ---- bucketing ---- */
+
+/* Draws the next pool at `step`: pool_k * B examples in stream order, sorted by length, the
+ * batch order shuffled, each batch's loss-weight scale set. */
+static int fill_pool(DataStream *d, int step, int B, LgErr *err) {
+    int k = d->pool_k, slots = k * B, cap = d->ex_cap;
+    d->pool_rng = d->rng;
+    for (int i = 0; i < slots; i++) {
+        int ti = draw_example(d, step, err);
+        if (ti < 0) return -1;
+        size_t o = (size_t)i * (size_t)cap;
+        int n = d->ex.n_tokens;
+        memcpy(d->pool_tokens + o, d->ex.tokens, (size_t)n * sizeof(int));
+        memcpy(d->pool_mask + o, d->ex.loss_mask, (size_t)n * sizeof(float));
+        memcpy(d->pool_digits + o, d->ex.digit_index, (size_t)n * sizeof(int));
+        d->pool_len[i] = n;
+        d->pool_task[i] = ti;
+    }
+    /* stable counting sort by length: equal lengths keep stream order */
+    memset(d->pool_count, 0, (size_t)(cap + 2) * sizeof(int));
+    for (int i = 0; i < slots; i++) d->pool_count[d->pool_len[i] + 1]++;
+    for (int n = 1; n <= cap + 1; n++) d->pool_count[n] += d->pool_count[n - 1];
+    for (int i = 0; i < slots; i++) d->pool_sorted[d->pool_count[d->pool_len[i]]++] = i;
+    for (int j = 0; j < k; j++) d->pool_order[j] = j;
+    rng_shuffle_int(&d->rng, d->pool_order, k);
+    /* loss positions per batch (what op_cross_entropy divides by) and their pool mean */
+    double total = 0;
+    for (int j = 0; j < k; j++) {
+        long count = 0;
+        for (int r = 0; r < B; r++) {
+            int slot = d->pool_sorted[j * B + r];
+            const float *m = d->pool_mask + (size_t)slot * (size_t)cap;
+            float lw = d->cfg->task.tasks[d->pool_task[slot]].loss_weight;
+            for (int t = 0; t + 1 < d->pool_len[slot]; t++) count += m[t] * lw > 0.0f;
+        }
+        d->pool_scale[j] = (float)count;
+        total += (double)count;
+    }
+    double mean = total / k;
+    for (int j = 0; j < k; j++) d->pool_scale[j] = mean > 0 ? (float)(d->pool_scale[j] / mean) : 1.0f;
+    d->pool_next = 0;
+    return 0;
+}
+
+static int next_bucketed(DataStream *d, int step, Batch *b, LgErr *err) {
+    LG_ASSERT(b->B == d->cfg->train.batch_size, "bucketed batch of %d rows, want train.batch_size %d", b->B,
+              d->cfg->train.batch_size);
+    if (d->pool_next >= d->pool_k && fill_pool(d, step, b->B, err) != 0) return -1;
+    int j = d->pool_order[d->pool_next++];
+    const int *slots = d->pool_sorted + (size_t)j * (size_t)b->B;
+    int T = 1;
+    for (int r = 0; r < b->B; r++)
+        if (d->pool_len[slots[r]] - 1 > T) T = d->pool_len[slots[r]] - 1;
+    LG_ASSERT(T <= b->cap_T, "example of %d positions over the batch capacity %d", T, b->cap_T);
+    b->T = T;
+    b->n_tokens = 0;
+    for (int r = 0; r < b->B; r++) {
+        int slot = slots[r], n = d->pool_len[slot] - 1;   /* inputs 0..n-1 predict 1..n */
+        size_t o = (size_t)slot * (size_t)d->ex_cap;
+        put_tokens(d, b, r, 0, d->pool_tokens + o, d->pool_mask + o, d->pool_digits + o, 0, n, d->pool_task[slot],
+                   d->pool_scale[j]);
+        pad_row(b, r, n);
+        b->n_tokens += n;
+    }
+    if (d->pool_next == d->pool_k) d->pool_rng = d->rng;   /* the next batch starts a new pool */
+    return 0;
+}
+
 int data_next(DataStream *d, int step, Batch *b, LgErr *err) {
-    return d->cfg->train.pack ? next_packed(d, step, b, err) : next_unpacked(d, step, b, err);
+    int rc;
+    if (d->cfg->train.pack) rc = next_packed(d, step, b, err);
+    else if (d->pool_k) rc = next_bucketed(d, step, b, err);
+    else rc = next_unpacked(d, step, b, err);
+    if (rc == 0) d->served++;
+    if (!d->pool_k) d->pool_rng = d->rng;
+    return rc;
+}
+
+int data_seek(DataStream *d, long batches, LgErr *err) {
+    d->rng = d->pool_rng;
+    d->served = batches;
+    if (!d->pool_k) return 0;
+    d->pool_next = d->pool_k;
+    long within = batches % d->pool_k;
+    if (within == 0) return 0;
+    int step = (int)((batches - within) / d->cfg->train.grad_accum);
+    if (fill_pool(d, step, d->cfg->train.batch_size, err) != 0) return -1;
+    d->pool_next = (int)within;
+    return 0;
 }

@@ -11,10 +11,23 @@
  * shift into the first example; loss falls only on examples wholly inside the row.
  *
  * The stream draws the task (by sample weight), the length (uniform over the train range, or
- * a curriculum whose top grows over curriculum_steps) and the example from one Rng, whose
- * state is the stream's whole position: a checkpoint saves it and resume continues exactly.
- * Examples whose prompt is in the held-out set are drawn again (up to a bound, for tasks whose
- * space is too small to avoid them). data_next makes no heap allocation.
+ * a curriculum whose top grows over curriculum_steps) and the example from one Rng. Examples
+ * whose prompt is in the held-out set are drawn again (up to a bound, for tasks whose space is
+ * too small to avoid them). data_next makes no heap allocation.
+ *
+ * Bucketing (train.bucket = k > 1, unpacked rows): the stream draws k batches' examples at
+ * once in stream order (a pool), sorts them by length (stably), cuts them into k batches and
+ * hands those out in an order drawn from the same Rng. Every example drawn is used once, so
+ * the length and task mix are those of the unbucketed stream; only which examples share a
+ * batch changes. Each pooled batch's loss weights are scaled by its share of the pool's loss
+ * positions (count_b / mean count), so that with op_cross_entropy's per-batch mean every loss
+ * position of the pool counts the same, as it does without bucketing. Pools start at batch
+ * numbers that are multiples of k; a pool's lengths follow the curriculum at its first step.
+ *
+ * Position and resume: pool_rng is the Rng at the start of the current pool (the live Rng
+ * itself when not bucketing) and `served` counts batches handed out. A checkpoint saves
+ * pool_rng; data_seek(batches served) restores rng from it and redraws the partly used pool,
+ * so a resumed stream continues bit-identically.
  *
  * The held-out set of (task, length) is the first n examples of an Rng seeded from the run
  * seed, the task index and the length: every evaluation sees the same examples.
@@ -28,7 +41,7 @@
 
 typedef struct Batch {
     int B, T;                 /* rows, positions per row in use */
-    int cap_T;                /* positions per row allocated */
+    int cap_B, cap_T;         /* rows, positions per row allocated */
     int *tokens, *targets, *digit_index, *pos_task;   /* [B * cap_T], row stride cap_T... */
     float *weights;           /* ...but filled densely as [B, T] for the model */
     long n_tokens;            /* non-padding positions */
@@ -36,6 +49,15 @@ typedef struct Batch {
 
 void batch_init(Batch *b, int B, int cap_T);
 void batch_free(Batch *b);
+
+/* Splits b's rows, ordered by length (stably), into n consecutive parts of about B / n rows;
+ * parts[i] (from batch_init with cap_B >= ceil(B / n) and cap_T >= b->T) is padded only to its
+ * own longest row, and its loss weights are scaled by count_i / count (count: positions with
+ * weight > 0, what op_cross_entropy divides by) so the parts' losses add up to b's loss.
+ * scratch holds 2 * b->B + b->T + 2 ints. Returns the number of parts written (min(n, B)), or 0
+ * when n <= 1 or every row has the same length (nothing to save: use b itself). A row's length
+ * is its leading run of positions with pos_task >= 0 (unpacked rows). Allocates nothing. */
+int batch_split_by_length(const Batch *b, int n, Batch *parts, int *scratch);
 
 typedef struct DataStream {
     const Config *cfg;
@@ -48,6 +70,18 @@ typedef struct DataStream {
     int ex_cap;
     TaskExample ex;                    /* scratch example */
     long redrawn;                      /* training draws that hit the held-out set */
+    /* bucketing: pool of bucket * batch_size examples, each in a slot of ex_cap tokens */
+    Rng pool_rng;                      /* rng at the start of the current pool; saved by checkpoints */
+    long served;                       /* batches handed out by data_next (or skipped by data_seek) */
+    int pool_k;                        /* batches per pool; 0 = bucketing off */
+    int pool_next;                     /* next batch of the pool to hand out; pool_k = used up */
+    int *pool_tokens, *pool_digits;    /* [pool_k * B * ex_cap] */
+    float *pool_mask;                  /* [pool_k * B * ex_cap] */
+    int *pool_len, *pool_task;         /* [pool_k * B] tokens (n_tokens), task index per slot */
+    int *pool_sorted;                  /* [pool_k * B] slots by length */
+    int *pool_count;                   /* [ex_cap + 2] counting-sort scratch */
+    int *pool_order;                   /* [pool_k] batch order */
+    float *pool_scale;                 /* [pool_k] loss-weight scale of each sorted batch */
 } DataStream;
 
 /* Sets up the stream for cfg's train section over tasks, seeded from the run seed, and
@@ -64,6 +98,10 @@ int data_max_T(const DataStream *d);
 /* Tokens of the longest training example of task t: at its longest legal length up to
  * [train] max_length (a row of input positions is one shorter). */
 int data_train_tokens(const TrainConfig *tr, const Task *t);
+/* Positions the stream after `batches` batches from the state in d->pool_rng (as a checkpoint
+ * saved it, at step = batches / grad_accum): sets rng from it and, mid-pool, redraws the pool
+ * and skips its used batches. Returns 0 or -1 with err. */
+int data_seek(DataStream *d, long batches, LgErr *err);
 
 /* The held-out example i of (task, length): regenerates the same example every call (it
  * replays the set's Rng from the start, so call it with i = 0, 1, 2, ... via an EvalSetIter

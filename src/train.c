@@ -15,6 +15,7 @@
 #include "ops/ops.h"
 #include "optim.h"
 #include "rundir.h"
+#include "step.h"
 #include "util.h"
 
 #define RNG_LABEL_MODEL 0x6d6f64656cULL   /* "model" */
@@ -53,6 +54,7 @@ typedef struct Trainer {
     DataStream data;
     Batch batch;
     Ag g;
+    Stepper stepper;
     Rng model_rng;
     long step;                 /* optimizer steps completed */
     float best;                /* best eval score so far, -1 = none */
@@ -82,7 +84,7 @@ static void state_arrays(Trainer *t, int64_t *ostep, float *best, CkptArray a[N_
         {"/optim/m", CKPT_F32, t->opt.m, 1, {(int64_t)t->opt.n}},
         {"/optim/v", CKPT_F32, t->opt.v, 1, {(int64_t)t->opt.n}},
         {"/optim/step", CKPT_I64, ostep, 0, {0}},
-        {"/rng/data", CKPT_U64, t->data.rng.s, 1, {4}},
+        {"/rng/data", CKPT_U64, t->data.pool_rng.s, 1, {4}},   /* data_seek continues from it */
         {"/rng/model", CKPT_U64, t->model_rng.s, 1, {4}},
         {"/train/best", CKPT_F32, best, 0, {0}},
     };
@@ -117,39 +119,21 @@ static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
 
 /* ---- the step ---- */
 
-/* One optimizer step (grad_accum micro-batches). Returns 0, or -1 on a data error. Sets
- * *loss_out (mean over micro-batches), *norm_out, *tokens_out. */
+/* One optimizer step (grad_accum micro-batches) through the Stepper. Returns 0, or -1 on a
+ * data error. Sets *loss_out (mean over micro-batches), *norm_out, *tokens_out; a non-finite
+ * loss or norm leaves the weights untouched (the caller stops). */
 static int train_step(Trainer *t, float lr, float *loss_out, float *norm_out, long *tokens_out, LgErr *err) {
     const TrainConfig *tr = &t->e.cfg.train;
-    Model *m = &t->e.model;
     double loss_sum = 0;
     long tokens = 0;
     for (int micro = 0; micro < tr->grad_accum; micro++) {
-        Batch *b = &t->batch;
-        if (data_next(&t->data, (int)t->step, b, err) != 0) return -1;
-        ag_reset(&t->g);
-        ModelBatch in = {b->tokens, b->B, b->T, NULL, b->digit_index, 1, &t->model_rng};
-        Tensor *logits = model_forward(m, &t->g, &in, NULL);
-        float *nll = arena_alloc(&t->g.arena, (size_t)b->B * b->T * sizeof(float));
-        Tensor *loss = op_cross_entropy(&t->g, logits, b->targets, b->weights, nll);
-        ag_backward(&t->g, loss);
-        loss_sum += loss->data[0];
-        tokens += b->n_tokens;
-        for (int i = 0; i < b->B * b->T; i++)
-            if (b->weights[i] > 0 && b->pos_task[i] >= 0) {
-                t->task_nll[b->pos_task[i]] += nll[i];
-                t->task_count[b->pos_task[i]]++;
-            }
+        if (data_next(&t->data, (int)t->step, &t->batch, err) != 0) return -1;
+        loss_sum += step_grad(&t->stepper, &t->batch);
+        tokens += t->batch.n_tokens;
     }
-    ag_reset(&t->g);
-    if (tr->grad_accum > 1) optim_scale_grads(&m->params, 1.0f / (float)tr->grad_accum);
-    float norm = optim_clip_grad_norm(&m->params, tr->grad_clip);
     *loss_out = (float)(loss_sum / tr->grad_accum);
-    *norm_out = norm;
     *tokens_out = tokens;
-    if (!isfinite(*loss_out) || !isfinite(norm)) return 0;  /* caller stops before updating */
-    optim_step(&t->opt, &m->params, lr);
-    params_zero_grad(&m->params);
+    step_update(&t->stepper, lr, tr->grad_accum, *loss_out, norm_out);
     return 0;
 }
 
@@ -239,12 +223,15 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
     t->results = lg_calloc((size_t)t->n_results, sizeof *t->results, "eval results");
     t->task_nll = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_nll, "task losses");
     t->task_count = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_count, "task counts");
+    step_init(&t->stepper, &t->e.model, &t->opt, &t->g, &t->model_rng, &c->train, c->train.batch_size,
+              data_max_T(&t->data), t->task_nll, t->task_count);
     t->tty = !o->quiet && isatty(STDERR_FILENO);
 
     if (resumed) {
         if (load_state(t, &f, err) != 0) goto fail;
         ckpt_close(&f);
         resumed = 0;  /* f closed */
+        if (data_seek(&t->data, t->step * c->train.grad_accum, err) != 0) goto fail;
         if (t->step > c->train.steps) {
             lg_err(err, "%s is at step %ld, past [train] steps = %d; raise it with --set train.steps=N",
                    t->run.ckpt, t->step, c->train.steps);
@@ -268,6 +255,7 @@ static void teardown(Trainer *t) {
     lg_free(t->results);
     lg_free(t->task_nll);
     lg_free(t->task_count);
+    step_free(&t->stepper);
     ag_free(&t->g);
     batch_free(&t->batch);
     data_free(&t->data);

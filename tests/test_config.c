@@ -67,6 +67,7 @@ TEST(config_defaults_match_header) {
     CHECK(c.train.eps == 1e-8f && c.train.momentum == 0.9f && c.train.grad_clip == 1.0f);
     CHECK(c.train.min_length == 1 && c.train.max_length == 20 && c.train.length_dist == LENDIST_UNIFORM);
     CHECK(c.train.pack == 0 && c.train.pack_len == 0 && c.train.log_every == 50);
+    CHECK(c.train.length_split == 2 && c.train.bucket == 0);
     CHECK(c.train.eval_every == 500 && c.train.ckpt_every == 500);
     CHECK(c.eval.n_lengths == 10 && c.eval.lengths[0] == 10 && c.eval.lengths[9] == 100);
     CHECK(c.eval.n == 200 && c.eval.batch_size == 64 && !strcmp(c.eval.best_metric, "exact_match"));
@@ -290,7 +291,7 @@ static int change_everything(Config *c, LgErr *err) {
         "train.min_lr=1.1e-5", "train.warmup=7", "train.schedule=poly", "train.poly_power=0.5",
         "train.weight_decay=0.01", "train.beta1=0.95", "train.beta2=0.98", "train.eps=1e-6", "train.momentum=0.5",
         "train.grad_clip=0", "train.min_length=3", "train.max_length=33", "train.length_dist=curriculum",
-        "train.curriculum_steps=300", "train.pack=true", "train.pack_len=900", "train.log_every=5",
+        "train.curriculum_steps=300", "train.pack=true", "train.pack_len=900", "train.length_split=3", "train.bucket=4", "train.log_every=5",
         "train.eval_every=0", "train.ckpt_every=100",
         "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.best_metric=token_accuracy",
         "run.name=everything", "run.out_dir=/tmp/somewhere else", "run.seed=12345678901234", "run.threads=2",

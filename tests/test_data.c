@@ -43,7 +43,7 @@ static void fixture_free(Fixture *f) {
 static const char *sort_ini =
     "[model]\nmax_pos = 128\n"
     "[task]\nmain = sort\nhints = successor:0.5\nloss_weights = successor:0.25\n"
-    "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\n"
+    "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\nbucket = 0\n"
     "[eval]\nlengths = 3,5,8\nn = 50\n";
 
 TEST(data_batch_rows_are_examples_with_next_token_targets) {
@@ -90,13 +90,15 @@ TEST(data_mixes_tasks_by_sample_weight) {
     fixture_free(&f);
 }
 
-TEST(data_keeps_held_out_prompts_out_of_training) {
+static void check_held_out_kept_out(const char *bucket) {
     Fixture f;
     /* values 0..9: length 3 has only 1000 prompts, so 50 held out would be hit about every 20th
      * draw at that length if nothing kept them out */
-    if (!fixture_init(&f, "[model]\nmax_pos = 128\n[task]\nmain = sort\nhints = successor:0.5\nvalues = 0..9\n"
-                          "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\n"
-                          "[eval]\nlengths = 3,5,8\nn = 50\n")) return;
+    char ini[512];
+    snprintf(ini, sizeof ini, "[model]\nmax_pos = 128\n[task]\nmain = sort\nhints = successor:0.5\nvalues = 0..9\n"
+             "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\nbucket = %s\n"
+             "[eval]\nlengths = 3,5,8\nn = 50\n", bucket);
+    if (!fixture_init(&f, ini)) return;
     LgErr err;
     /* the held-out prompts of every (task, length) */
     static uint64_t held[2 * 3 * 50];
@@ -130,16 +132,24 @@ TEST(data_keeps_held_out_prompts_out_of_training) {
             for (int i = 0; i < n_held; i++) hits += h == held[i];
         }
     }
-    CHECK(hits == 0, "%ld training prompts were held-out prompts", hits);
+    CHECK(hits == 0, "bucket = %s: %ld training prompts were held-out prompts", bucket, hits);
     CHECK(f.d.redrawn > 0, "the stream should have had to redraw some examples");
     fixture_free(&f);
+}
+
+TEST(data_keeps_held_out_prompts_out_of_training) {
+    check_held_out_kept_out("0");
+}
+
+TEST(data_bucketed_stream_keeps_held_out_prompts_out) {
+    check_held_out_kept_out("8");
 }
 
 TEST(data_curriculum_grows_the_longest_length) {
     Fixture f;
     if (!fixture_init(&f, "[model]\nmax_pos = 128\n[task]\nmain = copy\n"
                           "[train]\nbatch_size = 32\nmin_length = 2\nmax_length = 20\n"
-                          "length_dist = curriculum\ncurriculum_steps = 100\nsteps = 200\n"
+                          "length_dist = curriculum\ncurriculum_steps = 100\nsteps = 200\nbucket = 0\n"
                           "[eval]\nlengths = 5\nn = 5\n")) return;
     LgErr err;
     int longest_early = 0, longest_late = 0;
@@ -185,12 +195,118 @@ TEST(data_packed_rows_weight_only_whole_examples) {
     fixture_free(&f);
 }
 
-TEST(data_stream_is_deterministic_and_allocates_nothing) {
+
+/* The task length of a row: sort of n values is 2n + 3 tokens, 2n + 2 positions. */
+static int sort_row_length(const Batch *b, int r) {
+    int n = 0;
+    while (n < b->T && b->pos_task[(size_t)r * b->T + n] >= 0) n++;
+    return (n - 2) / 2;
+}
+
+static const char *bucket_ini =
+    "[model]\nmax_pos = 128\n[task]\nmain = sort\n"
+    "[train]\nbatch_size = 16\nmin_length = 1\nmax_length = 20\nbucket = %d\n"
+    "[eval]\nlengths = 25\nn = 5\n";
+
+TEST(data_bucketed_batches_keep_the_length_distribution) {
+    Fixture on, off;
+    char ini_on[512], ini_off[512];
+    snprintf(ini_on, sizeof ini_on, bucket_ini, 8);
+    snprintf(ini_off, sizeof ini_off, bucket_ini, 0);
+    if (!fixture_init(&on, ini_on) || !fixture_init(&off, ini_off)) return;
+    LgErr err;
+    /* the first pool holds exactly the examples of the first 8 unbucketed batches */
+    long hist_on[21] = {0}, hist_off[21] = {0};
+    for (int s = 0; s < 8; s++) {
+        CHECK(data_next(&on.d, s, &on.b, &err) == 0 && data_next(&off.d, s, &off.b, &err) == 0, "%s", err.msg);
+        for (int r = 0; r < 16; r++) {
+            hist_on[sort_row_length(&on.b, r)]++;
+            hist_off[sort_row_length(&off.b, r)]++;
+        }
+    }
+    for (int n = 0; n <= 20; n++) CHECK(hist_on[n] == hist_off[n], "length %d: %ld rows bucketed, %ld not", n, hist_on[n], hist_off[n]);
+    /* over 500 pools the lengths stay uniform on 1..20 (chi-square, 19 dof: p(> 43.8) = 0.001),
+     * each batch spans few lengths, and the padded positions drop */
+    long hist[21] = {0}, padded_on = 0, padded_off = 0, tokens = 0;
+    double spread = 0;
+    for (int s = 0; s < 4000; s++) {
+        CHECK(data_next(&on.d, s, &on.b, &err) == 0 && data_next(&off.d, s, &off.b, &err) == 0, "%s", err.msg);
+        int lo = 99, hi = 0;
+        for (int r = 0; r < 16; r++) {
+            int n = sort_row_length(&on.b, r);
+            CHECK(n >= 1 && n <= 20, "row length %d", n);
+            hist[n]++;
+            lo = n < lo ? n : lo;
+            hi = n > hi ? n : hi;
+        }
+        spread += hi - lo;
+        padded_on += (long)on.b.B * on.b.T;
+        padded_off += (long)off.b.B * off.b.T;
+        tokens += on.b.n_tokens;
+    }
+    double chi2 = 0, expect = 4000.0 * 16 / 20;
+    for (int n = 1; n <= 20; n++) chi2 += (hist[n] - expect) * (hist[n] - expect) / expect;
+    CHECK(chi2 < 43.8, "bucketed lengths are not uniform on 1..20: chi-square %.1f", chi2);
+    CHECK(spread / 4000 < 3.5, "a bucketed batch spans %.2f lengths on average, want under 3.5", spread / 4000);
+    CHECK(padded_on < 0.75 * padded_off, "bucketed %ld positions, unbucketed %ld", padded_on, padded_off);
+    CHECK((double)tokens / padded_on > 0.85, "bucketed batches are %.2f real tokens", (double)tokens / padded_on);
+    fixture_free(&on);
+    fixture_free(&off);
+}
+
+TEST(data_bucketed_loss_weights_keep_every_loss_position_equal) {
+    Fixture f;
+    char ini[512];
+    snprintf(ini, sizeof ini, bucket_ini, 8);
+    if (!fixture_init(&f, ini)) return;
+    LgErr err;
+    /* with nll = 1 everywhere a batch's loss is sum(w) / count(w > 0) = its scale; over a pool
+     * the scales average to 1 (every loss position of the pool weighs the same) */
+    double mean = 0;
+    int lo = 1 << 30, hi = 0;
+    for (int s = 0; s < 8; s++) {
+        CHECK(data_next(&f.d, s, &f.b, &err) == 0, "%s", err.msg);
+        double sum = 0;
+        int count = 0;
+        for (int i = 0; i < f.b.B * f.b.T; i++) {
+            sum += f.b.weights[i];
+            count += f.b.weights[i] > 0;
+        }
+        mean += sum / count / 8;
+        lo = count < lo ? count : lo;
+        hi = count > hi ? count : hi;
+    }
+    CHECK_NEAR(mean, 1.0, 1e-5, 0);
+    CHECK(hi > 3 * lo, "batches of a pool should differ in size (loss positions %d..%d)", lo, hi);
+    fixture_free(&f);
+}
+
+TEST(data_seek_resumes_a_bucketed_stream_mid_pool) {
     Fixture a, b;
-    if (!fixture_init(&a, sort_ini) || !fixture_init(&b, sort_ini)) return;
+    char ini[512];
+    snprintf(ini, sizeof ini, bucket_ini, 4);
+    if (!fixture_init(&a, ini) || !fixture_init(&b, ini)) return;
+    LgErr err;
+    for (int s = 0; s < 6; s++) CHECK(data_next(&a.d, s, &a.b, &err) == 0, "%s", err.msg);
+    /* a checkpoint after 6 batches holds pool_rng (the start of batches 4..7) */
+    b.d.pool_rng = a.d.pool_rng;
+    CHECK(data_seek(&b.d, 6, &err) == 0, "%s", err.msg);
+    for (int s = 6; s < 20; s++) {
+        CHECK(data_next(&a.d, s, &a.b, &err) == 0 && data_next(&b.d, s, &b.b, &err) == 0, "%s", err.msg);
+        CHECK(a.b.T == b.b.T, "batch %d", s);
+        CHECK(memcmp(a.b.tokens, b.b.tokens, (size_t)a.b.B * a.b.T * sizeof(int)) == 0, "batch %d tokens", s);
+        CHECK(memcmp(a.b.weights, b.b.weights, (size_t)a.b.B * a.b.T * sizeof(float)) == 0, "batch %d weights", s);
+    }
+    fixture_free(&a);
+    fixture_free(&b);
+}
+
+static void check_deterministic_without_allocation(const char *ini) {
+    Fixture a, b;
+    if (!fixture_init(&a, ini) || !fixture_init(&b, ini)) return;
     LgErr err;
     uint64_t before = 0;
-    for (int s = 0; s < 20; s++) {
+    for (int s = 0; s < 40; s++) {
         if (s == 1) before = lg_alloc_count();
         CHECK(data_next(&a.d, s, &a.b, &err) == 0 && data_next(&b.d, s, &b.b, &err) == 0);
         CHECK(a.b.T == b.b.T);
@@ -200,4 +316,72 @@ TEST(data_stream_is_deterministic_and_allocates_nothing) {
           (unsigned long long)(lg_alloc_count() - before));
     fixture_free(&a);
     fixture_free(&b);
+}
+
+TEST(data_stream_is_deterministic_and_allocates_nothing) {
+    check_deterministic_without_allocation(sort_ini);
+    /* bucketed: 40 batches of 16 rows draw three pools of 16 batches */
+    char ini[512];
+    snprintf(ini, sizeof ini, bucket_ini, 16);
+    check_deterministic_without_allocation(ini);
+}
+
+TEST(data_length_split_parts_add_up_to_the_batch) {
+    Fixture f;
+    if (!fixture_init(&f, sort_ini)) return;   /* sort 3..8 with successor hints at loss weight 0.25 */
+    LgErr err;
+    Batch parts[3];
+    for (int i = 0; i < 3; i++) batch_init(&parts[i], 6, f.b.cap_T);
+    int scratch[2 * 16 + 64];
+    long cells_split = 0, cells_whole = 0;
+    for (int s = 0; s < 50; s++) {
+        CHECK(data_next(&f.d, s, &f.b, &err) == 0, "%s", err.msg);
+        const Batch *b = &f.b;
+        CHECK(b->T + 2 + 2 * b->B <= (int)(sizeof scratch / sizeof scratch[0]));
+        int n = batch_split_by_length(b, 3, parts, scratch);
+        CHECK(n == 3, "split into %d parts", n);
+        /* with nll = 1 everywhere a loss is sum(w) / count(w > 0): the parts' add up to b's */
+        double whole = 0, sum = 0;
+        int count = 0;
+        for (int i = 0; i < b->B * b->T; i++) {
+            whole += b->weights[i];
+            count += b->weights[i] > 0;
+        }
+        whole /= count;
+        int rows = 0, prev_top = 0;
+        long tokens = 0;
+        for (int p = 0; p < n; p++) {
+            const Batch *q = &parts[p];
+            double w = 0;
+            int c = 0, top = 0;
+            for (int r = 0; r < q->B; r++) {
+                int l = 0;
+                while (l < q->T && q->pos_task[(size_t)r * q->T + l] >= 0) l++;
+                top = l > top ? l : top;
+                /* each part row is some row of b, token for token */
+                int found = 0;
+                for (int br = 0; br < b->B && !found; br++)
+                    found = b->pos_task[(size_t)br * b->T + l - 1] >= 0 && (l == b->T || b->pos_task[(size_t)br * b->T + l] < 0) &&
+                            !memcmp(b->tokens + (size_t)br * b->T, q->tokens + (size_t)r * q->T, (size_t)l * sizeof(int));
+                CHECK(found, "part %d row %d is not a row of the batch", p, r);
+            }
+            for (int i = 0; i < q->B * q->T; i++) {
+                w += q->weights[i];
+                c += q->weights[i] > 0;
+            }
+            CHECK(q->T == top, "part %d padded to %d, its longest row is %d", p, q->T, top);
+            CHECK(top >= prev_top, "parts go from short rows to long");
+            prev_top = top;
+            sum += c ? w / c : 0;
+            rows += q->B;
+            tokens += q->n_tokens;
+            cells_split += (long)q->B * q->T;
+        }
+        cells_whole += (long)b->B * b->T;
+        CHECK(rows == b->B && tokens == b->n_tokens, "parts hold %d rows, %ld tokens", rows, tokens);
+        CHECK_NEAR(sum, whole, 1e-6, 1e-6, "batch %d: parts' losses vs the batch's", s);
+    }
+    CHECK(cells_split < 0.85 * cells_whole, "split batches compute %ld positions, whole %ld", cells_split, cells_whole);
+    for (int i = 0; i < 3; i++) batch_free(&parts[i]);
+    fixture_free(&f);
 }

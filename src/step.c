@@ -1,0 +1,73 @@
+/* step: one training step (forward, loss, backward, clip, optimizer). See step.h. */
+#include "step.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "util.h"
+
+void step_init(Stepper *s, Model *m, Optim *opt, Ag *g, Rng *rng, const TrainConfig *tr, int B, int cap_T,
+               double *task_nll, long *task_count) {
+    memset(s, 0, sizeof *s);
+    s->m = m;
+    s->opt = opt;
+    s->g = g;
+    s->rng = rng;
+    s->tr = tr;
+    s->task_nll = task_nll;
+    s->task_count = task_count;
+    s->split = tr->length_split < 1 ? 1 : tr->length_split;
+    if (s->split > STEP_MAX_SPLIT) s->split = STEP_MAX_SPLIT;
+    if (s->split > B) s->split = B;
+    if (s->split > 1) {
+        int rows = (B + s->split - 1) / s->split;
+        for (int i = 0; i < s->split; i++) batch_init(&s->parts[i], rows, cap_T);
+        s->scratch = lg_malloc((size_t)(2 * B + cap_T + 2) * sizeof(int), "length split scratch");
+    }
+}
+
+void step_free(Stepper *s) {
+    if (s->split > 1)
+        for (int i = 0; i < s->split; i++) batch_free(&s->parts[i]);
+    lg_free(s->scratch);
+    memset(s, 0, sizeof *s);
+}
+
+/* forward + backward of one (part of a) batch; returns its loss */
+static float grad_of(Stepper *s, const Batch *b) {
+    ag_reset(s->g);
+    ModelBatch in = {b->tokens, b->B, b->T, NULL, b->digit_index, 1, s->rng};
+    Tensor *logits = model_forward(s->m, s->g, &in, NULL);
+    float *nll = s->task_nll ? arena_alloc(&s->g->arena, (size_t)b->B * b->T * sizeof(float)) : NULL;
+    Tensor *loss = op_cross_entropy(s->g, logits, b->targets, b->weights, nll);
+    ag_backward(s->g, loss);
+    float v = loss->data[0];
+    if (nll)
+        for (int i = 0; i < b->B * b->T; i++)
+            if (b->weights[i] > 0 && b->pos_task[i] >= 0) {
+                s->task_nll[b->pos_task[i]] += nll[i];
+                s->task_count[b->pos_task[i]]++;
+            }
+    ag_reset(s->g);
+    return v;
+}
+
+float step_grad(Stepper *s, const Batch *b) {
+    int n = s->split > 1 ? batch_split_by_length(b, s->split, s->parts, s->scratch) : 0;
+    if (n == 0) return grad_of(s, b);
+    double loss = 0;   /* the parts' losses add up to b's */
+    for (int i = 0; i < n; i++) loss += grad_of(s, &s->parts[i]);
+    return (float)loss;
+}
+
+int step_update(Stepper *s, float lr, int n_micro, float loss, float *norm_out) {
+    Params *p = &s->m->params;
+    if (n_micro > 1) optim_scale_grads(p, 1.0f / (float)n_micro);
+    float norm = optim_clip_grad_norm(p, s->tr->grad_clip);
+    *norm_out = norm;
+    if (!isfinite(loss) || !isfinite(norm)) return 0;
+    optim_step(s->opt, p, lr);
+    params_zero_grad(p);
+    return 1;
+}

@@ -1,0 +1,60 @@
+/* step: one optimizer step of training, the one path that `lengen train`, `lengen bench` and
+ * the tests run.
+ *
+ *   step_grad (once per micro-batch): model_forward -> masked op_cross_entropy -> ag_backward;
+ *       parameter gradients add up across calls
+ *   step_update: gradients / n_micro -> global-norm clip -> finite check -> optimizer step at
+ *       lr -> gradients zeroed
+ *
+ * Length split (train.length_split = S > 1): step_grad orders the batch's rows by length and
+ * runs them as S parts of about B / S rows, each padded only to its own longest row, with loss
+ * weights scaled by the part's share of the batch's loss positions (batch_split_by_length): the
+ * parts' losses add up to the batch's loss, so the gradient is the unsplit batch's up to float
+ * rounding, and the padding of short rows to the batch's longest is not computed. Batches whose
+ * rows all have one length run whole.
+ *
+ * A Stepper borrows the model, optimizer, autograd context and Rng; it owns the split parts.
+ * step_grad and step_update make no heap allocation.
+ */
+#ifndef LENGEN_STEP_H
+#define LENGEN_STEP_H
+
+#include "autograd.h"
+#include "config.h"
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+
+#define STEP_MAX_SPLIT 16
+
+typedef struct Stepper {
+    Model *m;
+    Optim *opt;
+    Ag *g;
+    Rng *rng;                  /* dropout, random positions: model_forward's training draws */
+    const TrainConfig *tr;     /* grad_clip, length_split */
+    int split;                 /* parts per batch (1 = whole batches) */
+    Batch parts[STEP_MAX_SPLIT];
+    int *scratch;              /* batch_split_by_length's */
+    double *task_nll;          /* optional [n_tasks] sums of nll over loss positions... */
+    long *task_count;          /* ...and their counts, by Batch pos_task; owned by the caller */
+} Stepper;
+
+/* Sets s up for batches of up to B rows of cap_T positions. task_nll/task_count may be NULL. */
+void step_init(Stepper *s, Model *m, Optim *opt, Ag *g, Rng *rng, const TrainConfig *tr, int B, int cap_T,
+               double *task_nll, long *task_count);
+void step_free(Stepper *s);
+
+/* Forward and backward of batch b, adding to the parameter gradients. Returns b's loss (the
+ * weighted mean nll over its loss positions). The arena is reset before and after. */
+float step_grad(Stepper *s, const Batch *b);
+
+/* Ends the step after n_micro step_grad calls whose losses averaged `loss`: scales the
+ * gradients by 1 / n_micro, clips them (tr->grad_clip), and unless the loss or the norm is
+ * not finite applies the optimizer at lr and zeroes the gradients. Returns 1 if it updated, 0
+ * if not (non-finite: the caller stops; the weights are untouched). *norm_out: the norm
+ * before clipping. */
+int step_update(Stepper *s, float lr, int n_micro, float loss, float *norm_out);
+
+#endif
