@@ -6,7 +6,6 @@
 
 int cmd_config(int argc, char **argv);
 int cmd_data(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_probe(int argc, char **argv);

@@ -1,8 +1,8 @@
 /* cmd_bench: `lengen bench`: times what our users wait for.
  *
  *   lengen bench [--layers L --heads H --d-model D --seq T --batch B --vocab V --steps S]
- *       full training steps (model_forward, op_cross_entropy, ag_backward, clip, AdamW) on
- *       random tokens, exactly the trainer's path; learned positions, GELU, layernorm with
+ *       full training steps on random tokens through the trainer's own step (step_grad:
+ *       model_forward, op_cross_entropy, ag_backward; step_update: clip, AdamW); learned positions, GELU, layernorm with
  *       biases, tied head. Warm-up steps are not timed. Prints ms/step, tokens/s, GFLOP/s
  *       (6 x params x tokens + 12 L D T per token for attention, as nanoGPT counts), peak RSS
  *       and the heap allocations made during the timed steps (the promise is 0).
@@ -26,6 +26,7 @@
 #include "ops/ops.h"
 #include "optim.h"
 #include "rng.h"
+#include "step.h"
 #include "util.h"
 
 static void bench_usage(FILE *f) {
@@ -112,42 +113,38 @@ static int bench_train(int L, int H, int D, int T, int B, int V, int steps, int 
     ag_init(&g, (size_t)1 << 20);
     Rng rng;
     rng_seed(&rng, 7);
+    /* a batch of B full rows of random tokens, every position in the loss */
+    Batch b;
+    batch_init(&b, B, T);
     int n = B * T;
-    int *tokens = lg_malloc((size_t)n * sizeof(int), "bench tokens");
-    int *targets = lg_malloc((size_t)n * sizeof(int), "bench targets");
-    float *weights = lg_malloc((size_t)n * sizeof(float), "bench weights");
     for (int i = 0; i < n; i++) {
-        tokens[i] = (int)rng_below(&rng, (uint64_t)V);
-        targets[i] = (int)rng_below(&rng, (uint64_t)V);
-        weights[i] = 1.0f;
+        b.tokens[i] = (int)rng_below(&rng, (uint64_t)V);
+        b.targets[i] = (int)rng_below(&rng, (uint64_t)V);
+        b.weights[i] = 1.0f;
+        b.digit_index[i] = 0;
+        b.pos_task[i] = 0;
     }
+    b.T = T;
+    b.n_tokens = n;
+    Stepper st;   /* the trainer's step: step_grad, then step_update */
+    step_init(&st, &m, &opt, &g, &rng, &tc, B, T, NULL, NULL);
     size_t np = 0;  /* true parameter count: p->n also counts the alignment padding */
     for (int i = 0; i < m.params.count; i++) np += m.params.tensors[i]->n;
     double flops_tok = 6.0 * (double)np + 12.0 * L * D * (double)T;
-    double t_total = 0, t_fwd = 0, t_bwd = 0, t_opt = 0;
+    double t_total = 0, t_grad = 0, t_opt = 0;
     uint64_t allocs = 0;
-    float loss_v = 0;
+    float loss_v = 0, norm;
     for (int s = 0; s < warmup + steps; s++) {
         if (s == warmup) allocs = lg_alloc_count();
         double t0 = lg_seconds();
-        ag_reset(&g);
-        ModelBatch in = {tokens, B, T, NULL, NULL, 1, &rng};
-        Tensor *logits = model_forward(&m, &g, &in, NULL);
-        Tensor *loss = op_cross_entropy(&g, logits, targets, weights, NULL);
+        loss_v = step_grad(&st, &b);
         double t1 = lg_seconds();
-        ag_backward(&g, loss);
-        loss_v = loss->data[0];
-        ag_reset(&g);
+        step_update(&st, 1e-4f, 1, loss_v, &norm);
         double t2 = lg_seconds();
-        optim_clip_grad_norm(&m.params, tc.grad_clip);
-        optim_step(&opt, &m.params, 1e-4f);
-        params_zero_grad(&m.params);
-        double t3 = lg_seconds();
         if (s >= warmup) {
-            t_total += t3 - t0;
-            t_fwd += t1 - t0;
-            t_bwd += t2 - t1;
-            t_opt += t3 - t2;
+            t_total += t2 - t0;
+            t_grad += t1 - t0;
+            t_opt += t2 - t1;
         }
     }
     allocs = lg_alloc_count() - allocs;
@@ -155,15 +152,13 @@ static int bench_train(int L, int H, int D, int T, int B, int V, int steps, int 
     double gf = flops_tok * tps / 1e9;
     printf("lengen bench: L=%d H=%d D=%d T=%d B=%d V=%d, %zu params, %d threads, %d steps after %d warm-up\n",
            L, H, D, T, B, V, np, threads, steps, warmup);
-    printf("  %.2f ms/step (forward %.2f, backward %.2f, clip+adamw %.2f), %.0f tokens/s, %.1f GFLOP/s,\n"
+    printf("  %.2f ms/step (forward+backward %.2f, clip+adamw %.2f), %.0f tokens/s, %.1f GFLOP/s,\n"
            "  peak RSS %ld MB, %llu heap allocations in the timed steps, last loss %.4f\n",
-           ms, 1e3 * t_fwd / steps, 1e3 * t_bwd / steps, 1e3 * t_opt / steps, tps, gf, peak_rss_mb(),
-           (unsigned long long)allocs, loss_v);
+           ms, 1e3 * t_grad / steps, 1e3 * t_opt / steps, tps, gf, peak_rss_mb(), (unsigned long long)allocs, loss_v);
     printf("RESULT mode=train impl=lengen params=%zu ms=%.3f tok_s=%.0f gflops=%.2f rss_mb=%ld allocs=%llu\n",
            np, ms, tps, gf, peak_rss_mb(), (unsigned long long)allocs);
-    lg_free(tokens);
-    lg_free(targets);
-    lg_free(weights);
+    step_free(&st);
+    batch_free(&b);
     ag_free(&g);
     optim_free(&opt);
     model_free(&m);

@@ -18,7 +18,6 @@ static const Command commands[] = {
     {"probe", cmd_probe, "dump attention maps, logits (and hidden states) of held-out examples to HDF5"},
     {"data", cmd_data, "print generated examples of a task (--list: tasks and options)"},
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
-    {"demo", cmd_demo, "train a tiny attention model on a toy task with the engine and print the loss"},
     {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
     {"bench", cmd_bench, "time training steps, sgemm or decoding (make bench compares with PyTorch)"},
 };
