@@ -1,7 +1,9 @@
 /* cmd_probe: `lengen probe RUN|CKPT [--task NAME] [--length N] [--n K] [--hidden]
- *             [--out FILE.h5] [--batch B] [--threads N] [--set section.key=value]...`
+ *             [--out FILE.h5] [--summary [--target NAME]] [--batch B] [--threads N] [--set k=v]...`
  * Runs the model teacher-forced on K held-out examples of one task and length and writes
- * tokens, text, logits, attention maps (and hidden states) to HDF5 (probe.h, docs/probing.md). */
+ * tokens, text, logits, attention maps (and hidden states) to HDF5 (probe.h, docs/probing.md);
+ * with --summary it prints attention entropy, distance and the share on a target per head
+ * instead (and writes the file only when --out is given). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -10,9 +12,9 @@
 #include "probe.h"
 
 int cmd_probe(int argc, char **argv) {
-    const char *target, *task = NULL, *out = NULL;
+    const char *target, *task = NULL, *out = NULL, *on = "next";
     CliSets sets = {.n = 0};
-    int hidden = 0;
+    int hidden = 0, summary = 0;
     long threads = 0, n = 8, batch = 8, length = 0;
     const CliOpt opts[] = {
         {"--task", "NAME", CLI_STR, &task, 0, 0, "a value", "task to probe (default: the run's main task)"},
@@ -22,6 +24,12 @@ int cmd_probe(int argc, char **argv) {
         {"--hidden", NULL, CLI_FLAG, &hidden, 0, 0, "", "also write the residual stream after every block"},
         {"--out", "FILE.h5", CLI_STR, &out, 0, 0, "a value",
          "output file (default: probe_<task>_<length>.h5 beside the checkpoint)"},
+        {"--summary", NULL, CLI_FLAG, &summary, 0, 0, "",
+         "print per layer and head the attention entropy, mean distance and share on --target\n"
+         "                   over the answer queries (no file unless --out)"},
+        {"--target", "NAME", CLI_STR, &on, 0, 0, "a value",
+         "with --summary: next (prompt tokens equal to the token being predicted: sort's next\n"
+         "                   element), same (earlier copies of the query's token) or first (the task token)"},
         {"--batch", "B", CLI_INT, &batch, 1, 1000000, "a positive integer", "examples run together (default 8)"},
         {"--threads", "N", CLI_INT, &threads, 1, 1000000, "a positive integer",
          "threads (default: LENGEN_THREADS or all cores)"},
@@ -35,6 +43,11 @@ int cmd_probe(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof opts[0])};
     int rc = cli_parse(&cmd, argc, argv, &target);
     if (rc >= 0) return rc;
+    int target_kind = probe_target_parse(on);
+    if (target_kind < 0) {
+        fprintf(stderr, "lengen probe: --target '%s' is not one of: next, same, first\n", on);
+        return 2;
+    }
     CliRun run;
     if ((rc = cli_load_run("probe", &run, target, &sets, threads)) != 0) return rc;
     Experiment *e = &run.e;
@@ -50,6 +63,21 @@ int cmd_probe(int argc, char **argv) {
     if (out) snprintf(out_path, sizeof out_path, "%s", out);
     else lg_path_beside(out_path, sizeof out_path, run.ckpt_path, name);
     LgErr err = {{0}};
+    if (summary) {
+        ProbeSummary sum;
+        if (probe_summary(e, &o, (ProbeTarget)target_kind, &sum, &err) != 0) {
+            fprintf(stderr, "lengen probe: %s\n", err.msg);
+            exp_free(e);
+            return 1;
+        }
+        printf("probe summary: %s at length %d (step %ld)\n", task_name(e->tasks[o.task]), o.length, o.step);
+        probe_summary_print(stdout, &sum);
+        probe_summary_free(&sum);
+        if (!out) {
+            exp_free(e);
+            return 0;
+        }
+    }
     rc = probe_write(e, &o, out_path, &err);
     if (rc != 0) {
         fprintf(stderr, "lengen probe: %s\n", err.msg);

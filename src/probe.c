@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "data.h"
@@ -115,6 +116,72 @@ static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr
 
 /* ---- the run ---- */
 
+/* The padded token and digit matrices [N, T] of the set (<pad> = 0 after each example). */
+static void padded_inputs(const ProbeSet *s, int **tok, int **dig) {
+    *tok = lg_calloc((size_t)s->n * s->T, sizeof(int), "probe padded tokens");   /* VOCAB_PAD = 0 */
+    *dig = lg_calloc((size_t)s->n * s->T, sizeof(int), "probe padded digits");
+    for (int i = 0; i < s->n; i++) {
+        memcpy(*tok + (size_t)i * s->T, s->tokens + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
+        memcpy(*dig + (size_t)i * s->T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
+    }
+}
+
+/* What one batch of the forward gives a sink: examples [i0, i0 + nb) of the set, their logits
+ * [nb, T, V], attention [L] x [nb, H, T, T] and hidden states [L] x [nb, T, D] (NULL without). */
+typedef int (*BatchSink)(void *sink, int i0, int nb, const Tensor *logits, Tensor *const *attn,
+                         Tensor *const *hidden);
+
+/* Runs the model without grad over the set in batches of o->batch, teacher-forced, and hands
+ * each batch to sink; stops at the first sink failure. */
+static int run_batches(Experiment *e, const ProbeOptions *o, const ProbeSet *s, const int *tok, const int *dig,
+                       BatchSink fn, void *sink, LgErr *err) {
+    Model *m = &e->model;
+    int N = s->n, T = s->T, L = m->L, rc = 0;
+    Tensor **attn = lg_calloc((size_t)L, sizeof(Tensor *), "probe attn trace");
+    Tensor **hidden = lg_calloc((size_t)L, sizeof(Tensor *), "probe hidden trace");
+    ModelTrace trace = {attn, o->hidden ? hidden : NULL};
+    Ag g;
+    ag_init(&g, (size_t)1 << 20);
+    ag_set_grad(&g, 0);
+    int batch = o->batch > 0 ? o->batch : 8;
+    for (int i0 = 0; i0 < N && !rc; i0 += batch) {
+        int nb = N - i0 < batch ? N - i0 : batch;
+        ModelBatch in = {.tokens = tok + (size_t)i0 * T, .B = nb, .T = T, .digit_index = dig + (size_t)i0 * T};
+        if (model_check_batch(m, &in, err) != 0) {
+            rc = -1;
+            break;
+        }
+        ag_reset(&g);
+        Tensor *logits = model_forward(m, &g, &in, &trace);
+        rc = fn(sink, i0, nb, logits, attn, o->hidden ? hidden : NULL);
+    }
+    ag_free(&g);
+    lg_free(attn);
+    lg_free(hidden);
+    return rc ? -1 : 0;
+}
+
+typedef struct WriteSink {
+    const H5Out *h;
+    int n_ds;
+    hid_t *ds;
+    char (*names)[32];
+    LgErr *err;
+} WriteSink;
+
+static int write_batch(void *sink, int i0, int nb, const Tensor *logits, Tensor *const *attn, Tensor *const *hidden) {
+    WriteSink *w = sink;
+    int L = hidden ? (w->n_ds - 1) / 2 : w->n_ds - 1;
+    int rc = write_rows(w->h, w->ds[0], w->names[0], H5T_NATIVE_FLOAT, logits->data, (hsize_t)i0, (hsize_t)nb, w->err);
+    for (int l = 0; l < L && !rc; l++)
+        rc = write_rows(w->h, w->ds[1 + l], w->names[1 + l], H5T_NATIVE_FLOAT, attn[l]->data, (hsize_t)i0, (hsize_t)nb,
+                        w->err);
+    for (int l = 0; l < L && hidden && !rc; l++)
+        rc = write_rows(w->h, w->ds[1 + L + l], w->names[1 + L + l], H5T_NATIVE_FLOAT, hidden[l]->data, (hsize_t)i0,
+                        (hsize_t)nb, w->err);
+    return rc;
+}
+
 static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H5Out *h, LgErr *err) {
     Model *m = &e->model;
     const int N = s->n, T = s->T, V = m->vocab_size, L = m->L, H = m->H, D = m->D;
@@ -134,84 +201,59 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
     lg_free(vocab);
     if (rc) return -1;
 
-    /* the padded token matrix [N, T] and the small per-example arrays, written whole */
-    int *tok = lg_calloc((size_t)N * T, sizeof(int), "probe padded tokens");   /* VOCAB_PAD = 0 */
-    int *dig = lg_calloc((size_t)N * T, sizeof(int), "probe padded digits");
-    for (int i = 0; i < N; i++) {
-        memcpy(tok + (size_t)i * T, s->tokens + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
-        memcpy(dig + (size_t)i * T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
-    }
+    int *tok, *dig;
+    padded_inputs(s, &tok, &dig);
     hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N};
     rc = write_ints(h, "/tokens", 2, d2, tok, err) || write_ints(h, "/digit_index", 2, d2, dig, err) ||
          write_ints(h, "/n_tokens", 1, d1, s->n_tokens, err) ||
          write_ints(h, "/prompt_len", 1, d1, s->prompt_len, err);
 
     /* one dataset per array the forward produces: logits, then attn and hidden per layer */
-    int n_ds = 1 + L + (o->hidden ? L : 0);
-    hid_t *ds = lg_malloc((size_t)n_ds * sizeof(hid_t), "probe datasets");
-    char (*names)[32] = lg_malloc((size_t)n_ds * sizeof *names, "probe dataset names");
-    for (int k = 0; k < n_ds; k++) ds[k] = -1;
-    for (int k = 0; k < n_ds && !rc; k++) {
+    WriteSink w = {h, 1 + L + (o->hidden ? L : 0), NULL, NULL, err};
+    w.ds = lg_malloc((size_t)w.n_ds * sizeof(hid_t), "probe datasets");
+    w.names = lg_malloc((size_t)w.n_ds * sizeof *w.names, "probe dataset names");
+    for (int k = 0; k < w.n_ds; k++) w.ds[k] = -1;
+    for (int k = 0; k < w.n_ds && !rc; k++) {
         hsize_t dims[4];
         int nd;
         if (k == 0) {
-            snprintf(names[k], sizeof names[k], "/logits");
+            snprintf(w.names[k], sizeof w.names[k], "/logits");
             nd = 3, dims[0] = N, dims[1] = T, dims[2] = V;
         } else if (k <= L) {
-            snprintf(names[k], sizeof names[k], "/attn/layer%d", k - 1);
+            snprintf(w.names[k], sizeof w.names[k], "/attn/layer%d", k - 1);
             nd = 4, dims[0] = N, dims[1] = H, dims[2] = T, dims[3] = T;
         } else {
-            snprintf(names[k], sizeof names[k], "/hidden/layer%d", k - 1 - L);
+            snprintf(w.names[k], sizeof w.names[k], "/hidden/layer%d", k - 1 - L);
             nd = 3, dims[0] = N, dims[1] = T, dims[2] = D;
         }
-        ds[k] = create_rows(h, names[k], H5T_IEEE_F32LE, nd, dims, err);
-        if (ds[k] < 0) rc = -1;
+        w.ds[k] = create_rows(h, w.names[k], H5T_IEEE_F32LE, nd, dims, err);
+        if (w.ds[k] < 0) rc = -1;
     }
-
-    Tensor **attn = lg_calloc((size_t)L, sizeof(Tensor *), "probe attn trace");
-    Tensor **hidden = lg_calloc((size_t)L, sizeof(Tensor *), "probe hidden trace");
-    ModelTrace trace = {attn, o->hidden ? hidden : NULL};
-    Ag g;
-    ag_init(&g, (size_t)1 << 20);
-    ag_set_grad(&g, 0);
-    int batch = o->batch > 0 ? o->batch : 8;
-    for (int i0 = 0; i0 < N && !rc; i0 += batch) {
-        int nb = N - i0 < batch ? N - i0 : batch;
-        ModelBatch in = {.tokens = tok + (size_t)i0 * T, .B = nb, .T = T, .digit_index = dig + (size_t)i0 * T};
-        if (model_check_batch(m, &in, err) != 0) {
-            rc = -1;
-            break;
-        }
-        ag_reset(&g);
-        Tensor *logits = model_forward(m, &g, &in, &trace);
-        rc = write_rows(h, ds[0], names[0], H5T_NATIVE_FLOAT, logits->data, (hsize_t)i0, (hsize_t)nb, err);
-        for (int l = 0; l < L && !rc; l++)
-            rc = write_rows(h, ds[1 + l], names[1 + l], H5T_NATIVE_FLOAT, attn[l]->data, (hsize_t)i0, (hsize_t)nb, err);
-        for (int l = 0; l < L && o->hidden && !rc; l++)
-            rc = write_rows(h, ds[1 + L + l], names[1 + L + l], H5T_NATIVE_FLOAT, hidden[l]->data, (hsize_t)i0,
-                            (hsize_t)nb, err);
-    }
-    ag_free(&g);
-    lg_free(attn);
-    lg_free(hidden);
-    for (int k = 0; k < n_ds; k++) h5u_close(ds[k]);
-    lg_free(ds);
-    lg_free(names);
+    if (!rc) rc = run_batches(e, o, s, tok, dig, write_batch, &w, err);
+    for (int k = 0; k < w.n_ds; k++) h5u_close(w.ds[k]);
+    lg_free(w.ds);
+    lg_free(w.names);
     lg_free(tok);
     lg_free(dig);
     return rc ? -1 : 0;
 }
 
-int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgErr *err) {
-    LG_ASSERT(o->task >= 0 && o->task < e->n_tasks && e->has_model, "probe_write needs a built model and a task index of it");
+/* The task index, length and example count of o are ones e can probe. */
+static int probe_check(Experiment *e, const ProbeOptions *o, LgErr *err) {
+    LG_ASSERT(o->task >= 0 && o->task < e->n_tasks && e->has_model, "probing needs a built model and a task index of it");
     Task *t = e->tasks[o->task];
     int lo, hi;
     task_length_range(t, &lo, &hi);
     if (o->length < lo || o->length > hi)
         return lg_err(err, "length %d is out of range: task '%s' takes lengths %d..%d", o->length, task_name(t), lo, hi);
     if (o->n < 1) return lg_err(err, "the number of examples must be >= 1, got %d", o->n);
+    return 0;
+}
+
+int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgErr *err) {
+    Task *t = e->tasks[o->task];
     ProbeSet s;
-    if (set_generate(&s, e, o, err) != 0) return -1;
+    if (probe_check(e, o, err) != 0 || set_generate(&s, e, o, err) != 0) return -1;
     LgErr too_long;
     if (model_check_length(&e->model, s.T, &too_long)) {
         lg_err(err, "task '%s' at length %d: %s, or probe a shorter length", task_name(t), o->length, too_long.msg);
@@ -233,4 +275,119 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
     set_free(&s);
     if (H5Fclose(h.file) < 0 && rc == 0) rc = h5_fail(&h, "the file (closing it)", err);
     return lg_tmp_commit(tmp, out_path, rc, err);
+}
+
+/* ---- the summary ---- */
+
+const char *const probe_target_names[PROBE_TARGET_COUNT] = {"next", "same", "first"};
+
+int probe_target_parse(const char *name) {
+    for (int k = 0; k < PROBE_TARGET_COUNT; k++)
+        if (!strcmp(name, probe_target_names[k])) return k;
+    return -1;
+}
+
+typedef struct SummarySink {
+    const ProbeSet *s;
+    ProbeSummary *out;
+} SummarySink;
+
+/* 1 when key j is on the target of query t in example tokens x (prompt length p) */
+static int on_target(ProbeTarget target, const int *x, int p, int t, int j) {
+    switch (target) {
+    case PROBE_NEXT: return j < p && x[j] == x[t + 1];
+    case PROBE_SAME: return j < t && x[j] == x[t];
+    case PROBE_FIRST: return j == 0;
+    default: return 0;
+    }
+}
+
+/* Adds the answer queries of one batch: rows t = prompt_len-1 .. n_tokens-2 (each predicts an
+ * answer token), every layer and head. */
+static int summary_batch(void *sink, int i0, int nb, const Tensor *logits, Tensor *const *attn, Tensor *const *hidden) {
+    SummarySink *ss = sink;
+    ProbeSummary *o = ss->out;
+    const ProbeSet *s = ss->s;
+    int T = s->T, L = o->L, H = o->H;
+    (void)logits, (void)hidden;
+    for (int b = 0; b < nb; b++) {
+        int i = i0 + b, p = s->prompt_len[i], n = s->n_tokens[i];
+        const int *x = s->tokens + (size_t)i * s->cap;
+        for (int t = p - 1; t <= n - 2; t++) {
+            o->rows++;
+            for (int l = 0; l < L; l++)
+                for (int h = 0; h < H; h++) {
+                    const float *row = attn[l]->data + (((size_t)b * H + h) * T + t) * T;
+                    double ent = 0, dist = 0, share = 0;
+                    for (int j = 0; j <= t; j++) {
+                        double a = row[j];
+                        if (a > 0) ent -= a * log(a);
+                        dist += a * (t - j);
+                        if (on_target(o->target, x, p, t, j)) share += a;
+                    }
+                    int k = l * H + h;
+                    o->entropy[k] += ent, o->distance[k] += dist, o->on_target[k] += share;
+                }
+            o->uniform_entropy += log((double)t + 1);
+        }
+    }
+    return 0;
+}
+
+int probe_summary(Experiment *e, const ProbeOptions *o, ProbeTarget target, ProbeSummary *out, LgErr *err) {
+    memset(out, 0, sizeof *out);
+    ProbeSet s;
+    if (probe_check(e, o, err) != 0 || set_generate(&s, e, o, err) != 0) return -1;
+    LgErr too_long;
+    if (model_check_length(&e->model, s.T, &too_long)) {
+        set_free(&s);
+        return lg_err(err, "task '%s' at length %d: %s, or probe a shorter length", task_name(e->tasks[o->task]),
+                      o->length, too_long.msg);
+    }
+    Model *m = &e->model;
+    out->L = m->L, out->H = m->H, out->target = target, out->n = s.n;
+    size_t k = (size_t)m->L * m->H;
+    out->entropy = lg_calloc(k, sizeof(double), "probe summary");
+    out->distance = lg_calloc(k, sizeof(double), "probe summary");
+    out->on_target = lg_calloc(k, sizeof(double), "probe summary");
+    int *tok, *dig;
+    padded_inputs(&s, &tok, &dig);
+    ProbeOptions no_hidden = *o;
+    no_hidden.hidden = 0;
+    SummarySink sink = {&s, out};
+    int rc = run_batches(e, &no_hidden, &s, tok, dig, summary_batch, &sink, err);
+    lg_free(tok);
+    lg_free(dig);
+    set_free(&s);
+    if (rc) {
+        probe_summary_free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < k && out->rows; i++)
+        out->entropy[i] /= out->rows, out->distance[i] /= out->rows, out->on_target[i] /= out->rows;
+    if (out->rows) out->uniform_entropy /= out->rows;
+    return 0;
+}
+
+void probe_summary_free(ProbeSummary *s) {
+    lg_free(s->entropy);
+    lg_free(s->distance);
+    lg_free(s->on_target);
+    memset(s, 0, sizeof *s);
+}
+
+void probe_summary_print(FILE *f, const ProbeSummary *s) {
+    static const char *const what[PROBE_TARGET_COUNT] = {
+        "prompt tokens equal to the token the query predicts (sort: the next element in sorted order)",
+        "earlier tokens equal to the query's own token", "the first token (the task token)"};
+    fprintf(f, "attention of the %ld answer queries (%d examples), per layer and head:\n", s->rows, s->n);
+    fprintf(f, "  entropy in nats (uniform over the keys seen: %.3f); distance = mean query-key offset;\n",
+            s->uniform_entropy);
+    fprintf(f, "  target '%s' = %s\n", probe_target_names[s->target], what[s->target]);
+    fprintf(f, "  layer  head   entropy   distance   on target\n");
+    for (int l = 0; l < s->L; l++)
+        for (int h = 0; h < s->H; h++) {
+            int k = l * s->H + h;
+            fprintf(f, "  %5d  %4d   %7.3f   %8.2f   %9.3f\n", l, h, s->entropy[k], s->distance[k], s->on_target[k]);
+        }
 }

@@ -24,6 +24,8 @@
 #ifndef LENGEN_PROBE_H
 #define LENGEN_PROBE_H
 
+#include <stdio.h>
+
 #include "experiment.h"
 
 typedef struct ProbeOptions {
@@ -40,5 +42,36 @@ typedef struct ProbeOptions {
  * left under out_path or out_path.tmp) when the length is outside the task's range, the
  * sequences need more positions than the model has, or a write fails. */
 int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgErr *err);
+
+/* ---- the summary: the mechanism without Python ---- */
+
+/* Keys a query's "on target" share counts (query row t predicts token t+1):
+ *   next   prompt keys whose token equals token t+1 (sort: the next element in sorted order,
+ *          every copy of it; copy: the source of the next token)
+ *   same   earlier keys whose token equals token t (the query's own value: its other copies)
+ *   first  key 0, the task token (the usual attention sink) */
+typedef enum { PROBE_NEXT, PROBE_SAME, PROBE_FIRST, PROBE_TARGET_COUNT } ProbeTarget;
+extern const char *const probe_target_names[PROBE_TARGET_COUNT];
+/* The target of a name, or -1. */
+int probe_target_parse(const char *name);
+
+/* Means over the answer queries (rows prompt_len-1 .. n_tokens-2 of every example, the ones
+ * whose next token is an answer token) of each layer's and head's attention row. */
+typedef struct ProbeSummary {
+    int L, H, n;              /* layers, heads, examples */
+    ProbeTarget target;
+    long rows;                /* answer queries counted */
+    double *entropy;          /* [L*H] mean entropy of the row, nats */
+    double *distance;         /* [L*H] mean of sum_j a_j (t - j): how far back it looks */
+    double *on_target;        /* [L*H] mean attention mass on the target keys */
+    double uniform_entropy;   /* mean log(t + 1): the entropy of uniform attention */
+} ProbeSummary;
+
+/* Runs the model on the same held-out examples as probe_write (o->hidden is ignored) and fills
+ * out (owned; probe_summary_free). -1 with err on a bad length or count, as probe_write. */
+int probe_summary(Experiment *e, const ProbeOptions *o, ProbeTarget target, ProbeSummary *out, LgErr *err);
+void probe_summary_free(ProbeSummary *s);
+/* The table `lengen probe --summary` prints. */
+void probe_summary_print(FILE *f, const ProbeSummary *s);
 
 #endif

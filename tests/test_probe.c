@@ -191,3 +191,79 @@ TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
+
+/* probe_summary against the same statistics recomputed here from the probe file's /attn,
+ * /tokens, /prompt_len and /n_tokens of the same held-out examples, for every target. */
+TEST(probe_summary_matches_the_dumped_attention) {
+    char dir[64] = "/tmp/lengen_probe_XXXXXX";
+    CHECK(mkdtemp(dir), "mkdtemp");
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    char set[128];
+    snprintf(set, sizeof set, "run.out_dir=%s", dir);
+    CHECK(cfg_load_string(&c, probe_ini, "probe_ini", &err) == 0 && cfg_set(&c, set, &err) == 0 &&
+          cfg_validate(&c, &err) == 0, "%s", err.msg);
+    TrainOptions to = {.quiet = 1};
+    CHECK(train_run(&c, &to) == 0, "training the tiny model failed");
+    char run[128], out[160];
+    snprintf(run, sizeof run, "%s/p", dir);
+    snprintf(out, sizeof out, "%s/probe.h5", dir);
+    Experiment e;
+    CHECK(exp_load(&e, run, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    const int N = 6, len = 5;
+    ProbeOptions o = {.task = 0, .length = len, .n = N, .batch = 4, .checkpoint = "c", .step = 30};
+    CHECK(probe_write(&e, &o, out, &err) == 0, "%s", err.msg);
+    const int L = e.model.L, H = e.model.H;
+    hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "cannot open %s", out);
+    int T = 0, n_tok[6], plen[6];
+    hsize_t d1[1] = {N};
+    CHECK(read_ds(f, "/n_tokens", H5T_NATIVE_INT, n_tok, 1, d1) && read_ds(f, "/prompt_len", H5T_NATIVE_INT, plen, 1, d1));
+    for (int i = 0; i < N; i++) T = n_tok[i] > T ? n_tok[i] : T;
+    int *tok = calloc((size_t)N * T, sizeof(int));
+    float *attn = calloc((size_t)L * N * H * T * T, sizeof(float));
+    hsize_t d_tok[2] = {N, T}, d_att[4] = {N, H, T, T};
+    int ok = read_ds(f, "/tokens", H5T_NATIVE_INT, tok, 2, d_tok);
+    for (int l = 0; ok && l < L; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "/attn/layer%d", l);
+        ok = read_ds(f, name, H5T_NATIVE_FLOAT, attn + (size_t)l * N * H * T * T, 4, d_att);
+    }
+    H5Fclose(f);
+    for (int target = 0; ok && target < PROBE_TARGET_COUNT; target++) {
+        ProbeSummary s;
+        CHECK(probe_summary(&e, &o, (ProbeTarget)target, &s, &err) == 0, "%s", err.msg);
+        long rows = 0;
+        for (int i = 0; i < N; i++) rows += n_tok[i] - plen[i];
+        ok = EXPECT(s.rows == rows && s.L == L && s.H == H, "rows %ld, want %ld", s.rows, rows);
+        for (int l = 0; ok && l < L; l++)
+            for (int h = 0; ok && h < H; h++) {
+                double ent = 0, dist = 0, share = 0;
+                for (int i = 0; i < N; i++)
+                    for (int t = plen[i] - 1; t <= n_tok[i] - 2; t++) {
+                        const float *row = attn + ((((size_t)l * N + i) * H + h) * T + t) * T;
+                        const int *x = tok + (size_t)i * T;
+                        for (int j = 0; j <= t; j++) {
+                            if (row[j] > 0) ent -= row[j] * log(row[j]);
+                            dist += row[j] * (t - j);
+                            int hit = target == PROBE_NEXT ? j < plen[i] && x[j] == x[t + 1]
+                                    : target == PROBE_SAME ? j < t && x[j] == x[t] : j == 0;
+                            if (hit) share += row[j];
+                        }
+                    }
+                int k = l * H + h;
+                ok = EXPECT(fabs(s.entropy[k] - ent / rows) < 1e-4 && fabs(s.distance[k] - dist / rows) < 1e-3 &&
+                                fabs(s.on_target[k] - share / rows) < 1e-4,
+                            "%s layer %d head %d: entropy %g/%g distance %g/%g share %g/%g", probe_target_names[target], l,
+                            h, s.entropy[k], ent / rows, s.distance[k], dist / rows, s.on_target[k], share / rows);
+            }
+        probe_summary_free(&s);
+    }
+    free(tok);
+    free(attn);
+    exp_free(&e);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
