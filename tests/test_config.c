@@ -67,7 +67,7 @@ TEST(config_defaults_match_header) {
     CHECK(c.train.eps == 1e-8f && c.train.momentum == 0.9f && c.train.grad_clip == 1.0f);
     CHECK(c.train.min_length == 1 && c.train.max_length == 20 && c.train.length_dist == LENDIST_UNIFORM);
     CHECK(c.train.pack == 0 && c.train.pack_len == 0 && c.train.log_every == 50);
-    CHECK(c.train.length_split == 2 && c.train.bucket == 0);
+    CHECK(c.train.length_split == 8 && c.train.bucket == 0);
     CHECK(c.train.eval_every == 500 && c.train.ckpt_every == 500);
     CHECK(c.eval.n_lengths == 10 && c.eval.lengths[0] == 10 && c.eval.lengths[9] == 100);
     CHECK(c.eval.n == 200 && c.eval.batch_size == 64 && !strcmp(c.eval.best_metric, "exact_match"));
