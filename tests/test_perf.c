@@ -65,7 +65,7 @@ TEST(fast_attention_kernels_equal_the_reference) {
         float *dq1 = zeros(nq), *dk1 = zeros(nk), *dv1 = zeros(nk), *dl1 = zeros(np);
         float *dq2 = zeros(nq), *dk2 = zeros(nk), *dv2 = zeros(nk), *dl2 = zeros(np);
         float *scratch = lg_malloc(attention_fast_scratch(Tk) * sizeof(float), "scratch");
-        attention_backward_ref(dq1, dk1, dv1, dl1, NULL, dout, p1, q, kk, v, hs, rs, scale, k->causal, B, H, Tq, Tk, hd);
+        attention_backward_ref(dq1, dk1, dv1, dl1, dout, p1, q, kk, v, hs, rs, scale, k->causal, B, H, Tq, Tk, hd);
         attention_fast_backward(dq2, lq, dk2, lk, dv2, lk, dl2, scratch, dout, lq, p1, q, kk, v, hs, rs, scale,
                                 k->causal, B, H, Tq, Tk, hd, 0);
         ok = ok && close_all(dq2, dq1, nq, 1e-5, 1e-4, "dq") && close_all(dk2, dk1, nk, 1e-5, 1e-4, "dk") &&

@@ -5,8 +5,9 @@
  *   op_attention        fused attention on heads q, k, v [B, H, T, hd] (training with RoPE)
  *   op_attention_qkv    the same read straight out of a packed qkv [B, T, 3D] (training)
  *   op_attention_cached the same over a KV cache, appending the new keys (prefill, decoding)
- * The first three are differentiable and share one tape node backward; all run on the kernels
- * of attention_kernels.c. The causal rule is in attn_rows.h.
+ * op_attention and op_attention_qkv share one tape node backward (op_attention_cached records
+ * none); the fused three run on the kernels of attention_kernels.c. The causal rule is in
+ * attn_rows.h.
  *
  * Threading: the fused kernels run one (batch, head) per iteration; every write of an
  * iteration lands in that head's own slices. Gradients that sum over heads' iterations (a bias

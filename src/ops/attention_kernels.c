@@ -83,14 +83,14 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
     }
 }
 
-/* Backward of attention_forward with kv_stride = Tk: the plain reference kernel (the op uses
- * attention_fast_backward unless head_scale needs a gradient). Accumulates into dq, dk, dv (any
- * may be NULL). Writes (does not add) dl [B,H,Tq,Tk] = dlogits, and dhs_part [B*H] = this
- * (b,h)'s share of dhead_scale[h] (when not NULL); the caller reduces those over the batch. */
-void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *dhs_part,
-                               const float *dout, const float *p, const float *q, const float *k,
-                               const float *v, const float *head_scale, const float *row_scale,
-                               float scale, int causal, int B, int H, int Tq, int Tk, int hd) {
+/* Backward of attention_forward with kv_stride = Tk: the plain reference kernel that
+ * attention_fast_backward is tested against. Accumulates into dq, dk, dv (any may be NULL);
+ * writes (does not add) dl [B,H,Tq,Tk] = dlogits, from which the op derives the bias and
+ * head_scale gradients. */
+void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, const float *dout, const float *p,
+                            const float *q, const float *k, const float *v, const float *head_scale,
+                            const float *row_scale, float scale, int causal, int B, int H, int Tq, int Tk,
+                            int hd) {
     // forward: logit_ij = s_i (q_i . k_j) + bias_ij,  s_i = scale row_scale_i head_scale_h
     //          p = softmax_j(logit);  out_i = sum_j p_ij v_j
 #pragma omp parallel for if (OPS_PAR((size_t)B * H * Tq * Tk * hd))
@@ -99,7 +99,6 @@ void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *d
         const float *qh = q + (size_t)bh * Tq * hd, *kh = k + (size_t)bh * Tk * hd, *vh = v + (size_t)bh * Tk * hd;
         const float *doh = dout + (size_t)bh * Tq * hd;
         float hs = head_scale ? head_scale[h] : 1.0f;
-        float dhs = 0.0f;
         for (int i = 0; i < Tq; i++) {
             const float *pi = p + ((size_t)bh * Tq + i) * Tk;
             const float *doi = doh + (size_t)i * hd;
@@ -129,10 +128,8 @@ void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *d
                     float *dkj = dk + ((size_t)bh * Tk + j) * hd;
                     for (int e = 0; e < hd; e++) dkj[e] += d * s * qi[e];
                 }
-                if (dhs_part) dhs += d * rs * dot(qi, kj, hd);  // dhead_scale += dl_ij rs_i (q_i . k_j)
             }
         }
-        if (dhs_part) dhs_part[bh] = dhs;
     }
 }
 

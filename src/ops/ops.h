@@ -139,12 +139,12 @@ void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk,
                              const float *q, const float *k, const float *v, const float *head_scale,
                              const float *row_scale, float scale, int causal,
                              int B, int H, int Tq, int Tk, int hd, int fresh);
-/* The plain reference backward of attention_forward (kv_stride = Tk); dhs_part [B*H] receives
- * each (b, h)'s share of dhead_scale when not NULL. */
-void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, float *dhs_part, const float *dout,
-                            const float *p, const float *q, const float *k, const float *v,
-                            const float *head_scale, const float *row_scale, float scale, int causal,
-                            int B, int H, int Tq, int Tk, int hd);
+/* The plain reference backward of attention_forward (kv_stride = Tk), same outputs as
+ * attention_fast_backward. */
+void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, const float *dout, const float *p,
+                            const float *q, const float *k, const float *v, const float *head_scale,
+                            const float *row_scale, float scale, int causal, int B, int H, int Tq, int Tk,
+                            int hd);
 
 /* Rotary embedding on x [B, H, T, hd]: rotates the first `rot_dims` (even, <= hd) dims of
  * every head in interleaved pairs (GPT-J: (x0,x1), (x2,x3), ...) by angle pos * base^(-2i/rot_dims).
