@@ -20,12 +20,14 @@ static int argmax(const float *x, int n) {
     return best;
 }
 
-/* One batch of nb examples (ex[0..nb)): decodes and scores them. */
+/* One batch of nb examples (ex[0..nb)): decodes and scores them. Every int array is carved
+ * out of one allocation (ints), the masks out of another. */
 typedef struct DecodeBuf {
     int nb_cap, cap;          /* examples, tokens per example */
     TaskExample *ex;
-    int *ex_tokens, *ex_digits;
-    float *ex_mask;
+    int *ints;                /* owns the int arrays below */
+    float *ex_mask;           /* [nb * cap] */
+    int *ex_tokens, *ex_digits;                  /* [nb * cap] each */
     int *prompts, *prompt_len, *prompt_digits;   /* [nb * cap], [nb], [nb * cap] */
     int *gen, *n_gen, *next, *next_digit, *done; /* [nb * cap], [nb], [nb], [nb], [nb] */
 } DecodeBuf;
@@ -36,38 +38,26 @@ static void buf_init(DecodeBuf *d, int nb, int cap) {
     d->cap = cap;
     size_t n = (size_t)nb * cap;
     d->ex = lg_calloc((size_t)nb, sizeof *d->ex, "eval examples");
-    d->ex_tokens = lg_malloc(n * sizeof(int), "eval tokens");
-    d->ex_digits = lg_malloc(n * sizeof(int), "eval digits");
     d->ex_mask = lg_malloc(n * sizeof(float), "eval mask");
+    d->ints = lg_malloc((5 * n + 5 * (size_t)nb) * sizeof(int), "eval decode buffers");
+    int **wide[] = {&d->ex_tokens, &d->ex_digits, &d->prompts, &d->prompt_digits, &d->gen};
+    int **narrow[] = {&d->prompt_len, &d->n_gen, &d->next, &d->next_digit, &d->done};
+    int *p = d->ints;
+    for (int k = 0; k < 5; k++, p += n) *wide[k] = p;
+    for (int k = 0; k < 5; k++, p += nb) *narrow[k] = p;
     for (int i = 0; i < nb; i++) {
         d->ex[i].tokens = d->ex_tokens + (size_t)i * cap;
         d->ex[i].digit_index = d->ex_digits + (size_t)i * cap;
         d->ex[i].loss_mask = d->ex_mask + (size_t)i * cap;
         d->ex[i].cap = cap;
     }
-    d->prompts = lg_malloc(n * sizeof(int), "eval prompts");
-    d->prompt_digits = lg_malloc(n * sizeof(int), "eval prompt digits");
-    d->prompt_len = lg_malloc((size_t)nb * sizeof(int), "eval prompt lengths");
-    d->gen = lg_malloc(n * sizeof(int), "eval generations");
-    d->n_gen = lg_malloc((size_t)nb * sizeof(int), "eval generation lengths");
-    d->next = lg_malloc((size_t)nb * sizeof(int), "eval next tokens");
-    d->next_digit = lg_malloc((size_t)nb * sizeof(int), "eval next digits");
-    d->done = lg_malloc((size_t)nb * sizeof(int), "eval done flags");
 }
 
 static void buf_free(DecodeBuf *d) {
     lg_free(d->ex);
-    lg_free(d->ex_tokens);
-    lg_free(d->ex_digits);
     lg_free(d->ex_mask);
-    lg_free(d->prompts);
-    lg_free(d->prompt_digits);
-    lg_free(d->prompt_len);
-    lg_free(d->gen);
-    lg_free(d->n_gen);
-    lg_free(d->next);
-    lg_free(d->next_digit);
-    lg_free(d->done);
+    lg_free(d->ints);
+    memset(d, 0, sizeof *d);
 }
 
 /* Greedy decoding of d->ex[0..nb): fills gen / n_gen. */
