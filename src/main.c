@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"probe", cmd_probe, "dump attention maps, logits (and hidden states) of held-out examples to HDF5"},
     {"data", cmd_data, "print generated examples of a task (--list: tasks and options)"},
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
+    {"sweep", cmd_sweep, "train a grid of runs (e.g. posenc x seed) W at a time, skip finished ones, resume interrupted ones, table them"},
     {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
     {"bench", cmd_bench, "time training steps, sgemm or decoding (make bench compares with PyTorch)"},
 };

@@ -1,0 +1,151 @@
+/* cmd_sweep: `lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]`: runs a grid
+ * of training runs (src/sweep.h), then writes and prints the results table and draws the plot. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "sweep.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]\n\n"
+            "Trains every run of the grid in FILE (a [sweep] section naming the base config, and a [grid]\n"
+            "section of section.key = v1, v2, ... axes) as child `lengen train` processes, W at a time with\n"
+            "T threads each (default: T = 1, W = cores / T). Finished runs are skipped, interrupted ones\n"
+            "resumed. Ends with results.csv, results.md (exact match per length of every run) and\n"
+            "results.png (tools/plot_eval.py, when python3 has matplotlib) in <out_dir>/<name>/.\n"
+            "  --workers W  runs at a time (overrides [sweep] workers)\n"
+            "  --threads T  threads per run (overrides [sweep] threads)\n"
+            "  --table      only write and print the table of what has finished\n"
+            "  --quiet      print only the table and failures\n"
+            "docs/sweeps.md has the file format and an example.\n");
+}
+
+/* tools/plot_eval.py beside the binary, or under the current folder; NULL if neither. */
+static const char *find_plotter(const char *exe, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s", exe);
+    char *slash = strrchr(buf, '/');
+    if (slash) {
+        snprintf(slash + 1, cap - (size_t)(slash + 1 - buf), "tools/plot_eval.py");
+        if (access(buf, R_OK) == 0) return buf;
+    }
+    snprintf(buf, cap, "tools/plot_eval.py");
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* Runs argv quietly; returns its exit status or -1. */
+static int run_quiet(const char *const *argv) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void plot(const Sweep *s, const char *exe, int quiet) {
+    char tool[PATH_MAX];
+    const char *script = find_plotter(exe, tool, sizeof tool);
+    const char *probe[] = {"python3", "-c", "import matplotlib", NULL};
+    if (!script || run_quiet(probe) != 0) {
+        if (!quiet) printf("(no plot: tools/plot_eval.py or python3 with matplotlib not found)\n");
+        return;
+    }
+    int n = 0;
+    const char **argv = lg_calloc((size_t)s->n_runs + 8, sizeof *argv, "plot arguments");
+    char (*dirs)[900] = lg_calloc((size_t)s->n_runs, sizeof *dirs, "plot run folders");
+    char out[1000];
+    snprintf(out, sizeof out, "%s/%s/results.png", s->out_dir, s->name);
+    argv[n++] = "python3";
+    argv[n++] = script;
+    for (int r = 0; r < s->n_runs; r++) {
+        char name[256], path[1200];
+        sweep_run_name(s, r, name, sizeof name);
+        snprintf(dirs[r], sizeof dirs[r], "%s/%s/%s", s->out_dir, s->name, name);
+        snprintf(path, sizeof path, "%s/eval.csv", dirs[r]);
+        if (access(path, R_OK) == 0) argv[n++] = dirs[r];
+    }
+    argv[n++] = "--out";
+    argv[n++] = out;
+    argv[n] = NULL;
+    int rc = n > 4 ? run_quiet(argv) : -1;
+    if (rc == 0) printf("plot: %s\n", out);
+    else if (!quiet) printf("(no plot: %s failed)\n", script);
+    lg_free(argv);
+    lg_free(dirs);
+}
+
+int cmd_sweep(int argc, char **argv) {
+    const char *file = NULL;
+    long workers = -1, threads = -1;
+    int table_only = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
+        if (!strcmp(a, "--workers") || !strcmp(a, "--threads")) {
+            long *dst = a[2] == 'w' ? &workers : &threads;
+            if (cli_parse_long(val, 1, 1024, dst)) {
+                fprintf(stderr, "lengen sweep: %s needs an integer in 1..1024, got '%s'\n", a, val ? val : "");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--table")) {
+            table_only = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' || file) {
+            fprintf(stderr, "lengen sweep: unexpected argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        } else {
+            file = a;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "lengen sweep: name the sweep file\n");
+        usage(stderr);
+        return 2;
+    }
+    Sweep s;
+    LgErr err;
+    if (sweep_load(&s, file, &err) != 0) {
+        fprintf(stderr, "lengen sweep: %s\n", err.msg);
+        return 2;
+    }
+    if (threads > 0) {
+        s.threads = (int)threads;
+        if (workers < 0) {
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            s.workers = cores > s.threads ? (int)(cores / s.threads) : 1;
+        }
+    }
+    if (workers > 0) s.workers = (int)workers;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        fprintf(stderr, "lengen sweep: cannot find the lengen binary (/proc/self/exe): %s\n", strerror(errno));
+        return 1;
+    }
+    exe[n] = 0;
+    int rc = table_only ? 0 : sweep_execute(&s, exe, quiet);
+    if (sweep_table(&s, stdout, &err) != 0) {
+        fprintf(stderr, "lengen sweep: %s\n", err.msg);
+        return 1;
+    }
+    printf("table: %s/%s/results.csv, results.md\n", s.out_dir, s.name);
+    plot(&s, exe, quiet);
+    return rc;
+}

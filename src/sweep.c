@@ -1,0 +1,470 @@
+/* sweep: a grid of `lengen train` runs with W workers and one results table. See sweep.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "sweep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* ---- the sweep file ---- */
+
+typedef struct {
+    Sweep *s;
+    LgErr *err;
+    int failed;
+} Loader;
+
+static char *trim(char *p) {
+    while (*p == ' ' || *p == '\t') p++;
+    char *e = p + strlen(p);
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+    return p;
+}
+
+static int copy_str(char *dst, size_t cap, const char *src, const char *what, LgErr *err) {
+    if (strlen(src) >= cap) return lg_err(err, "%s is too long (at most %zu characters)", what, cap - 1);
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value) {
+    Loader *ld = user;
+    Sweep *s = ld->s;
+    LgErr *err = ld->err;
+    if (ld->failed) return 0;
+    int rc = 0;
+    if (!strcmp(section, "sweep")) {
+        if (!strcmp(name, "base")) rc = copy_str(s->base, sizeof s->base, value, "[sweep] base", err);
+        else if (!strcmp(name, "name")) rc = copy_str(s->name, sizeof s->name, value, "[sweep] name", err);
+        else if (!strcmp(name, "out_dir")) rc = copy_str(s->out_dir, sizeof s->out_dir, value, "[sweep] out_dir", err);
+        else if (!strcmp(name, "threads") || !strcmp(name, "workers")) {
+            char *end;
+            long v = strtol(value, &end, 10);
+            if (end == value || *trim(end) || v < (name[0] == 't' ? 1 : 0) || v > 1024)
+                rc = lg_err(err, "[sweep] %s = '%s' is not an integer in %d..1024", name, value, name[0] == 't' ? 1 : 0);
+            else if (name[0] == 't') s->threads = (int)v;
+            else s->workers = (int)v;
+        } else if (!strcmp(name, "set")) {
+            if (s->n_sets >= SWEEP_MAX_SETS) rc = lg_err(err, "[sweep] more than %d set lines", SWEEP_MAX_SETS);
+            else rc = copy_str(s->sets[s->n_sets++], 256, value, "[sweep] set", err);
+        } else {
+            rc = lg_err(err, "unknown key '%s' in [sweep] (keys: base, name, out_dir, threads, workers, set)", name);
+        }
+    } else if (!strcmp(section, "grid")) {
+        if (s->n_axes >= SWEEP_MAX_AXES) {
+            rc = lg_err(err, "[grid] has more than %d axes", SWEEP_MAX_AXES);
+        } else if (!strchr(name, '.')) {
+            rc = lg_err(err, "[grid] key '%s' must be section.key, e.g. model.posenc", name);
+        } else {
+            SweepAxis *a = &s->axes[s->n_axes++];
+            memset(a, 0, sizeof *a);
+            rc = copy_str(a->key, sizeof a->key, name, "[grid] key", err);
+            char buf[2048];
+            if (!rc) rc = copy_str(buf, sizeof buf, value, "[grid] values", err);
+            for (char *save = NULL, *v = rc ? NULL : strtok_r(buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+                v = trim(v);
+                if (!*v) continue;
+                if (a->n >= SWEEP_MAX_VALUES) {
+                    rc = lg_err(err, "[grid] %s has more than %d values", name, SWEEP_MAX_VALUES);
+                    break;
+                }
+                if ((rc = copy_str(a->values[a->n++], 64, v, "a [grid] value", err))) break;
+            }
+            if (!rc && a->n == 0) rc = lg_err(err, "[grid] %s lists no values", name);
+        }
+    } else {
+        rc = lg_err(err, "unknown section [%s] (a sweep file has [sweep] and [grid])", section);
+    }
+    if (rc) ld->failed = 1;
+    return rc ? 0 : 1;
+}
+
+static int name_ok(const char *n) {
+    if (!*n) return 0;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '.' ||
+              *n == '_' || *n == '-'))
+            return 0;
+    return 1;
+}
+
+/* Builds run r's config (base + sets + its grid point) into c. */
+static int run_config(const Sweep *s, int r, Config *c, LgErr *err) {
+    cfg_defaults(c);
+    if (cfg_load_file(c, s->base, err) != 0) return -1;
+    for (int i = 0; i < s->n_sets; i++)
+        if (cfg_set(c, s->sets[i], err) != 0) return -1;
+    char sets[SWEEP_MAX_AXES][256];
+    sweep_run_sets(s, r, sets);
+    for (int i = 0; i < s->n_axes; i++)
+        if (cfg_set(c, sets[i], err) != 0) return -1;
+    return cfg_validate(c, err);
+}
+
+int sweep_load(Sweep *s, const char *path, LgErr *err) {
+    memset(s, 0, sizeof *s);
+    s->threads = 1;
+    snprintf(s->out_dir, sizeof s->out_dir, "runs");
+    Loader ld = {s, err, 0};
+    int rc = ini_parse(path, on_key, &ld);
+    if (rc < 0) return lg_err(err, "cannot read %s: %s", path, strerror(errno));
+    if (ld.failed) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return lg_err(err, "%s: %s", path, msg);
+    }
+    if (rc > 0) return lg_err(err, "%s:%d: not an INI line", path, rc);
+    if (!s->base[0]) return lg_err(err, "%s: [sweep] base is not set; name the config the runs start from", path);
+    if (!name_ok(s->name)) return lg_err(err, "%s: [sweep] name '%s' must be letters, digits, . _ -", path, s->name);
+    if (s->n_axes == 0) return lg_err(err, "%s: [grid] is empty; add an axis such as run.seed = 1, 2, 3", path);
+    s->n_runs = 1;
+    for (int i = 0; i < s->n_axes; i++) {
+        if (s->n_runs * s->axes[i].n > 4096) return lg_err(err, "%s: the grid has more than 4096 runs", path);
+        s->n_runs *= s->axes[i].n;
+    }
+    if (s->workers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        s->workers = cores > s->threads ? (int)(cores / s->threads) : 1;
+    }
+    for (int r = 0; r < s->n_runs; r++) {
+        Config c;
+        char name[256], msg[sizeof err->msg];
+        sweep_run_name(s, r, name, sizeof name);
+        if (run_config(s, r, &c, err) != 0) {
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            return lg_err(err, "%s: run %s: %s", path, name, msg);
+        }
+    }
+    return 0;
+}
+
+void sweep_run_name(const Sweep *s, int r, char *name, size_t cap) {
+    size_t o = 0;
+    name[0] = 0;
+    for (int i = 0; i < s->n_axes; i++) {
+        int stride = 1;
+        for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;
+        const SweepAxis *a = &s->axes[i];
+        const char *v = a->values[(r / stride) % a->n], *k = strrchr(a->key, '.') + 1;
+        o += (size_t)snprintf(name + o, o < cap ? cap - o : 0, "%s%s-", i ? "_" : "", k);
+        for (; *v && o + 1 < cap; v++, o++) {   /* a value's characters outside [A-Za-z0-9._] become '-' */
+            char ch = *v;
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
+            name[o] = ok ? ch : '-';
+        }
+        if (o < cap) name[o] = 0;
+    }
+}
+
+void sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
+    for (int i = 0; i < s->n_axes; i++) {
+        int stride = 1;
+        for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;
+        const SweepAxis *a = &s->axes[i];
+        snprintf(sets[i], 256, "%s=%s", a->key, a->values[(r / stride) % a->n]);
+    }
+}
+
+/* ---- running ---- */
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* The step of train.csv's last row, or -1 without one. */
+static long last_logged_step(const char *dir) {
+    char path[1200], line[8192];
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long step = -1;
+    while (fgets(line, sizeof line, f))
+        if (line[0] >= '0' && line[0] <= '9') step = strtol(line, NULL, 10);
+    fclose(f);
+    return step;
+}
+
+static int mkdir_p(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+typedef enum { RUN_DONE, RUN_RESUME, RUN_FRESH } RunState;
+
+static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
+    char name[256];
+    sweep_run_name(s, r, name, sizeof name);
+    snprintf(dir, cap, "%s/%s/%s", s->out_dir, s->name, name);
+    Config c;
+    LgErr err;
+    long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    if (steps > 0 && last_logged_step(dir) >= steps && file_exists(path)) return RUN_DONE;
+    snprintf(path, sizeof path, "%s/ckpt.h5", dir);
+    return file_exists(path) ? RUN_RESUME : RUN_FRESH;
+}
+
+/* Starts run r as a child; returns its pid or -1. */
+static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
+    char dir[900], name[256], log[1200], threads[64], out_dir[700], run_name[300];
+    run_state(s, r, dir, sizeof dir);
+    sweep_run_name(s, r, name, sizeof name);
+    snprintf(log, sizeof log, "%s/%s/%s.log", s->out_dir, s->name, name);
+    snprintf(threads, sizeof threads, "run.threads=%d", s->threads);
+    snprintf(out_dir, sizeof out_dir, "run.out_dir=%s/%s", s->out_dir, s->name);
+    snprintf(run_name, sizeof run_name, "run.name=%s", name);
+    char sets[SWEEP_MAX_AXES][256];
+    sweep_run_sets(s, r, sets);
+    const char *argv[16 + 2 * (SWEEP_MAX_SETS + SWEEP_MAX_AXES)];
+    int n = 0;
+    argv[n++] = exe;
+    argv[n++] = "train";
+    if (st == RUN_RESUME) {
+        argv[n++] = "--resume";
+        argv[n++] = dir;
+    } else {
+        argv[n++] = s->base;
+        for (int i = 0; i < s->n_sets; i++) argv[n++] = "--set", argv[n++] = s->sets[i];
+        for (int i = 0; i < s->n_axes; i++) argv[n++] = "--set", argv[n++] = sets[i];
+        argv[n++] = "--set", argv[n++] = out_dir;
+        argv[n++] = "--set", argv[n++] = run_name;
+        argv[n++] = "--force";
+    }
+    argv[n++] = "--set", argv[n++] = threads;
+    argv[n++] = "--quiet";
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    /* child: quiet OpenMP waiting when runs share cores, output to the run's log */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    setenv("GOMP_SPINCOUNT", "10000", 0);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    execv(exe, (char *const *)argv);
+    fprintf(stderr, "lengen sweep: cannot run %s: %s\n", exe, strerror(errno));
+    _exit(127);
+}
+
+int sweep_execute(const Sweep *s, const char *exe, int quiet) {
+    char dir[900], name[256];
+    snprintf(dir, sizeof dir, "%s/%s", s->out_dir, s->name);
+    if (mkdir_p(dir) != 0) {
+        fprintf(stderr, "lengen sweep: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    pid_t *pids = lg_calloc((size_t)s->workers, sizeof *pids, "sweep workers");
+    int *slot_run = lg_calloc((size_t)s->workers, sizeof *slot_run, "sweep worker runs");
+    int next = 0, running = 0, failed = 0, done = 0, skipped = 0;
+    double t0 = lg_seconds();
+    if (!quiet)
+        printf("lengen sweep: %d runs of %s in %s, %d workers x %d threads\n", s->n_runs, s->base, dir, s->workers,
+               s->threads);
+    while (next < s->n_runs || running > 0) {
+        /* fill free workers */
+        for (int w = 0; w < s->workers && next < s->n_runs; w++) {
+            if (pids[w] > 0) continue;
+            int r = next++;
+            char rdir[900];
+            RunState st = run_state(s, r, rdir, sizeof rdir);
+            sweep_run_name(s, r, name, sizeof name);
+            if (st == RUN_DONE) {
+                skipped++;
+                if (!quiet) printf("  %-40s finished before: skipped\n", name);
+                w--;   /* this worker is still free */
+                continue;
+            }
+            pid_t pid = start_run(s, r, st, exe);
+            if (pid < 0) {
+                fprintf(stderr, "lengen sweep: cannot start run %s: %s\n", name, strerror(errno));
+                failed++;
+                continue;
+            }
+            pids[w] = pid;
+            slot_run[w] = r;
+            running++;
+            if (!quiet) printf("  %-40s %s\n", name, st == RUN_RESUME ? "resumed" : "started");
+            fflush(stdout);
+        }
+        if (running == 0) break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int w = 0; w < s->workers; w++) {
+            if (pids[w] != pid) continue;
+            pids[w] = 0;
+            running--;
+            sweep_run_name(s, slot_run[w], name, sizeof name);
+            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            if (ok) done++;
+            else failed++;
+            if (ok && !quiet) printf("  %-40s done (%.0f s into the sweep)\n", name, lg_seconds() - t0);
+            if (!ok) printf("  %-40s FAILED; see %s/%s.log\n", name, dir, name);
+            fflush(stdout);
+        }
+    }
+    lg_free(pids);
+    lg_free(slot_run);
+    if (!quiet)
+        printf("lengen sweep: %d trained, %d skipped, %d failed in %.0f s\n", done, skipped, failed, lg_seconds() - t0);
+    return failed ? 1 : 0;
+}
+
+/* ---- the table ---- */
+
+#define MAX_LEN 256
+
+typedef struct {
+    long step;
+    int n;
+    int lengths[MAX_LEN];
+    double em[MAX_LEN];
+} RunResult;
+
+/* The main task's (first row's task) exact match per length at its last evaluated step; a
+ * later row of the same step and length wins. Returns 0, or -1 without a readable eval.csv. */
+static int read_eval(const char *dir, RunResult *rr) {
+    char path[1200], line[4096], main_task[128] = "";
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    memset(rr, 0, sizeof *rr);
+    rr->step = -1;
+    for (int pass = 0; pass < 2; pass++) {   /* pass 0: the last step; pass 1: its rows */
+        FILE *f = fopen(path, "r");
+        if (!f) return -1;
+        int first = 1;
+        while (fgets(line, sizeof line, f)) {
+            if (first) { first = 0; continue; }   /* header */
+            char task[128];
+            long step;
+            int length, n;
+            double em;
+            if (sscanf(line, "%ld,%127[^,],%d,%d,%lf", &step, task, &length, &n, &em) != 5) continue;
+            if (!main_task[0]) snprintf(main_task, sizeof main_task, "%s", task);
+            if (strcmp(task, main_task)) continue;
+            if (pass == 0) {
+                if (step > rr->step) rr->step = step;
+            } else if (step == rr->step) {
+                int k = 0;
+                while (k < rr->n && rr->lengths[k] != length) k++;
+                if (k == rr->n && rr->n < MAX_LEN) rr->lengths[rr->n++] = length;
+                if (k < MAX_LEN) rr->em[k] = em;
+            }
+        }
+        fclose(f);
+    }
+    return rr->step >= 0 ? 0 : -1;
+}
+
+int sweep_table(const Sweep *s, FILE *out, LgErr *err) {
+    RunResult *rr = lg_calloc((size_t)s->n_runs, sizeof *rr, "sweep results");
+    int *have = lg_calloc((size_t)s->n_runs, sizeof *have, "sweep result flags");
+    int lengths[MAX_LEN], nl = 0;
+    char dir[900], name[256];
+    for (int r = 0; r < s->n_runs; r++) {
+        run_state(s, r, dir, sizeof dir);
+        have[r] = read_eval(dir, &rr[r]) == 0;
+        for (int k = 0; have[r] && k < rr[r].n; k++) {   /* the union of lengths, ascending */
+            int l = rr[r].lengths[k], i = 0;
+            while (i < nl && lengths[i] < l) i++;
+            if ((i < nl && lengths[i] == l) || nl >= MAX_LEN) continue;
+            memmove(lengths + i + 1, lengths + i, (size_t)(nl - i) * sizeof(int));
+            lengths[i] = l;
+            nl++;
+        }
+    }
+    char csv_path[1000], md_path[1000];
+    snprintf(csv_path, sizeof csv_path, "%s/%s/results.csv", s->out_dir, s->name);
+    snprintf(md_path, sizeof md_path, "%s/%s/results.md", s->out_dir, s->name);
+    FILE *csv = fopen(csv_path, "w"), *md = fopen(md_path, "w");
+    if (!csv || !md) {
+        if (csv) fclose(csv);
+        if (md) fclose(md);
+        lg_free(rr);
+        lg_free(have);
+        return lg_err(err, "cannot write %s: %s", !csv ? csv_path : md_path, strerror(errno));
+    }
+    fprintf(csv, "run");
+    fprintf(md, "| run");
+    for (int i = 0; i < s->n_axes; i++) {
+        fprintf(csv, ",%s", s->axes[i].key);
+        fprintf(md, " | %s", s->axes[i].key);
+    }
+    fprintf(csv, ",step");
+    fprintf(md, " | step");
+    for (int k = 0; k < nl; k++) {
+        fprintf(csv, ",%d", lengths[k]);
+        fprintf(md, " | %d", lengths[k]);
+    }
+    fprintf(csv, "\n");
+    fprintf(md, " |\n|---");
+    for (int i = 0; i < s->n_axes + 1 + nl; i++) fprintf(md, "|---");
+    fprintf(md, "|\n");
+    for (int r = 0; r < s->n_runs; r++) {
+        sweep_run_name(s, r, name, sizeof name);
+        char sets[SWEEP_MAX_AXES][256];
+        sweep_run_sets(s, r, sets);
+        fprintf(csv, "%s", name);
+        fprintf(md, "| %s", name);
+        for (int i = 0; i < s->n_axes; i++) {
+            const char *v = strchr(sets[i], '=') + 1;
+            fprintf(csv, ",%s", v);
+            fprintf(md, " | %s", v);
+        }
+        if (have[r]) {
+            fprintf(csv, ",%ld", rr[r].step);
+            fprintf(md, " | %ld", rr[r].step);
+        } else {
+            fprintf(csv, ",");
+            fprintf(md, " | -");
+        }
+        for (int k = 0; k < nl; k++) {
+            int j = 0;
+            while (have[r] && j < rr[r].n && rr[r].lengths[j] != lengths[k]) j++;
+            if (have[r] && j < rr[r].n) {
+                fprintf(csv, ",%.6g", rr[r].em[j]);
+                fprintf(md, " | %.1f", 100 * rr[r].em[j]);
+            } else {
+                fprintf(csv, ",");
+                fprintf(md, " | -");
+            }
+        }
+        fprintf(csv, "\n");
+        fprintf(md, " |\n");
+    }
+    fprintf(md, "\nexact match (%%) of the main task per length at each run's last evaluated step\n");
+    int bad = fclose(csv) != 0;
+    bad |= fclose(md) != 0;
+    lg_free(rr);
+    lg_free(have);
+    if (bad) return lg_err(err, "cannot write %s or %s", csv_path, md_path);
+    if (out) {
+        FILE *f = fopen(md_path, "r");
+        char line[4096];
+        while (f && fgets(line, sizeof line, f)) fputs(line, out);
+        if (f) fclose(f);
+    }
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* sweep: `lengen sweep FILE`: a grid of runs over a base config, run as child `lengen train`
+ * processes, W at a time with T threads each, ending in one table of exact match per length.
+ *
+ * FILE is INI (docs/sweeps.md):
+ *   [sweep]  base = CONFIG.ini (relative to the current folder), name (the sweep folder under
+ *            out_dir), out_dir (default runs), threads (per run, default 1), workers (default
+ *            cores / threads), set = section.key=value (repeatable: fixed overrides)
+ *   [grid]   section.key = v1, v2, ...   one axis per line; the runs are the cross product
+ * Run r of the grid trains into <out_dir>/<name>/<run name>, where the run name joins
+ * "<key>-<value>" of every axis with "_" (the key's last component: posenc-rope_seed-2).
+ *
+ * A run whose train.csv has reached [train] steps and that has an eval.csv is skipped; one with a
+ * ckpt.h5 short of that is resumed (`lengen train --resume`); any other starts fresh (--force).
+ * Children get OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=10000 (unless already set), so runs
+ * sharing cores do not spin-wait each other. Each child's output goes to <sweep>/<run>.log.
+ * At the end results.csv and results.md (exact match per evaluated length of the main task at
+ * its last evaluated step, from each run's eval.csv) are written to the sweep folder, the
+ * Markdown also printed, and results.png drawn by tools/plot_eval.py when python3 with
+ * matplotlib is there.
+ */
+#ifndef LENGEN_SWEEP_H
+#define LENGEN_SWEEP_H
+
+#include <stdio.h>
+
+#include "util.h"
+
+#define SWEEP_MAX_AXES 8
+#define SWEEP_MAX_VALUES 32
+#define SWEEP_MAX_SETS 32
+
+typedef struct SweepAxis {
+    char key[96];                              /* section.key */
+    int n;
+    char values[SWEEP_MAX_VALUES][64];
+} SweepAxis;
+
+typedef struct Sweep {
+    char base[512], name[128], out_dir[512];
+    int threads, workers;
+    int n_sets;
+    char sets[SWEEP_MAX_SETS][256];
+    int n_axes;
+    SweepAxis axes[SWEEP_MAX_AXES];
+    int n_runs;                                /* product of the axes' sizes */
+} Sweep;
+
+/* Reads and checks a sweep file (every run's config must validate). Returns 0 or -1 with err. */
+int sweep_load(Sweep *s, const char *path, LgErr *err);
+
+/* The grid point of run r: its name (cap bytes) and its `--set` assignments (one per axis,
+ * each of 256 bytes). */
+void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
+void sweep_run_sets(const Sweep *s, int r, char sets[][256]);
+
+/* Runs the sweep with the binary `exe`. Returns 0 when every run finished, 1 otherwise. */
+int sweep_execute(const Sweep *s, const char *exe, int quiet);
+
+/* Writes results.csv and results.md into the sweep folder from the runs' eval.csv (runs
+ * without one are listed with empty cells) and prints the Markdown to `out` if not NULL.
+ * Returns 0 or -1 with err. */
+int sweep_table(const Sweep *s, FILE *out, LgErr *err);
+
+#endif

@@ -1,0 +1,166 @@
+/* Tests of `lengen sweep`: the grid's runs train, a second sweep skips finished runs, an
+ * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, and bad
+ * sweep files exit 2 with a message. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_run.h"
+#include "test.h"
+
+static char out[1 << 16];
+
+static int write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/* a tiny copy run: 40 steps, checkpoints every 10, eval at 20 and 40 */
+static const char *base_ini =
+    "[model]\nlayers = 1\nheads = 2\nd_model = 16\nmax_pos = 64\nposenc = learned\n"
+    "[task]\nmain = copy\nalphabet = 6\n"
+    "[train]\nsteps = 40\nbatch_size = 16\nwarmup = 5\nlr = 3e-3\nmin_length = 1\nmax_length = 4\n"
+    "log_every = 10\neval_every = 20\nckpt_every = 10\n"
+    "[eval]\nlengths = 2,4,6\nn = 20\n";
+
+static int setup(char *dir, size_t cap, char *sweep, size_t scap) {
+    snprintf(dir, cap, "/tmp/lengen_sweep_XXXXXX");
+    if (!mkdtemp(dir)) return EXPECT(0, "mkdtemp");
+    char base[300], text[1200];
+    snprintf(base, sizeof base, "%s/base.ini", dir);
+    snprintf(sweep, scap, "%s/sweep.ini", dir);
+    snprintf(text, sizeof text,
+             "[sweep]\nbase = %s\nname = s\nout_dir = %s/runs\nthreads = 1\nworkers = 2\nset = eval.n=30\n"
+             "[grid]\nmodel.posenc = learned, nope\nrun.seed = 1, 2\n", base, dir);
+    return EXPECT(write_text(base, base_ini) && write_text(sweep, text), "cannot write the sweep files");
+}
+
+static long mtime_ns(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -1;
+    return (long)st.st_mtim.tv_sec * 1000000000L + st.st_mtim.tv_nsec;
+}
+
+/* Checks every results.csv row against its run's eval.csv rows of the last step. */
+static void check_table_equals_eval(const char *dir) {
+    char path[400], line[1024];
+    snprintf(path, sizeof path, "%s/runs/s/results.csv", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f, "no %s", path);
+    CHECK(fgets(line, sizeof line, f) && !strncmp(line, "run,model.posenc,run.seed,step,2,4,6\n", 37), "header: %s", line);
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        char run[128], pe[32];
+        int seed;
+        long step;
+        double em[3];
+        int got = sscanf(line, "%127[^,],%31[^,],%d,%ld,%lf,%lf,%lf", run, pe, &seed, &step, &em[0], &em[1], &em[2]);
+        CHECK(got == 7, "row: %s", line);
+        CHECK(step == 40, "%s at step %ld", run, step);
+        char ev[600], eline[512];
+        snprintf(ev, sizeof ev, "%s/runs/s/%s/eval.csv", dir, run);
+        FILE *e = fopen(ev, "r");
+        CHECK(e, "no %s", ev);
+        int found = 0;
+        while (fgets(eline, sizeof eline, e)) {
+            long es;
+            char task[32];
+            int len, n;
+            double x;
+            if (sscanf(eline, "%ld,%31[^,],%d,%d,%lf", &es, task, &len, &n, &x) != 5 || es != 40) continue;
+            int k = len == 2 ? 0 : len == 4 ? 1 : 2;
+            CHECK(n == 30, "eval.n from the sweep's set line");
+            CHECK_NEAR(em[k], x, 1e-6, 0, "%s length %d", run, len);
+            found++;
+        }
+        fclose(e);
+        CHECK(found == 3, "%s: %d eval rows at step 40", run, found);
+        rows++;
+    }
+    fclose(f);
+    CHECK(rows == 4, "%d rows in results.csv", rows);
+}
+
+TEST(sweep_trains_the_grid_skips_finished_runs_and_tables_eval_csv) {
+    char dir[64], sweep[300], args[400], log[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    snprintf(args, sizeof args, "sweep %s", sweep);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "4 trained, 0 skipped, 0 failed"), "%s", out);
+    check_table_equals_eval(dir);
+    if (test_failed()) return;
+    /* again: nothing is trained, the table is the same */
+    snprintf(log, sizeof log, "%s/runs/s/posenc-nope_seed-2/train.csv", dir);
+    long before = mtime_ns(log);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "0 trained, 4 skipped, 0 failed"), "%s", out);
+    CHECK(mtime_ns(log) == before, "a finished run's train.csv was rewritten");
+    check_table_equals_eval(dir);
+}
+
+TEST(sweep_resumes_an_interrupted_run) {
+    char dir[64], sweep[300], args[800];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    /* one run of the grid stopped at step 20, as an interrupted sweep leaves it */
+    snprintf(args, sizeof args,
+             "train %s/base.ini --set eval.n=30 --set model.posenc=nope --set run.seed=2 --set run.out_dir=%s/runs/s "
+             "--set run.name=posenc-nope_seed-2 --set run.threads=1 --stop-at 20 --quiet", dir, dir);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 130, "--stop-at exits as interrupted, got %d: %s", rc, out);
+    /* train.csv's step-10 row (its timing columns differ from run to run) must survive */
+    char csv[400], row10[256] = "", line10[256] = "";
+    snprintf(csv, sizeof csv, "%s/runs/s/posenc-nope_seed-2/train.csv", dir);
+    FILE *g = fopen(csv, "r");
+    CHECK(g && fgets(row10, sizeof row10, g) && fgets(row10, sizeof row10, g), "no train.csv rows");
+    fclose(g);
+    snprintf(args, sizeof args, "sweep %s", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "posenc-nope_seed-2") && strstr(out, "resumed"), "%s", out);
+    /* resumed, not restarted: its train.csv has the rows before the interruption once */
+    char path[400], line[256];
+    snprintf(path, sizeof path, "%s/runs/s/posenc-nope_seed-2/train.csv", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f);
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) rows += line[0] >= '0' && line[0] <= '9';
+    fclose(f);
+    CHECK(rows == 4, "train.csv has %d rows, want 4 (steps 10..40)", rows);
+    g = fopen(csv, "r");
+    CHECK(g && fgets(line10, sizeof line10, g) && fgets(line10, sizeof line10, g));
+    fclose(g);
+    CHECK(!strcmp(row10, line10), "the step-10 row changed (restarted, not resumed): %s vs %s", row10, line10);
+    snprintf(path, sizeof path, "%s/runs/s/posenc-nope_seed-2.log", dir);
+    f = fopen(path, "r");
+    CHECK(f, "no log %s", path);
+    fclose(f);
+    check_table_equals_eval(dir);
+}
+
+TEST(sweep_bad_files_exit_2) {
+    char dir[64], sweep[300], args[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    const char *bad[][2] = {
+        {"[sweep]\nbase = /nonexistent.ini\nname = s\n[grid]\nrun.seed = 1\n", "nonexistent.ini"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nmodel.posenc = learned, ropee\n", "ropee"},
+        {"[sweep]\nbase = %s\nname = s\n", "[grid] is empty"},
+        {"[sweep]\nbase = %s\nname = s\nworkerz = 2\n[grid]\nrun.seed = 1\n", "unknown key 'workerz'"},
+        {"[sweep]\nbase = %s\nname = a/b\n[grid]\nrun.seed = 1\n", "name 'a/b'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[600], base[300];
+        snprintf(base, sizeof base, "%s/base.ini", dir);
+        snprintf(text, sizeof text, bad[i][0], base);
+        CHECK(write_text(sweep, text));
+        snprintf(args, sizeof args, "sweep %s", sweep);
+        int rc = cli_run(args, out, sizeof out);
+        CHECK(rc == 2, "case %zu exited %d: %s", i, rc, out);
+        CHECK(strstr(out, bad[i][1]), "case %zu printed: %s", i, out);
+    }
+}
