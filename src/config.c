@@ -264,7 +264,9 @@ static int in_range(const Key *k, double x) {
     return 1;
 }
 
-/* "successor:0.5, rank" -> names and weights. need_weight: every item must carry ":w". */
+/* "successor:0.5, rank" -> names and weights. need_weight: every item must carry ":w".
+ * A RASP-L task's name keeps its first colon: "rasp:count:0.5" is rasp:count with weight 0.5,
+ * and its program path may hold '/' and '.'. */
 static int parse_task_list(const char *v, TaskWeight *out, int max, int *n, int need_weight,
                            int loss, char *why, size_t why_size) {
     *n = 0;
@@ -275,15 +277,17 @@ static int parse_task_list(const char *v, TaskWeight *out, int max, int *n, int 
         if (!e) e = p + strlen(p);
         char item[256], name[256];
         trim_copy(item, sizeof item, p, e);
-        char *colon = strchr(item, ':');
+        int rasp = !strncmp(item, "rasp:", 5);
+        char *colon = strchr(item + (rasp ? 5 : 0), ':');
         trim_copy(name, sizeof name, item, colon ? colon : item + strlen(item));
         if (!name[0]) {
             snprintf(why, why_size, "has an empty item; write name:weight, comma separated");
             return -1;
         }
         for (const char *c = name; *c; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) {
-                snprintf(why, why_size, "has a bad task name '%s' (letters, digits, _ and - only)", name);
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' ||
+                  (rasp && (*c == '/' || *c == '.' || (*c == ':' && c == name + 4))))) {
+                snprintf(why, why_size, "has a bad task name '%s' (letters, digits, _ and -; rasp:PATH also / and .)", name);
                 return -1;
             }
         if (strlen(name) >= CFG_NAME_MAX) {
@@ -403,7 +407,8 @@ static int set_task_list(Config *c, const Key *k, const char *v, Where w, LgErr 
     case K_MAIN: {
         TaskWeight one;
         int n;
-        if (parse_task_list(v, &one, 1, &n, 0, 0, why, sizeof why) || strchr(v, ':') || strchr(v, ','))
+        if (parse_task_list(v, &one, 1, &n, 0, 0, why, sizeof why) || strchr(v + (strncmp(v, "rasp:", 5) ? 0 : 5), ':') ||
+            strchr(v, ','))
             return where_err(err, w, "[task] main = '%s' must be one task name (weights go in main_weight)", v);
         copy_str(c->task.tasks[0].name, CFG_NAME_MAX, n ? one.name : "");
         resolve_loss_weights(&c->task);

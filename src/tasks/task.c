@@ -61,9 +61,11 @@ void task_print_list(FILE *f) {
         for (int k = 0; k < n; k++)
             fprintf(f, "  %-14s = %-10s %s (%s)\n", o[k].name, o[k].def, o[k].help, o[k].form);
     }
+    fprintf(f, "rasp:NAME, rasp:PATH.rasp: %s\n  length: %s\n", task_def_rasp.help, task_def_rasp.length_help);
 }
 
 static const TaskDef *find_def(const char *name) {
+    if (!strncmp(name, TASK_RASP_PREFIX, strlen(TASK_RASP_PREFIX))) return &task_def_rasp;
     for (int i = 0; i < N_REGISTRY; i++)
         if (!strcmp(registry[i]->name, name)) return registry[i];
     return NULL;
@@ -158,9 +160,10 @@ static int set_opt(Task *t, int k, const char *value, const TaskOpt *src, LgErr 
 }
 
 /* ---- building ---- */
-static Task *task_new(const TaskDef *d, Vocab *vocab) {
+static Task *task_new(const TaskDef *d, const char *name, Vocab *vocab) {
     Task *t = lg_calloc(1, sizeof *t, "task");
     t->def = d;
+    snprintf(t->name, sizeof t->name, "%s", name);
     t->vocab = vocab;
     for (int k = 0; k < def_n_opts(d); k++) {
         int r = set_opt(t, k, def_opt(d, k)->def, NULL, NULL);
@@ -172,6 +175,7 @@ static Task *task_new(const TaskDef *d, Vocab *vocab) {
 
 void task_free(Task *t) {
     if (!t) return;
+    if (t->ext_free) t->ext_free(t->ext);
     lg_free(t->num);
     lg_free(t->num2);
     lg_free(t->scratch);
@@ -227,15 +231,21 @@ int task_create_many(const char *const *names, int n_tasks, const TaskOpt *opts,
         if (!known) return unknown_opt(&opts[j], defs, n_tasks, err);
     }
     for (int i = 0; i < n_tasks; i++) {
-        out[i] = task_new(defs[i], vocab);
+        out[i] = task_new(defs[i], names[i], vocab);
         for (int j = 0; j < n_opts; j++) {
             int k = def_find_opt(defs[i], opts[j].key);
             if (k >= 0 && set_opt(out[i], k, opts[j].value, &opts[j], err)) goto fail;
         }
     }
     for (int i = 0; i < n_tasks; i++) {
-        char tok[VOCAB_TOKEN_MAX];
-        snprintf(tok, sizeof tok, "<%s>", defs[i]->name);
+        char tok[VOCAB_TOKEN_MAX + 64];
+        if (defs[i] == &task_def_rasp) task_rasp_token(names[i], tok, sizeof tok);
+        else snprintf(tok, sizeof tok, "<%s>", out[i]->name);
+        if (strlen(tok) >= VOCAB_TOKEN_MAX) {
+            lg_err(err, "task %s: its task token %s is longer than %d characters; use a shorter name",
+                   names[i], tok, VOCAB_TOKEN_MAX - 1);
+            goto fail;
+        }
         out[i]->id_task = vocab_add(vocab, tok);
     }
     for (int i = 0; i < n_tasks; i++) {
@@ -253,7 +263,7 @@ Task *task_create(const char *name, const TaskOpt *opts, int n_opts, Vocab *voca
     return task_create_many(&name, 1, opts, n_opts, vocab, &t, err) ? NULL : t;
 }
 
-const char *task_name(const Task *t) { return t->def->name; }
+const char *task_name(const Task *t) { return t->name; }
 int task_token(const Task *t) { return t->id_task; }
 void task_length_range(const Task *t, int *min, int *max) { *min = t->min_len, *max = t->max_len; }
 void task_set_whole_sequence_loss(Task *t, int on) { t->whole_seq = on != 0; }
@@ -324,8 +334,13 @@ static int generate(Task *t, Rng *rng, int length, TaskExample *ex, int training
     ex->length = length;
     ex_put(ex, t->id_task, 0);
     t->training = training;
+    t->gen_failed = 0;
     t->def->gen(t, rng, length, ex);
     t->training = 0;
+    if (t->gen_failed) {
+        ex->cap = cap;
+        return lg_err(err, "%s", t->gen_err.msg);
+    }
     ex_put(ex, VOCAB_EOS, 0);
     ex->cap = cap;
     LG_ASSERT(ex->prompt_len >= 1 && ex->prompt_len < ex->n_tokens, "%s: generator did not mark its prompt", t->def->name);

@@ -53,6 +53,11 @@ struct Task {
     int n_num2;
     int *scratch;               /* per-example work space, owned, sized by setup */
     int n_scratch;
+    char name[CFG_NAME_MAX];    /* the name it was built by (rasp:count), task token <name> */
+    void *ext;                  /* family-owned state (rasp: the program), freed by ext_free */
+    void (*ext_free)(void *ext);
+    int gen_failed;             /* set by a generator that cannot produce the example (rasp) */
+    LgErr gen_err;              /* why, when gen_failed */
 };
 
 /* families register their definitions here (see task.c) */
@@ -62,6 +67,11 @@ extern const TaskDef task_def_increment, task_def_addition, task_def_multiplicat
 extern const TaskDef task_def_parity, task_def_copy, task_def_reverse, task_def_duplicate,
     task_def_unique_copy, task_def_sum, task_def_poly, task_def_lego, task_def_count, task_def_mode;
 extern const TaskDef task_def_scan;
+/* rasp:NAME or rasp:PATH, a RASP-L program as a task (rasp_task.c); not in the registry list */
+extern const TaskDef task_def_rasp;
+#define TASK_RASP_PREFIX "rasp:"
+/* the task token of rasp:SPEC: <rasp:NAME>, NAME the file name without directory and .rasp */
+void task_rasp_token(const char *name, char *buf, size_t cap);
 
 /* ---- helpers for families ---- */
 static inline int topt(const Task *t, int i) { return t->opt[i][0]; }
