@@ -10,6 +10,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_rasp(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);

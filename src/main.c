@@ -20,6 +20,7 @@ static const Command commands[] = {
     {"config", cmd_config, "check a config (files + --set) and print it resolved; --keys lists every key"},
     {"sweep", cmd_sweep, "train a grid of runs (e.g. posenc x seed) W at a time, skip finished ones, resume interrupted ones, table them"},
     {"inspect", cmd_inspect, "print a model file's format, step, config, vocabulary and datasets"},
+    {"rasp", cmd_rasp, "run a RASP-L program on one prompt (rasp run) or print its size (rasp stats)"},
     {"bench", cmd_bench, "time training steps, sgemm or decoding (make bench compares with PyTorch)"},
 };
 
