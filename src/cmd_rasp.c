@@ -102,6 +102,10 @@ static int rasp_stats_cmd(int argc, char **argv) {
     printf("program      %s\noperations   %d\ndepth        %d\nmaps         %d\nseqmaps      %d\n"
            "selects      %d\naggregates   %d\nwidths       %d\nassignments  %d\n",
            spec, s.ops, s.depth, s.maps, s.seqmaps, s.selects, s.aggregates, s.widths, s.assignments);
+    if (s.index_arith_line)
+        printf("RASP-L       no: arithmetic on positions at line %d:%d (RASP-L allows comparisons and constant shifts)\n",
+               s.index_arith_line, s.index_arith_col);
+    else printf("RASP-L       yes (positions only compared and shifted by constants)\n");
     rasp_free(p);
     return 0;
 }

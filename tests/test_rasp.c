@@ -243,6 +243,43 @@ TEST(rasp_reverse_equals_builtin) {
     against_builtin("reverse", "reverse", "alphabet=128", lens, 5, 2000);
 }
 
+TEST(rasp_stats_size_depth_and_index_arithmetic) {
+    static const struct { const char *prog; int ops, depth, index_line; } want[] = {
+        {"count", 9, 1, 0}, {"mode", 10, 3, 0}, {"unique_copy", 11, 2, 0}, {"sort_unique", 8, 2, 0}, {"reverse", 9, 2, 9},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        char path[128];
+        LgErr err;
+        snprintf(path, sizeof path, "configs/rasp/%s.rasp", want[k].prog);
+        RaspProg *p = rasp_load(path, &err);
+        CHECK(p, "%s", err.msg);
+        RaspStats s;
+        rasp_stats(p, &s);
+        rasp_free(p);
+        CHECK(s.ops == want[k].ops && s.depth == want[k].depth, "%s: %d ops depth %d", want[k].prog, s.ops, s.depth);
+        CHECK(s.index_arith_line == want[k].index_line, "%s: index arithmetic at line %d", want[k].prog, s.index_arith_line);
+    }
+    /* by hand: a chain of two aggregates after a width is depth 3; i % 2 and i - j are index arithmetic */
+    static const struct { const char *body; int ops, depth, line; } hand[] = {
+        {"a = width(select(tokens, tokens, ==))\nb = aggregate(select(a, a, <), tokens)\nc = aggregate(select(b, b, ==), b) + 1\n", 7, 3, 0},
+        {"a = indices + 1\nb = indices == a\nc = aggregate(select(indices, a, ==), indices) - 2\n", 5, 1, 0},
+        {"a = indices % 2\n", 1, 0, 3},
+        {"a = aggregate(select(tokens, SEP, ==), indices)\nb = indices - a\n", 3, 1, 4},
+    };
+    for (size_t k = 0; k < sizeof hand / sizeof hand[0]; k++) {
+        char text[512];
+        LgErr err;
+        snprintf(text, sizeof text, HEAD "%s", hand[k].body);
+        RaspProg *p = rasp_parse(text, "h.rasp", &err);
+        CHECK(p, "%s", err.msg);
+        RaspStats s;
+        rasp_stats(p, &s);
+        rasp_free(p);
+        CHECK(s.ops == hand[k].ops && s.depth == hand[k].depth && s.index_arith_line == hand[k].line,
+              "case %zu: %d ops, depth %d, index arithmetic line %d", k, s.ops, s.depth, s.index_arith_line);
+    }
+}
+
 /* ---- programs as tasks ---- */
 TEST(rasp_task_conventions_determinism_no_allocation) {
     const char *names[] = {"rasp:count", "rasp:mode", "rasp:unique_copy", "rasp:sort_unique", "rasp:reverse",

@@ -757,8 +757,21 @@ int rasp_value(const RaspProg *p, int op, int pos) { return V(p, op, pos); }
 int rasp_output_op(const RaspProg *p) { return p->out_op; }
 int rasp_token_op(const RaspProg *p) { return p->tok_op; }
 
+static int is_cmp(Oper o) { return o <= C_GE; }
+
+/* index-derived: indices, and anything computed from them by shifts, where/min/max, or aggregates
+ * of them. Returns 1 when op does arithmetic on an index-derived value beyond a constant shift. */
+static int index_arith(const RaspProg *p, const Op *o, const int *idx) {
+    int ia = o->a >= 0 && idx[o->a], ib = o->b >= 0 && idx[o->b];
+    if (o->kind == K_UN) return ia && o->oper != U_NOT;
+    if (o->kind != K_BIN || (!ia && !ib) || is_cmp(o->oper)) return 0;
+    if (o->oper == A_ADD && (is_const(p, o->a) || is_const(p, o->b))) return 0;
+    if (o->oper == A_SUB && is_const(p, o->b)) return 0;
+    return 1;
+}
+
 void rasp_stats(const RaspProg *p, RaspStats *s) {
-    int depth[RASP_MAX_OPS];
+    int depth[RASP_MAX_OPS], idx[RASP_MAX_OPS];
     memset(s, 0, sizeof *s);
     s->assignments = p->n_named;
     for (int op = 0; op < p->n_ops; op++) {
@@ -781,6 +794,17 @@ void rasp_stats(const RaspProg *p, RaspStats *s) {
         default: break;
         }
         depth[op] = d;
+        /* which values carry positions */
+        int ia = o->a >= 0 && idx[o->a], ib = o->b >= 0 && idx[o->b], ic = o->c >= 0 && idx[o->c];
+        switch (o->kind) {
+        case K_INDICES: idx[op] = 1; break;
+        case K_BIN: idx[op] = !is_cmp(o->oper) && o->oper != A_AND && o->oper != A_OR && (ia || ib); break;
+        case K_UN: idx[op] = o->oper != U_NOT && ia; break;
+        case K_WHERE: idx[op] = ib || ic; break;
+        case K_AGG: idx[op] = ib; break;
+        default: idx[op] = 0; break;
+        }
+        if (!s->index_arith_line && index_arith(p, o, idx)) s->index_arith_line = o->line, s->index_arith_col = o->col;
     }
     s->ops = s->maps + s->seqmaps + s->selects + s->aggregates + s->widths;
     s->depth = depth[p->out_op];

@@ -77,6 +77,11 @@ int rasp_token_op(const RaspProg *p);     /* the op holding the tokens themselve
  * path to the output, the attention layers the program needs). Counts per kind too. */
 typedef struct RaspStats {
     int ops, depth, maps, seqmaps, selects, aggregates, widths, assignments;
+    /* RASP-L lets index-derived values (indices, and values aggregated from them) be compared
+     * and shifted by constants only; the first line that does other arithmetic on them
+     * (2 * i, i - j, i % 2, ...) is index_arith_line (0: none, the program is within RASP-L
+     * in that respect; the interpreter does not refuse such programs). */
+    int index_arith_line, index_arith_col;
 } RaspStats;
 void rasp_stats(const RaspProg *p, RaspStats *s);
 /* Writes the sequence pushed so far and each assignment's values as a table. */
