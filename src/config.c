@@ -88,7 +88,7 @@ static const Key schema[] = {
     INT_KEY("model", "abacus_max_digits", model.abacus_max_digits, "128", LOHI, 1, 1 << 20, "Abacus: digit positions the table holds (beyond the offset)"),
     BOOL_KEY("model", "random_positions", model.random_positions, "false", "train on a sorted random subset of [0, random_max_pos) as positions (eval uses 0..n-1)"),
     INT_KEY("model", "random_max_pos", model.random_max_pos, "2048", LOHI, 1, 1 << 24, "range of the randomized positions; >= max_pos"),
-    ENUM_KEY("model", "temperature", model.temperature, pe_temp_names, "off", "length-dependent attention temperature: query row i's logits times log(n_i)/log(base), n_i = the keys it sees (i + 1); learned_log: also times a learned scale per head [H] in every layer"),
+    ENUM_KEY("model", "temperature", model.temperature, pe_temp_names, "off", "length-dependent attention temperature: query row i's logits times log(n_i)/log(base), n_i = the keys it sees (i + 1); learned_log: also times a learned scale per head [H] in every layer; log_beyond: max(1, log(n_i)/log(base)), the identity on rows that see <= base keys (set base to the longest training sequence to extrapolate a trained model)"),
     INT_KEY("model", "temperature_base", model.temperature_base, "20", LOHI, 2, 1 << 24, "length at which the temperature factor is 1"),
     FLT_KEY("model", "attn_scale", model.attn_scale, "1", POS, 0, 0, "constant factor on every attention logit (times 1/sqrt(head dim) and any temperature), training and decoding; e.g. lengen eval RUN --set model.attn_scale=1.5 to test attention dilution on a checkpoint"),
 

@@ -17,7 +17,7 @@ static const PeScheme *const schemes[] = {PE_LIST(PE_LIST_SCHEME)};
 #undef PE_LIST_NAME
 #undef PE_LIST_SCHEME
 
-const char *const pe_temp_names[] = {"off", "log", "learned_log", NULL};
+const char *const pe_temp_names[] = {"off", "log", "learned_log", "log_beyond", NULL};
 
 void pe_fill_normal(Tensor *t, Rng *rng, float std) {
     for (size_t i = 0; i < t->n; i++) t->data[i] = std * rng_normal(rng);
@@ -44,7 +44,7 @@ int pe_check(const ModelConfig *m, LgErr *err) {
     const PeScheme *s = schemes[m->posenc];
     if (s->check && s->check(m, err)) return -1;
     if (check_random_positions(m, err)) return -1;
-    if ((unsigned)m->temperature > TEMP_LEARNED_LOG)
+    if ((unsigned)m->temperature > TEMP_LOG_BEYOND)
         return lg_err(err, "[model] temperature: unknown kind %d", (int)m->temperature);
     if (m->temperature != TEMP_OFF && m->temperature_base < 2)
         return lg_err(err, "[model] temperature_base = %d: must be >= 2", m->temperature_base);
@@ -142,6 +142,14 @@ static void plan_positions(PePlan *p, const PosEnc *pe, Ag *g, const float *posi
     }
 }
 
+/* The temperature factors of Tq query rows over Tk keys (the last Tq of them): pe_temperature,
+ * and for log_beyond never below 1, so every row that sees at most `base` keys is unchanged. */
+static void plan_temperature(const PosEnc *pe, float *out, int Tq, int Tk) {
+    pe_temperature(out, Tq, Tk, pe->cfg.temperature_base);
+    if (pe->cfg.temperature == TEMP_LOG_BEYOND)
+        for (int i = 0; i < Tq; i++) out[i] = out[i] < 1.0f ? 1.0f : out[i];
+}
+
 void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const float *positions,
                      const int *digit_index, int training, Rng *rng) {
     LG_ASSERT(B >= 1 && T >= 1, "pe_plan_forward: empty batch %d x %d", B, T);
@@ -154,7 +162,7 @@ void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const flo
     p->scale = logit_scale(pe);
     if (pe->cfg.temperature != TEMP_OFF) {
         p->row_scale = arena_alloc(&g->arena, (size_t)T * sizeof(float));
-        pe_temperature(p->row_scale, T, T, pe->cfg.temperature_base);
+        plan_temperature(pe, p->row_scale, T, T);
     }
     if (pe->scheme->bias && !(pe->scheme->bias_per_layer && pe->scheme->bias_per_layer(pe)))
         p->bias = pe->scheme->bias(pe, g, 0, p->pos, p->pos, p->rows, T, T);
@@ -187,7 +195,7 @@ void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, c
     p->scale = logit_scale(pe);
     if (pe->cfg.temperature != TEMP_OFF) {
         p->row_scale = arena_alloc(&g->arena, (size_t)B * sizeof(float));
-        for (int b = 0; b < B; b++) pe_temperature(&p->row_scale[b], 1, klen[b], pe->cfg.temperature_base);
+        for (int b = 0; b < B; b++) plan_temperature(pe, &p->row_scale[b], 1, klen[b]);
     }
     if (pe->scheme->bias && !(pe->scheme->bias_per_layer && pe->scheme->bias_per_layer(pe)))
         p->seq_bias = decode_biases(pe, g, p, 0);

@@ -29,7 +29,7 @@ typedef enum { PE_LIST(PE_LIST_ENUM) PE_COUNT } PeKind;
 
 /* Length-dependent attention temperature: off; logits times log(n_i) / log(base) with n_i the
  * keys query row i sees; the same times a learned per-head scale [H] in every layer. */
-typedef enum { TEMP_OFF, TEMP_LOG, TEMP_LEARNED_LOG } TempKind;
+typedef enum { TEMP_OFF, TEMP_LOG, TEMP_LEARNED_LOG, TEMP_LOG_BEYOND } TempKind;
 
 /* The names INI files use, by value, NULL-terminated (for config's enum keys). */
 extern const char *const pe_names[];

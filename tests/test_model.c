@@ -240,6 +240,47 @@ TEST(kv_cache_nope_log_temperature) {
     c.temperature_base = 4;
     kv_matches_full(&c);
 }
+TEST(kv_cache_nope_log_beyond_temperature) {
+    ModelConfig c;
+    small_cfg(&c, PE_NOPE);
+    c.temperature = TEMP_LOG_BEYOND;
+    c.temperature_base = 5;  /* rows 0..4 unchanged, later rows scaled up, prefill and decode */
+    kv_matches_full(&c);
+}
+
+/* log_beyond is the identity on every row that sees at most `base` keys: with the same weights,
+ * those rows' logits equal the model without temperature bit for bit (causal attention: a row
+ * depends on earlier rows only), and later rows differ. So a model trained on sequences of up to
+ * `base` tokens can be evaluated with it unchanged inside its training range. */
+TEST(log_beyond_temperature_is_the_identity_up_to_base) {
+    enum { T = 12, BASE = 7 };
+    ModelConfig c;
+    small_cfg(&c, PE_NOPE);
+    Model off, beyond;
+    LgErr err;
+    CHECK(model_init(&off, &c, 13, 3, &err) == 0, "%s", err.msg);
+    c.temperature = TEMP_LOG_BEYOND;
+    c.temperature_base = BASE;
+    CHECK(model_init(&beyond, &c, 13, 3, &err) == 0, "%s", err.msg);
+    CHECK(off.params.n == beyond.params.n, "log_beyond adds no parameter");
+    tm_perturb(&off, 9);
+    memcpy(beyond.params.data, off.params.data, off.params.n * sizeof(float));
+    int tokens[T];
+    for (int t = 0; t < T; t++) tokens[t] = (5 * t + 3) % 13;
+    Ag g1, g2;
+    ag_init(&g1, 1 << 20), ag_init(&g2, 1 << 20);
+    ag_set_grad(&g1, 0), ag_set_grad(&g2, 0);
+    ModelBatch in = {.tokens = tokens, .B = 1, .T = T};
+    Tensor *a = model_forward(&off, &g1, &in, NULL), *b = model_forward(&beyond, &g2, &in, NULL);
+    for (int t = 0; t < T; t++) {
+        int same = !memcmp(a->data + (size_t)t * 13, b->data + (size_t)t * 13, 13 * sizeof(float));
+        if (t < BASE) CHECK(same, "row %d (sees %d <= %d keys) changed", t, t + 1, BASE);
+        else CHECK(!same, "row %d (sees %d > %d keys) is not scaled", t, t + 1, BASE);
+    }
+    ag_free(&g1), ag_free(&g2);
+    model_free(&off), model_free(&beyond);
+}
+
 TEST(kv_cache_learned_untied) {
     ModelConfig c;
     small_cfg(&c, PE_LEARNED);
