@@ -5,7 +5,8 @@
 
 One row per variant of variants.txt that has finished (test.csv), in file order: its overrides,
 the step best.h5 was chosen at (validation exact match at n = 35), wall time, and exact match (%)
-per test length on 500 held-out lists. Unfinished variants are listed as such. Standard library
+per test length on 500 held-out lists; a second row "+log_beyond" for the same model evaluated
+with temperature = log_beyond, base 43 (test_lb.csv). Unfinished variants are listed as such. Standard library
 only; --plot needs matplotlib.
 """
 import argparse
@@ -37,15 +38,19 @@ def main():
             state = "training" if os.path.exists(os.path.join(d, "ckpt.h5")) else "not started"
             rows.append((name, sets, None, None, None, state))
             continue
-        with open(test, newline="") as f:
-            r = list(csv.DictReader(f))
-        em = {int(x["length"]): 100 * float(x["exact_match"]) for x in r}
-        for n in em:
-            if n not in lengths:
-                lengths.append(n)
         secs = sum(int(s) for s in open(os.path.join(d, "train_seconds")).read().split())
-        rows.append((name, sets, int(r[0]["step"]), secs, em, "done"))
-        curves[name] = em
+        for label, fname in (("", "test.csv"), (" +log_beyond", "test_lb.csv")):
+            path = os.path.join(d, fname)
+            if not os.path.exists(path):
+                continue
+            with open(path, newline="") as f:
+                r = list(csv.DictReader(f))
+            em = {int(x["length"]): 100 * float(x["exact_match"]) for x in r}
+            for n in em:
+                if n not in lengths:
+                    lengths.append(n)
+            rows.append((name + label, sets, int(r[0]["step"]), secs, em, "done"))
+            curves[name + label] = em
     lengths.sort()
     print("| run | overrides on base.ini | best step | train min | " + " | ".join("n=%d" % n for n in lengths) + " |")
     print("|---|---|---|---|" + "---|" * len(lengths))
