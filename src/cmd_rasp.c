@@ -20,7 +20,7 @@ static RaspProg *load(const char *spec) {
     return p;
 }
 
-/* "3 1 2" or "3,1,2" -> values; returns the count or -1 */
+/* "3 1 2", "3,1,2" or "h2 5 h1 1 + h1 7 =" -> values; returns the count or -1 */
 static int parse_input(const char *s, int *x, int cap) {
     int n = 0;
     while (*s) {
@@ -28,10 +28,16 @@ static int parse_input(const char *s, int *x, int cap) {
             s++;
             continue;
         }
+        if (n == cap) return -1;
+        if (*s == '+' || *s == '=') {
+            x[n++] = *s++ == '+' ? RASP_PLUS : RASP_EQUALS;
+            continue;
+        }
+        int hint = *s == 'h';
         char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v > RASP_TOKEN_MAX || n == cap) return -1;
-        x[n++] = (int)v;
+        long v = strtol(s + hint, &end, 10);
+        if (end == s + hint || *s == '-' || *s == '+' || v < 0 || v > RASP_TOKEN_MAX - (hint ? 100 : 0)) return -1;
+        x[n++] = hint ? RASP_HINT0 - (int)v : (int)v;
         s = end;
     }
     return n;
@@ -41,7 +47,7 @@ static int rasp_run(int argc, char **argv) {
     const char *input = NULL;
     const CliOpt opts[] = {
         {"--input", "\"V V ...\"", CLI_STR, &input, 0, 0, "values 0..999 separated by spaces",
-         "the prompt, values separated by spaces (required)"},
+         "the prompt, tokens separated by spaces: values 0..999, hints hK, + and = (required)"},
     };
     const CliCommand cmd = {
         "rasp run", "PROGRAM --input \"V V ...\"", "PROGRAM",
@@ -58,8 +64,8 @@ static int rasp_run(int argc, char **argv) {
     int x[1000];
     int n = parse_input(input, x, 1000);
     if (n < 0) {
-        fprintf(stderr, "lengen rasp run: --input '%s': expected up to 1000 values 0..%d separated by spaces\n",
-                input, RASP_TOKEN_MAX);
+        fprintf(stderr, "lengen rasp run: --input '%s': expected up to 1000 tokens separated by spaces: values 0..%d, "
+                "hints h0..h%d, + and =\n", input, RASP_TOKEN_MAX, RASP_TOKEN_MAX - 100);
         return 2;
     }
     RaspProg *p = load(spec);

@@ -190,6 +190,9 @@ static int tok_value(const TG *g, int i) {
     if (s[0] >= 'a' && s[0] <= 'z' && !s[1]) return s[0] - 'a';
     if (s[0] >= 'A' && s[0] <= 'Z' && !s[1]) return 26 + s[0] - 'A';
     if (s[0] == 's' && s[1] >= '0' && s[1] <= '9') return atoi(s + 1);
+    if (s[0] == 'h' && s[1] >= '0' && s[1] <= '9') return RASP_HINT0 - atoi(s + 1);
+    if (!strcmp(s, "+")) return RASP_PLUS;
+    if (!strcmp(s, "=")) return RASP_EQUALS;
     return tg_int(g, i);
 }
 
@@ -209,7 +212,8 @@ static void against_builtin(const char *prog, const char *task, const char *opts
     for (int it = 0; it < tries; it++) {
         int len = lens[it % n_lens];
         CHECK(tg_gen(&g, &r, len) == 0, "%s", g.err.msg);
-        int np = g.ex.prompt_len - 2;  /* task token ... <sep> */
+        int add = rasp_input(p) == RASP_INPUT_ADDITION;
+        int np = g.ex.prompt_len - (add ? 1 : 2);  /* task token ... <sep> (addition: ... =) */
         for (int i = 0; i < np; i++) x[i] = tok_value(&g, 1 + i);
         CHECK(rasp_generate(p, x, np, len, ans, 2100, &na, &err) == 0, "%s on length %d: %s", prog, len, err.msg);
         int want = g.ex.n_tokens - 1 - g.ex.prompt_len;
@@ -238,6 +242,10 @@ TEST(rasp_sort_unique_equals_builtin) {
     int lens[] = {1, 2, 7, 20, 45};
     against_builtin("sort_unique", "sort_unique", "values=0..127", lens, 5, 2000);
 }
+TEST(rasp_addition_hints_equals_builtin) {
+    int lens[] = {1, 2, 3, 6, 15, 40};
+    against_builtin("addition_hints", "addition", "index_hints=true reverse=answer", lens, 6, 3000);
+}
 TEST(rasp_reverse_equals_builtin) {
     int lens[] = {1, 2, 7, 20, 45};
     against_builtin("reverse", "reverse", "alphabet=128", lens, 5, 2000);
@@ -246,6 +254,7 @@ TEST(rasp_reverse_equals_builtin) {
 TEST(rasp_stats_size_depth_and_index_arithmetic) {
     static const struct { const char *prog; int ops, depth, index_line; } want[] = {
         {"count", 9, 1, 0}, {"mode", 10, 3, 0}, {"unique_copy", 11, 2, 0}, {"sort_unique", 8, 2, 0}, {"reverse", 9, 2, 9},
+        {"addition_hints", 52, 3, 0},
     };
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
         char path[128];
@@ -283,13 +292,13 @@ TEST(rasp_stats_size_depth_and_index_arithmetic) {
 /* ---- programs as tasks ---- */
 TEST(rasp_task_conventions_determinism_no_allocation) {
     const char *names[] = {"rasp:count", "rasp:mode", "rasp:unique_copy", "rasp:sort_unique", "rasp:reverse",
-                           "rasp:configs/rasp/sort_unique.rasp"};
+                           "rasp:addition_hints", "rasp:configs/rasp/sort_unique.rasp"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         TG g, h;
         CHECK(tg_open(&g, names[k], NULL) == 0, "%s: %s", names[k], g.err.msg);
         CHECK(tg_open(&h, names[k], NULL) == 0, "%s", h.err.msg);
         CHECK(!strcmp(task_name(g.t), names[k]));
-        CHECK(!strcmp(vocab_str(&g.v, task_token(g.t)), k == 5 ? "<rasp:sort_unique>" : vocab_str(&g.v, task_token(g.t))));
+        CHECK(!strcmp(vocab_str(&g.v, task_token(g.t)), k == 6 ? "<rasp:sort_unique>" : vocab_str(&g.v, task_token(g.t))));
         Rng r1, r2;
         rng_seed(&r1, 5), rng_seed(&r2, 5);
         for (int it = 0; it < 50; it++) {
@@ -301,7 +310,9 @@ TEST(rasp_task_conventions_determinism_no_allocation) {
             CHECK(g.ex.n_tokens == h.ex.n_tokens && !memcmp(g.ex.tokens, h.ex.tokens, sizeof(int) * (size_t)g.ex.n_tokens));
             TaskExample *e = &g.ex;
             CHECK(e->tokens[0] == task_token(g.t) && e->tokens[e->n_tokens - 1] == VOCAB_EOS);
-            CHECK(e->tokens[e->prompt_len - 1] == VOCAB_SEP && e->n_tokens <= task_max_tokens(g.t, len));
+            const char *last = vocab_str(&g.v, e->tokens[e->prompt_len - 1]);
+            CHECK(k == 5 ? !strcmp(last, "=") : e->tokens[e->prompt_len - 1] == VOCAB_SEP, "%s: prompt ends in %s", names[k], last);
+            CHECK(e->n_tokens <= task_max_tokens(g.t, len));
             for (int i = 0; i < e->n_tokens; i++)
                 CHECK(e->loss_mask[i] == ((i >= e->prompt_len - 1 && i < e->n_tokens - 1) ? 1.0f : 0.0f));
         }

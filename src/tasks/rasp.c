@@ -52,6 +52,7 @@ struct RaspProg {
     int out_op, tok_op;
     int alpha_lo, alpha_hi, out_lo, out_hi, len_lo, len_hi;
     int ans_mul, ans_add;    /* answer_max = ans_mul * length + ans_add */
+    int hints;               /* index hint tokens h0..h{hints-1}, 0 without */
     RaspInput input;
     int *val;                /* n_ops x cap */
     int cap, n;
@@ -298,6 +299,8 @@ static int parse_primary(Parser *ps) {
         if (!strcmp(at.text, "BOS")) return add_op(ps, &at, K_CONST, C_TRUE, -1, -1, -1, RASP_BOS);
         if (!strcmp(at.text, "SEP")) return add_op(ps, &at, K_CONST, C_TRUE, -1, -1, -1, RASP_SEP);
         if (!strcmp(at.text, "EOS")) return add_op(ps, &at, K_CONST, C_TRUE, -1, -1, -1, RASP_EOS);
+        if (!strcmp(at.text, "PLUS")) return add_op(ps, &at, K_CONST, C_TRUE, -1, -1, -1, RASP_PLUS);
+        if (!strcmp(at.text, "EQUALS")) return add_op(ps, &at, K_CONST, C_TRUE, -1, -1, -1, RASP_EQUALS);
         int op = find_named(p, at.text);
         if (op < 0) return perr(ps, &at, "'%s' is not defined above this line", at.text);
         return op;
@@ -453,16 +456,22 @@ static int parse_decl(Parser *ps, const Tok *kw, int *seen) {
         seen[2] = 1;
         return parse_range(ps, &p->len_lo, &p->len_hi, 1, 1000, "a length");
     }
+    if (!strcmp(w, "hints")) {
+        long k;
+        if (parse_int_tok(ps, &k, 2, 900, "the number of hint tokens")) return -1;
+        p->hints = (int)k;
+        return 0;
+    }
     if (!strcmp(w, "input")) {
-        static const char *const forms[] = {"list", "distinct", "span"};
-        for (int k = 0; k < 3; k++)
+        static const char *const forms[] = {"list", "distinct", "span", "addition"};
+        for (int k = 0; k < 4; k++)
             if (is_name(ps, forms[k])) {
                 p->input = (RaspInput)k;
                 return next(ps);
             }
         char d[48];
         tok_desc(&ps->tok, d, sizeof d);
-        return perr(ps, &ps->tok, "expected an input form (list, distinct or span), found %s", d);
+        return perr(ps, &ps->tok, "expected an input form (list, distinct, span or addition), found %s", d);
     }
     /* answer_max A * n + B, or B */
     long a = 0, b = 0;
@@ -492,7 +501,8 @@ done:
 static int is_reserved(const char *s) {
     static const char *const words[] = {"tokens", "indices", "BOS", "SEP", "EOS", "select", "aggregate",
                                         "aggregate_max", "aggregate_min", "width", "where", "min", "max",
-                                        "abs", "true", "n", "alphabet", "outputs", "length", "input", "answer_max"};
+                                        "abs", "true", "n", "alphabet", "outputs", "length", "input", "answer_max",
+                                        "hints", "PLUS", "EQUALS"};
     for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
         if (!strcmp(s, words[k])) return 1;
     return 0;
@@ -503,11 +513,11 @@ static int parse_line(Parser *ps, int *seen) {
     if (at.kind != T_NAME) {
         char d[48];
         tok_desc(&at, d, sizeof d);
-        return perr(ps, &at, "expected a declaration (alphabet, outputs, length, input, answer_max) or an "
+        return perr(ps, &at, "expected a declaration (alphabet, outputs, length, input, answer_max, hints) or an "
                     "assignment (name = expression), found %s", d);
     }
     if (next(ps)) return -1;
-    static const char *const decls[] = {"alphabet", "outputs", "length", "input", "answer_max"};
+    static const char *const decls[] = {"alphabet", "outputs", "length", "input", "answer_max", "hints"};
     for (size_t k = 0; k < sizeof decls / sizeof decls[0]; k++)
         if (!strcmp(at.text, decls[k])) {
             if (ps->p->n_named) return perr(ps, &at, "declarations come before the first assignment");
@@ -576,6 +586,11 @@ RaspProg *rasp_parse(const char *text, const char *file, LgErr *err) {
         perr(&ps, &at, "input span: lengths up to %d but the alphabet holds %d values", p->len_hi, span);
         goto fail;
     }
+    if (p->input == RASP_INPUT_ADDITION && (p->alpha_lo != 0 || p->alpha_hi != 9 || p->hints < p->len_hi + 1)) {
+        Tok at = {T_NAME, "", 0, 1, 1};
+        perr(&ps, &at, "input addition: needs alphabet 0..9 and hints K with K > the longest length (%d)", p->len_hi);
+        goto fail;
+    }
     rasp_reserve(p, 2 + rasp_prompt_len(p, p->len_hi) + rasp_answer_max(p, p->len_hi) + 1);
     return p;
 fail:
@@ -626,7 +641,12 @@ void rasp_alphabet(const RaspProg *p, int *lo, int *hi) { *lo = p->alpha_lo, *hi
 void rasp_outputs(const RaspProg *p, int *lo, int *hi) { *lo = p->out_lo, *hi = p->out_hi; }
 void rasp_length(const RaspProg *p, int *lo, int *hi) { *lo = p->len_lo, *hi = p->len_hi; }
 RaspInput rasp_input(const RaspProg *p) { return p->input; }
-int rasp_prompt_len(const RaspProg *p, int length) { return p->input == RASP_INPUT_SPAN ? 2 : length; }
+int rasp_hints(const RaspProg *p) { return p->hints; }
+int rasp_prompt_len(const RaspProg *p, int length) {
+    if (p->input == RASP_INPUT_SPAN) return 2;
+    if (p->input == RASP_INPUT_ADDITION) return 4 * length + 2;  /* hint digit pairs, + and = */
+    return length;
+}
 int rasp_answer_max(const RaspProg *p, int length) { return p->ans_mul * length + p->ans_add; }
 
 /* ---- running ---- */
@@ -734,7 +754,7 @@ int rasp_generate(RaspProg *p, const int *prompt, int n_prompt, int length, int 
     if (rasp_push(p, RASP_BOS, &out, err)) return -1;
     for (int i = 0; i < n_prompt; i++)
         if (rasp_push(p, prompt[i], &out, err)) return -1;
-    if (rasp_push(p, RASP_SEP, &out, err)) return -1;
+    if (p->input != RASP_INPUT_ADDITION && rasp_push(p, RASP_SEP, &out, err)) return -1;  /* "=" ends it */
     while (out != RASP_EOS) {
         if (*n_answer == max || *n_answer == cap)
             return lg_err(err, "%s: no EOS after %d answer tokens (answer_max is %d*n+%d = %d at length %d); the "
@@ -814,6 +834,9 @@ void rasp_value_str(int v, char *buf, size_t cap) {
     if (v == RASP_BOS) snprintf(buf, cap, "<bos>");
     else if (v == RASP_SEP) snprintf(buf, cap, "<sep>");
     else if (v == RASP_EOS) snprintf(buf, cap, "<eos>");
+    else if (v == RASP_PLUS) snprintf(buf, cap, "+");
+    else if (v == RASP_EQUALS) snprintf(buf, cap, "=");
+    else if (v <= RASP_HINT0 && v > RASP_HINT0 - 1000) snprintf(buf, cap, "h%d", RASP_HINT0 - v);
     else snprintf(buf, cap, "%d", v);
 }
 

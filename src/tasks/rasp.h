@@ -25,11 +25,14 @@
 #define RASP_BOS (-1)
 #define RASP_SEP (-2)
 #define RASP_EOS (-3)
+#define RASP_PLUS (-4)        /* the token "+" (input addition) */
+#define RASP_EQUALS (-5)      /* the token "=" */
+#define RASP_HINT0 (-100)     /* index hint k is the value -100 - k, the token "hk" (declare hints K) */
 #define RASP_VALUE_MIN (-32768)
 #define RASP_VALUE_MAX 32767
 #define RASP_TOKEN_MAX 999    /* alphabet and output values are tokens "0".."999" */
 
-typedef enum { RASP_INPUT_LIST, RASP_INPUT_DISTINCT, RASP_INPUT_SPAN } RaspInput;
+typedef enum { RASP_INPUT_LIST, RASP_INPUT_DISTINCT, RASP_INPUT_SPAN, RASP_INPUT_ADDITION } RaspInput;
 
 typedef struct RaspProg RaspProg;
 
@@ -47,7 +50,8 @@ void rasp_alphabet(const RaspProg *p, int *lo, int *hi);
 void rasp_outputs(const RaspProg *p, int *lo, int *hi);  /* values the answer may hold */
 void rasp_length(const RaspProg *p, int *lo, int *hi);
 RaspInput rasp_input(const RaspProg *p);
-int rasp_prompt_len(const RaspProg *p, int length);      /* tokens of the prompt */
+int rasp_hints(const RaspProg *p);                       /* K of `hints K`, 0 without */
+int rasp_prompt_len(const RaspProg *p, int length);      /* tokens of the prompt, at most */
 int rasp_answer_max(const RaspProg *p, int length);      /* answer tokens allowed, EOS excluded */
 
 /* ---- running ---- */
@@ -58,7 +62,7 @@ void rasp_reset(RaspProg *p);
 /* Appends one token value and computes every operation at its position; *out is the program's
  * output there. -1 with err on a run-time fault. */
 int rasp_push(RaspProg *p, int value, int *out, LgErr *err);
-/* Runs BOS prompt SEP and generates the answer (without EOS) into answer[0..*n_answer); at most
+/* Runs BOS prompt SEP (input addition: no SEP, the prompt ends in "=") and generates the answer (without EOS) into answer[0..*n_answer); at most
  * rasp_answer_max(length) tokens, else an error. Leaves the whole sequence in place for
  * rasp_value. */
 int rasp_generate(RaspProg *p, const int *prompt, int n_prompt, int length, int *answer, int cap,
@@ -86,7 +90,7 @@ typedef struct RaspStats {
 void rasp_stats(const RaspProg *p, RaspStats *s);
 /* Writes the sequence pushed so far and each assignment's values as a table. */
 void rasp_print_table(const RaspProg *p, FILE *f);
-/* Text of a value as a token: "<bos>", "<sep>", "<eos>" or the decimal number. */
+/* Text of a value as a token: "<bos>", "<sep>", "<eos>", "+", "=", "hK" or the decimal number. */
 void rasp_value_str(int v, char *buf, size_t cap);
 
 #endif

@@ -5,9 +5,12 @@
  *   <rasp:sort_unique> 42 7 13 <sep> 7 13 42 <eos>
  *
  * Input forms (length n): list = n values drawn uniformly from the alphabet; distinct = n
- * different values; span = two values a, a+n-1 (count's prompt). The program's values map to
- * tokens one to one: v >= 0 is the token "v", SEP is <sep>; the answer may hold the values the
- * file declares under `outputs` (default: the alphabet). setup runs the program on a few inputs
+ * different values; span = two values a, a+n-1 (count's prompt); addition = two numbers, one of n
+ * digits and one of 1..n (as the built-in addition's operands=longest), each digit preceded by its
+ * index hint h(off + significance), off random per example: h3 5 h2 1 + h2 7 = (the built-in
+ * addition with index_hints=true). The program's values map to tokens one to one: v >= 0 is the
+ * token "v", SEP is <sep>, PLUS "+", EQUALS "=", -100-k the hint "hk"; the answer may hold the
+ * values the file declares under `outputs` (default: the alphabet) and hints. setup runs the program on a few inputs
  * of the shortest, a middle and the longest length so a program that blows up or does not stop
  * is refused when the task is built; should a later example still fault, task_generate returns
  * -1 with the program's message.
@@ -19,8 +22,9 @@
 
 typedef struct {
     RaspProg *prog;
-    int lo;        /* t->num[v - lo] is the token of value v */
+    int lo, hi;    /* t->num[v - lo] is the token of value v in lo..hi */
     int out_lo, out_hi;
+    int id_plus, id_eq;  /* "+" and "=" (input addition) */
     int *prompt, *answer;
     int cap;
 } RaspTask;
@@ -39,6 +43,27 @@ static void rasp_task_free(void *ext) {
     lg_free(r->prompt);
     lg_free(r->answer);
     lg_free(r);
+}
+
+/* the token of value v, or -1 when v has none (hints: t->num2) */
+static int value_token(const Task *t, int v) {
+    const RaspTask *r = t->ext;
+    if (v >= r->lo && v <= r->hi) return t->num[v - r->lo];
+    if (v <= RASP_HINT0 && RASP_HINT0 - v < t->n_num2) return t->num2[RASP_HINT0 - v];
+    if (v == RASP_PLUS && r->id_plus >= 0) return r->id_plus;
+    if (v == RASP_EQUALS && r->id_eq >= 0) return r->id_eq;
+    if (v == RASP_SEP) return VOCAB_SEP;
+    return -1;
+}
+
+/* one addend of k digits (leading digit nonzero when k > 1), each after its hint */
+static int put_addend(Rng *rng, int *x, int k, int off) {
+    int m = 0;
+    for (int j = k - 1; j >= 0; j--) {
+        x[m++] = RASP_HINT0 - (off + j);
+        x[m++] = j == k - 1 && k > 1 ? 1 + (int)rng_below(rng, 9) : (int)rng_below(rng, 10);
+    }
+    return m;
 }
 
 /* draws the prompt of length n into r->prompt; returns its size */
@@ -64,6 +89,16 @@ static int draw_prompt(Task *t, Rng *rng, int n) {
         }
         return n;
     }
+    case RASP_INPUT_ADDITION: {
+        int la = n, lb = 1 + (int)rng_below(rng, (uint64_t)n);
+        if (rng_below(rng, 2)) la = lb, lb = n;
+        int off = (int)rng_below(rng, (uint64_t)(rasp_hints(r->prog) - (n + 1) + 1)), m = 0;
+        m += put_addend(rng, x + m, la, off);
+        x[m++] = RASP_PLUS;
+        m += put_addend(rng, x + m, lb, off);
+        x[m++] = RASP_EQUALS;
+        return m;
+    }
     case RASP_INPUT_LIST:
     default:
         for (int i = 0; i < n; i++) x[i] = lo + (int)rng_below(rng, (uint64_t)k);
@@ -78,11 +113,11 @@ static int run_one(Task *t, Rng *rng, int n, int *n_prompt, int *n_answer, LgErr
     if (rasp_generate(r->prog, r->prompt, *n_prompt, n, r->answer, r->cap, n_answer, err)) return -1;
     for (int i = 0; i < *n_answer; i++) {
         int v = r->answer[i];
-        if (v < r->out_lo || v > r->out_hi) {
+        if ((v < r->out_lo || v > r->out_hi) && !(v <= RASP_HINT0 && RASP_HINT0 - v < t->n_num2)) {
             char s[16];
             rasp_value_str(v, s, sizeof s);
-            return lg_err(err, "%s: answer token %d is %s, outside the declared outputs %d..%d (declare `outputs "
-                          "LO..HI`)", t->name, i, s, r->out_lo, r->out_hi);
+            return lg_err(err, "%s: answer token %d is %s, outside the declared outputs %d..%d%s (declare `outputs "
+                          "LO..HI`)", t->name, i, s, r->out_lo, r->out_hi, t->n_num2 ? " and hints" : "");
         }
     }
     return 0;
@@ -100,7 +135,18 @@ static int rasp_setup(Task *t, LgErr *err) {
     rasp_outputs(r->prog, &r->out_lo, &r->out_hi);
     rasp_length(r->prog, &t->min_len, &t->max_len);
     r->lo = alo < r->out_lo ? alo : r->out_lo;
-    task_add_numbers(t, r->lo, ahi > r->out_hi ? ahi : r->out_hi);
+    r->hi = ahi > r->out_hi ? ahi : r->out_hi;
+    task_add_numbers(t, r->lo, r->hi);
+    r->id_plus = r->id_eq = -1;
+    if (rasp_input(r->prog) == RASP_INPUT_ADDITION) r->id_plus = vocab_add(t->vocab, "+"), r->id_eq = vocab_add(t->vocab, "=");
+    if ((t->n_num2 = rasp_hints(r->prog)) > 0) {
+        t->num2 = lg_malloc((size_t)t->n_num2 * sizeof(int), "rasp hint ids");
+        for (int k = 0; k < t->n_num2; k++) {
+            char s[16];
+            snprintf(s, sizeof s, "h%d", k);
+            t->num2[k] = vocab_add(t->vocab, s);
+        }
+    }
     r->cap = rasp_answer_max(r->prog, t->max_len) + 1;
     r->prompt = lg_malloc((size_t)rasp_prompt_len(r->prog, t->max_len) * sizeof(int), "rasp prompt");
     r->answer = lg_malloc((size_t)r->cap * sizeof(int), "rasp answer");
@@ -130,10 +176,11 @@ static void rasp_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
         t->gen_failed = 1;
         return;
     }
-    for (int i = 0; i < np; i++) ex_put(ex, t->num[r->prompt[i] - r->lo], 0);
-    ex_put(ex, VOCAB_SEP, 0);
+    int add = rasp_input(r->prog) == RASP_INPUT_ADDITION;
+    for (int i = 0; i < np; i++) ex_put(ex, value_token(t, r->prompt[i]), 0);
+    if (!add) ex_put(ex, VOCAB_SEP, 0);  /* addition's prompt ends in "=", as the built-in's */
     ex_prompt_end(ex);
-    for (int i = 0; i < na; i++) ex_put(ex, t->num[r->answer[i] - r->lo], 0);
+    for (int i = 0; i < na; i++) ex_put(ex, value_token(t, r->answer[i]), 0);
 }
 
 const TaskDef task_def_rasp = {
