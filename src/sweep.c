@@ -192,18 +192,6 @@ static long last_logged_step(const char *dir) {
     return step;
 }
 
-static int mkdir_p(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 typedef enum { RUN_DONE, RUN_RESUME, RUN_FRESH } RunState;
 
 static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
@@ -269,8 +257,9 @@ static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
 int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     char dir[900], name[256];
     snprintf(dir, sizeof dir, "%s/%s", s->out_dir, s->name);
-    if (mkdir_p(dir) != 0) {
-        fprintf(stderr, "lengen sweep: cannot create %s: %s\n", dir, strerror(errno));
+    LgErr err;
+    if (lg_mkdir_p(dir, &err) != 0) {
+        fprintf(stderr, "lengen sweep: %s\n", err.msg);
         return 1;
     }
     pid_t *pids = lg_calloc((size_t)s->workers, sizeof *pids, "sweep workers");
