@@ -8,6 +8,7 @@
 
 #include "../src/config.h"
 #include "../src/tasks/rasp.h"
+#include "cli_run.h"
 #include "task_helpers.h"
 #include "test.h"
 
@@ -362,6 +363,28 @@ TEST(rasp_task_names_in_config) {
     CHECK(c.task.tasks[1].sample_weight == 0.5f);
     cfg_defaults(&c);
     CHECK(cfg_load_string(&c, "[task]\nhints = sort/x\n", "x.ini", &err) == -1 && strstr(err.msg, "bad task name"), "%s", err.msg);
+}
+
+/* ---- the command ---- */
+TEST(rasp_cli_run_and_stats) {
+    static char out[16384];
+    CHECK(cli_run("rasp run sort_unique --input \"5 3 9\"", out, sizeof out) == 0, "%s", out);
+    CHECK(strstr(out, "answer: 3 5 9 <eos>") && strstr(out, "seen_sep") && strstr(out, "<sep>"), "%s", out);
+    CHECK(cli_run("rasp run addition_hints --input \"h3 5 h2 1 + h2 7 =\"", out, sizeof out) == 0, "%s", out);
+    CHECK(strstr(out, "answer: h2 8 h3 5 <eos>"), "%s", out);
+    CHECK(cli_run("rasp stats count", out, sizeof out) == 0, "%s", out);
+    CHECK(strstr(out, "operations   9\n") && strstr(out, "depth        1\n") && strstr(out, "RASP-L       yes"), "%s", out);
+    CHECK(cli_run("rasp stats reverse", out, sizeof out) == 0 && strstr(out, "RASP-L       no: arithmetic on positions at line 9"), "%s", out);
+    /* bad usage and bad programs: exit 2 with the place; a fault while running: exit 1 */
+    CHECK(cli_run("rasp run count", out, sizeof out) == 2 && strstr(out, "--input is required"), "%s", out);
+    CHECK(cli_run("rasp run count --input \"1 x\"", out, sizeof out) == 2 && strstr(out, "expected up to 1000 tokens"), "%s", out);
+    CHECK(cli_run("rasp stats no_such_program", out, sizeof out) == 2 && strstr(out, "configs/rasp/no_such_program.rasp: cannot open"), "%s", out);
+    CHECK(cli_run("rasp frob", out, sizeof out) == 2 && strstr(out, "expected run or stats"), "%s", out);
+    CHECK(system("mkdir -p build/test_rasp_tmp && printf 'alphabet 0..9\\nlength 1..5\\nx = tokens +\\n' > build/test_rasp_tmp/cli_bad.rasp && "
+                 "printf 'alphabet 0..9\\nlength 1..5\\nx = 10 / (tokens - 4)\\n' > build/test_rasp_tmp/cli_div.rasp") == 0);
+    CHECK(cli_run("rasp stats build/test_rasp_tmp/cli_bad.rasp", out, sizeof out) == 2 && strstr(out, "cli_bad.rasp:3:13: expected"), "%s", out);
+    CHECK(cli_run("rasp run build/test_rasp_tmp/cli_div.rasp --input \"3 4\"", out, sizeof out) == 1 &&
+          strstr(out, "cli_div.rasp:3:8: at position 2: division by zero"), "%s", out);
 }
 
 /* ---- fuzz ---- */
