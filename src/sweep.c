@@ -95,6 +95,9 @@ static int name_ok(const char *n) {
     return 1;
 }
 
+/* The `--set` assignments of run r's grid point, one per axis, each of 256 bytes. */
+static void sweep_run_sets(const Sweep *s, int r, char sets[][256]);
+
 /* Builds run r's config (base + sets + its grid point) into c. */
 static int run_config(const Sweep *s, int r, Config *c, LgErr *err) {
     cfg_defaults(c);
@@ -163,7 +166,7 @@ void sweep_run_name(const Sweep *s, int r, char *name, size_t cap) {
     }
 }
 
-void sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
+static void sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
     for (int i = 0; i < s->n_axes; i++) {
         int stride = 1;
         for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;

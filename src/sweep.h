@@ -48,10 +48,8 @@ typedef struct Sweep {
 /* Reads and checks a sweep file (every run's config must validate). Returns 0 or -1 with err. */
 int sweep_load(Sweep *s, const char *path, LgErr *err);
 
-/* The grid point of run r: its name (cap bytes) and its `--set` assignments (one per axis,
- * each of 256 bytes). */
+/* The grid point of run r: its name (cap bytes). */
 void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
-void sweep_run_sets(const Sweep *s, int r, char sets[][256]);
 
 /* Runs the sweep with the binary `exe`. Returns 0 when every run finished, 1 otherwise. */
 int sweep_execute(const Sweep *s, const char *exe, int quiet);

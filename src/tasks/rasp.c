@@ -766,16 +766,12 @@ int rasp_generate(RaspProg *p, const int *prompt, int n_prompt, int length, int 
 }
 
 /* ---- reading ---- */
-int rasp_n_positions(const RaspProg *p) { return p->n; }
 int rasp_n_named(const RaspProg *p) { return p->n_named; }
 const char *rasp_named(const RaspProg *p, int k, int *op) {
     *op = p->named[k].op;
     return p->named[k].name;
 }
-int rasp_is_selector(const RaspProg *p, int op) { return is_sel_kind(p->ops[op].kind); }
 int rasp_value(const RaspProg *p, int op, int pos) { return V(p, op, pos); }
-int rasp_output_op(const RaspProg *p) { return p->out_op; }
-int rasp_token_op(const RaspProg *p) { return p->tok_op; }
 
 static int is_cmp(Oper o) { return o <= C_GE; }
 

@@ -69,13 +69,9 @@ int rasp_generate(RaspProg *p, const int *prompt, int n_prompt, int length, int 
                   int *n_answer, LgErr *err);
 
 /* ---- reading ---- */
-int rasp_n_positions(const RaspProg *p);  /* positions pushed since the last reset */
 int rasp_n_named(const RaspProg *p);      /* assignments in file order, the output last-or-named */
 const char *rasp_named(const RaspProg *p, int k, int *op);
-int rasp_is_selector(const RaspProg *p, int op);
 int rasp_value(const RaspProg *p, int op, int pos);
-int rasp_output_op(const RaspProg *p);
-int rasp_token_op(const RaspProg *p);     /* the op holding the tokens themselves */
 /* Size: primitive operations (maps, seqmaps, selects, aggregates, selector widths; constants,
  * tokens and indices excluded), and depth (the most aggregates and selector widths on one
  * path to the output, the attention layers the program needs). Counts per kind too. */
