@@ -6,23 +6,29 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TRAIN_CSV "train.csv"
-#define EVAL_CSV "eval.csv"
+static const char *const FILE_NAMES[] = {
+    [RUNDIR_CONFIG] = "config.ini", [RUNDIR_TRAIN_CSV] = "train.csv", [RUNDIR_EVAL_CSV] = "eval.csv",
+    [RUNDIR_CKPT] = "ckpt.h5",      [RUNDIR_BEST] = "best.h5",
+};
 
 static int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
 }
 
-static void path_in(char *out, size_t cap, const RunDir *r, const char *file) {
-    snprintf(out, cap, "%s/%s", r->dir, file);
+void rundir_file(char *out, size_t cap, const char *dir, RundirFile which) {
+    snprintf(out, cap, "%s/%s", dir, FILE_NAMES[which]);
+}
+
+static void path_in(char *out, size_t cap, const RunDir *r, RundirFile which) {
+    rundir_file(out, cap, r->dir, which);
 }
 
 void rundir_init(RunDir *r, const Config *cfg) {
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    path_in(r->ckpt, sizeof r->ckpt, r, "ckpt.h5");
-    path_in(r->best, sizeof r->best, r, "best.h5");
+    path_in(r->ckpt, sizeof r->ckpt, r, RUNDIR_CKPT);
+    path_in(r->best, sizeof r->best, r, RUNDIR_BEST);
 }
 
 /* Opens train.csv (appending or from scratch) and writes the header when the file is empty. */
@@ -43,16 +49,16 @@ static FILE *train_csv_open(const char *path, int append, const char *const *tas
 
 static int open_csvs(RunDir *r, int append, const char *const *task_names, int n_tasks, LgErr *err) {
     char path[700];
-    path_in(path, sizeof path, r, TRAIN_CSV);
+    path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
     if (!(r->train_csv = train_csv_open(path, append, task_names, n_tasks, err))) return -1;
-    path_in(path, sizeof path, r, EVAL_CSV);
+    path_in(path, sizeof path, r, RUNDIR_EVAL_CSV);
     return (r->eval_csv = rundir_eval_csv_open(path, append, err)) ? 0 : -1;
 }
 
 int rundir_create(RunDir *r, const char *config_text, const char *const *task_names, int n_tasks, int force,
                   LgErr *err) {
     char path[700];
-    path_in(path, sizeof path, r, TRAIN_CSV);
+    path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
     if ((file_exists(r->ckpt) || file_exists(path)) && !force)
         return lg_err(err, "run folder %s already holds a run; continue it with `lengen train --resume %s`, "
                       "start over with --force, or pick another [run] name", r->dir, r->dir);
@@ -61,7 +67,7 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
         remove(r->best);
     }
     if (lg_mkdir_p(r->dir, err) != 0) return -1;
-    path_in(path, sizeof path, r, "config.ini");
+    path_in(path, sizeof path, r, RUNDIR_CONFIG);
     FILE *f = fopen(path, "w");
     int ok = f && fputs(config_text, f) >= 0;
     if (f && fclose(f) != 0) ok = 0;
@@ -93,9 +99,9 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
 
 int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err) {
     char path[700];
-    path_in(path, sizeof path, r, TRAIN_CSV);
+    path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
     if (truncate_csv(path, step, err) != 0) return -1;
-    path_in(path, sizeof path, r, EVAL_CSV);
+    path_in(path, sizeof path, r, RUNDIR_EVAL_CSV);
     if (truncate_csv(path, step, err) != 0) return -1;
     if (lg_mkdir_p(r->dir, err) != 0) return -1;
     return open_csvs(r, 1, task_names, n_tasks, err);
@@ -132,12 +138,41 @@ FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err) {
 }
 
 void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path) {
-    lg_path_beside(out, cap, ckpt_path, EVAL_CSV);
+    lg_path_beside(out, cap, ckpt_path, FILE_NAMES[RUNDIR_EVAL_CSV]);
 }
 
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
                      double token_accuracy, double first_error) {
     fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f\n", step, task, length, n, exact_match, token_accuracy, first_error);
+}
+
+long rundir_last_train_step(const char *dir) {
+    char path[1200], line[8192];
+    rundir_file(path, sizeof path, dir, RUNDIR_TRAIN_CSV);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long step = -1;
+    while (fgets(line, sizeof line, f))
+        if (line[0] >= '0' && line[0] <= '9') step = strtol(line, NULL, 10);
+    fclose(f);
+    return step;
+}
+
+int rundir_read_eval(const char *path, void (*row)(void *ctx, const RundirEvalRow *r), void *ctx) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int first = 1;
+    while (fgets(line, sizeof line, f)) {
+        if (first) { first = 0; continue; }   /* header */
+        RundirEvalRow r = {0};
+        if (sscanf(line, "%ld,%127[^,],%d,%d,%lf,%lf,%lf", &r.step, r.task, &r.length, &r.n, &r.exact_match,
+                   &r.token_accuracy, &r.first_error) < 5)
+            continue;
+        row(ctx, &r);
+    }
+    fclose(f);
+    return 0;
 }
 
 void rundir_ckpt_of(const char *arg, char *out, size_t cap) {
@@ -146,5 +181,5 @@ void rundir_ckpt_of(const char *arg, char *out, size_t cap) {
     if ((n > 3 && strcmp(arg + n - 3, ".h5") == 0) || (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)))
         snprintf(out, cap, "%s", arg);
     else
-        snprintf(out, cap, "%s%sckpt.h5", arg, n && arg[n - 1] == '/' ? "" : "/");
+        snprintf(out, cap, "%s%s%s", arg, n && arg[n - 1] == '/' ? "" : "/", FILE_NAMES[RUNDIR_CKPT]);
 }

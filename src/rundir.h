@@ -25,6 +25,12 @@ typedef struct RunDir {
     FILE *train_csv, *eval_csv;    /* open after rundir_create or rundir_continue */
 } RunDir;
 
+/* A file of a run folder. */
+typedef enum { RUNDIR_CONFIG, RUNDIR_TRAIN_CSV, RUNDIR_EVAL_CSV, RUNDIR_CKPT, RUNDIR_BEST } RundirFile;
+
+/* The path of file `which` in run folder dir ("dir/train.csv", ...). */
+void rundir_file(char *out, size_t cap, const char *dir, RundirFile which);
+
 /* The paths of cfg's run folder; opens and creates nothing. */
 void rundir_init(RunDir *r, const Config *cfg);
 
@@ -55,6 +61,22 @@ void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path);
 /* Appends one eval.csv row (the header's columns). */
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
                      double token_accuracy, double first_error);
+
+/* The step of the last row of dir's train.csv, or -1 without a file or a row. */
+long rundir_last_train_step(const char *dir);
+
+/* One eval.csv row, as rundir_eval_row writes it. */
+typedef struct RundirEvalRow {
+    long step;
+    char task[128];
+    int length, n;
+    double exact_match, token_accuracy, first_error;
+} RundirEvalRow;
+
+/* Calls row(ctx, r) for each row of the eval.csv at path, in file order (the header and lines
+ * without step,task,length,n,exact_match are skipped; missing later fields read as 0).
+ * Returns 0, or -1 when the file cannot be opened. */
+int rundir_read_eval(const char *path, void (*row)(void *ctx, const RundirEvalRow *r), void *ctx);
 
 /* The checkpoint a command argument names: a run folder "runs/x" -> "runs/x/ckpt.h5"; a path
  * ending in .h5, or any existing file, as it is. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "rundir.h"
 
 /* ---- the sweep file ---- */
 
@@ -182,19 +183,6 @@ static int file_exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
-/* The step of train.csv's last row, or -1 without one. */
-static long last_logged_step(const char *dir) {
-    char path[1200], line[8192];
-    snprintf(path, sizeof path, "%s/train.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long step = -1;
-    while (fgets(line, sizeof line, f))
-        if (line[0] >= '0' && line[0] <= '9') step = strtol(line, NULL, 10);
-    fclose(f);
-    return step;
-}
-
 typedef enum { RUN_DONE, RUN_RESUME, RUN_FRESH } RunState;
 
 static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
@@ -205,9 +193,9 @@ static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
     LgErr err;
     long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
     char path[1200];
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
-    if (steps > 0 && last_logged_step(dir) >= steps && file_exists(path)) return RUN_DONE;
-    snprintf(path, sizeof path, "%s/ckpt.h5", dir);
+    rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
+    if (steps > 0 && rundir_last_train_step(dir) >= steps && file_exists(path)) return RUN_DONE;
+    rundir_file(path, sizeof path, dir, RUNDIR_CKPT);
     return file_exists(path) ? RUN_RESUME : RUN_FRESH;
 }
 
@@ -336,37 +324,38 @@ typedef struct {
     double em[MAX_LEN];
 } RunResult;
 
+/* Reading one run's eval.csv: pass 0 finds the main task's last step, pass 1 keeps its rows. */
+typedef struct {
+    RunResult *rr;
+    char main_task[128];
+    int pass;
+} EvalScan;
+
+static void eval_scan_row(void *ctx, const RundirEvalRow *row) {
+    EvalScan *sc = ctx;
+    RunResult *rr = sc->rr;
+    if (!sc->main_task[0]) snprintf(sc->main_task, sizeof sc->main_task, "%s", row->task);
+    if (strcmp(row->task, sc->main_task)) return;
+    if (sc->pass == 0) {
+        if (row->step > rr->step) rr->step = row->step;
+    } else if (row->step == rr->step) {
+        int k = 0;
+        while (k < rr->n && rr->lengths[k] != row->length) k++;
+        if (k == rr->n && rr->n < MAX_LEN) rr->lengths[rr->n++] = row->length;
+        if (k < MAX_LEN) rr->em[k] = row->exact_match;
+    }
+}
+
 /* The main task's (first row's task) exact match per length at its last evaluated step; a
  * later row of the same step and length wins. Returns 0, or -1 without a readable eval.csv. */
 static int read_eval(const char *dir, RunResult *rr) {
-    char path[1200], line[4096], main_task[128] = "";
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    char path[1200];
+    rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
     memset(rr, 0, sizeof *rr);
     rr->step = -1;
-    for (int pass = 0; pass < 2; pass++) {   /* pass 0: the last step; pass 1: its rows */
-        FILE *f = fopen(path, "r");
-        if (!f) return -1;
-        int first = 1;
-        while (fgets(line, sizeof line, f)) {
-            if (first) { first = 0; continue; }   /* header */
-            char task[128];
-            long step;
-            int length, n;
-            double em;
-            if (sscanf(line, "%ld,%127[^,],%d,%d,%lf", &step, task, &length, &n, &em) != 5) continue;
-            if (!main_task[0]) snprintf(main_task, sizeof main_task, "%s", task);
-            if (strcmp(task, main_task)) continue;
-            if (pass == 0) {
-                if (step > rr->step) rr->step = step;
-            } else if (step == rr->step) {
-                int k = 0;
-                while (k < rr->n && rr->lengths[k] != length) k++;
-                if (k == rr->n && rr->n < MAX_LEN) rr->lengths[rr->n++] = length;
-                if (k < MAX_LEN) rr->em[k] = em;
-            }
-        }
-        fclose(f);
-    }
+    EvalScan sc = {.rr = rr};
+    for (sc.pass = 0; sc.pass < 2; sc.pass++)
+        if (rundir_read_eval(path, eval_scan_row, &sc) != 0) return -1;
     return rr->step >= 0 ? 0 : -1;
 }
 

@@ -1,0 +1,51 @@
+/* Tests of the run folder's readers: eval.csv rows written by rundir_eval_row read back equal
+ * (at the precision the row keeps), and train.csv's last step. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../src/rundir.h"
+#include "test.h"
+
+typedef struct {
+    int n;
+    RundirEvalRow rows[4];
+} Rows;
+
+static void keep_row(void *ctx, const RundirEvalRow *r) {
+    Rows *rs = ctx;
+    if (rs->n < 4) rs->rows[rs->n] = *r;
+    rs->n++;
+}
+
+TEST(rundir_eval_rows_read_back) {
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "/tmp/lengen_test_%d_rundir", (int)getpid());
+    LgErr err;
+    CHECK(lg_mkdir_p(dir, &err) == 0, "%s", err.msg);
+    rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
+    FILE *f = rundir_eval_csv_open(path, 0, &err);
+    CHECK(f, "%s", err.msg);
+    rundir_eval_row(f, 500, "sort_unique", 20, 64, 0.953125, 0.99, 3.5);
+    rundir_eval_row(f, 1000, "copy", 100, 32, 1.0, 1.0, -1.0);
+    fclose(f);
+    Rows rs = {0};
+    CHECK(rundir_read_eval(path, keep_row, &rs) == 0);
+    remove(path);
+    rmdir(dir);
+    CHECK(rs.n == 2, "n %d", rs.n);
+    const RundirEvalRow *a = &rs.rows[0], *b = &rs.rows[1];
+    CHECK(a->step == 500 && !strcmp(a->task, "sort_unique") && a->length == 20 && a->n == 64);
+    CHECK_NEAR(a->exact_match, 0.953125, 1e-6, 0);
+    CHECK_NEAR(a->token_accuracy, 0.99, 1e-6, 0);
+    CHECK_NEAR(a->first_error, 3.5, 1e-3, 0);
+    CHECK(b->step == 1000 && !strcmp(b->task, "copy") && b->length == 100 && b->n == 32);
+    CHECK_NEAR(b->exact_match, 1.0, 1e-6, 0);
+    CHECK_NEAR(b->token_accuracy, 1.0, 1e-6, 0);
+    CHECK_NEAR(b->first_error, -1.0, 1e-3, 0);
+    CHECK(rundir_read_eval(path, keep_row, &rs) == -1, "a missing file");
+}
+
+TEST(rundir_last_train_step_missing_is_minus_one) {
+    CHECK(rundir_last_train_step("/nonexistent/lengen_run") == -1);
+}
