@@ -42,7 +42,7 @@ TEST(cli_train_bad_input_exits_2) {
         {"train --threads zero", "--threads needs a count", 2},
         {"train --bogus", "unknown option '--bogus'", 2},
         {"train --resume /tmp/lengen_no_such_run", "lengen_no_such_run", 2},
-        {"train --set train.max_length=500 --set run.out_dir=/tmp/lengen_cli_runs", "max_pos", 2},
+        {"train --set task.main=sort --set train.max_length=500 --set run.out_dir=/tmp/lengen_cli_runs", "max_pos", 2},
     };
     check_cases(cases, (int)(sizeof cases / sizeof cases[0]));
 }

@@ -516,7 +516,8 @@ TEST(config_cli_checks_and_prints) {
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     int rc = pclose(f);
-    CHECK(rc == 0 && contains(out, "\nlr = 0.0003\n") && contains(out, "\nhints = successor:0.5\n"), "rc %d:\n%s", rc, out);
+    CHECK(rc == 0 && contains(out, "\nlr = 0.0003\n") && contains(out, "\nmain = sort_unique\n") &&
+              contains(out, "\nwindow = 1..40\n"), "rc %d:\n%s", rc, out);
     snprintf(cmd, sizeof cmd, "%s config configs/default.ini --set train.lr_warmup=3 2>&1", bin);
     f = popen(cmd, "r");
     CHECK(f);
