@@ -58,24 +58,32 @@ static void attr_str(hid_t f, const char *name, char *out, size_t cap) {
     H5Tclose(t);
 }
 
-TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
-    char dir[64] = "/tmp/lengen_probe_XXXXXX";
-    CHECK(mkdtemp(dir), "mkdtemp");
+/* Trains the tiny probe_ini model into a new folder dir (64 bytes, mkdtemp'd here) and loads its
+ * run into e. Returns 1, or 0 after failing the test. */
+static int tiny_trained_model(char *dir, Experiment *e) {
+    if (!EXPECT(mkdtemp(dir), "mkdtemp")) return 0;
     Config c;
     LgErr err;
     cfg_defaults(&c);
-    char set[128];
+    char set[128], run[128];
     snprintf(set, sizeof set, "run.out_dir=%s", dir);
-    CHECK(cfg_load_string(&c, probe_ini, "probe_ini", &err) == 0 && cfg_set(&c, set, &err) == 0 &&
-          cfg_validate(&c, &err) == 0, "%s", err.msg);
+    if (!EXPECT(cfg_load_string(&c, probe_ini, "probe_ini", &err) == 0 && cfg_set(&c, set, &err) == 0 &&
+                    cfg_validate(&c, &err) == 0,
+                "%s", err.msg))
+        return 0;
     TrainOptions to = {.quiet = 1};
-    CHECK(train_run(&c, &to) == 0, "training the tiny model failed");
-
-    char run[128], out[160];
+    if (!EXPECT(train_run(&c, &to) == 0, "training the tiny model failed")) return 0;
     snprintf(run, sizeof run, "%s/p", dir);
-    snprintf(out, sizeof out, "%s/probe.h5", dir);
+    return EXPECT(exp_load(e, run, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+}
+
+TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
+    char dir[64] = "/tmp/lengen_probe_XXXXXX";
     Experiment e;
-    CHECK(exp_load(&e, run, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    LgErr err;
+    if (!tiny_trained_model(dir, &e)) return;
+    char out[160];
+    snprintf(out, sizeof out, "%s/probe.h5", dir);
     const int N = 5, len = 7;   /* longer than trained; batch 2 leaves a last batch of 1 */
     ProbeOptions o = {.task = 0, .length = len, .n = N, .hidden = 1, .batch = 2, .checkpoint = "ckpt-name", .step = 30};
     CHECK(probe_write(&e, &o, out, &err) == 0, "%s", err.msg);
@@ -196,21 +204,11 @@ TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
  * /tokens, /prompt_len and /n_tokens of the same held-out examples, for every target. */
 TEST(probe_summary_matches_the_dumped_attention) {
     char dir[64] = "/tmp/lengen_probe_XXXXXX";
-    CHECK(mkdtemp(dir), "mkdtemp");
-    Config c;
-    LgErr err;
-    cfg_defaults(&c);
-    char set[128];
-    snprintf(set, sizeof set, "run.out_dir=%s", dir);
-    CHECK(cfg_load_string(&c, probe_ini, "probe_ini", &err) == 0 && cfg_set(&c, set, &err) == 0 &&
-          cfg_validate(&c, &err) == 0, "%s", err.msg);
-    TrainOptions to = {.quiet = 1};
-    CHECK(train_run(&c, &to) == 0, "training the tiny model failed");
-    char run[128], out[160];
-    snprintf(run, sizeof run, "%s/p", dir);
-    snprintf(out, sizeof out, "%s/probe.h5", dir);
     Experiment e;
-    CHECK(exp_load(&e, run, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+    LgErr err;
+    if (!tiny_trained_model(dir, &e)) return;
+    char out[160];
+    snprintf(out, sizeof out, "%s/probe.h5", dir);
     const int N = 6, len = 5;
     ProbeOptions o = {.task = 0, .length = len, .n = N, .batch = 4, .checkpoint = "c", .step = 30};
     CHECK(probe_write(&e, &o, out, &err) == 0, "%s", err.msg);
