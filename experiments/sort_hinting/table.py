@@ -35,7 +35,10 @@ def main():
         d = os.path.join(a.out, name)
         test = os.path.join(d, "test.csv")
         if not os.path.exists(test):
-            state = "training" if os.path.exists(os.path.join(d, "ckpt.h5")) else "not started"
+            state = "not started"
+            if os.path.exists(os.path.join(d, "ckpt.h5")):
+                rows_csv = list(csv.reader(open(os.path.join(d, "train.csv"))))
+                state = "stopped at step %s (resumable)" % (rows_csv[-1][0] if len(rows_csv) > 1 else "0")
             rows.append((name, sets, None, None, None, state))
             continue
         secs = sum(int(s) for s in open(os.path.join(d, "train_seconds")).read().split())
@@ -65,15 +68,16 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(8, 5))
+        fig, ax = plt.subplots(figsize=(10, 5))
         for name, em in curves.items():
             xs = sorted(em)
-            ax.plot(xs, [em[x] for x in xs], marker="o", label=name)
+            ax.plot(xs, [em[x] for x in xs], marker="o", label=name,
+                    ls="--" if name.endswith("+log_beyond") else "-")
         ax.axvline(20, color="grey", ls=":", lw=1)
         ax.set_xlabel("list length n (trained on 1..20)")
         ax.set_ylabel("exact match (%)")
         ax.set_ylim(-2, 102)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         fig.tight_layout()
         fig.savefig(a.plot, dpi=110)
 
