@@ -1,4 +1,5 @@
-/* cmd_sample: `lengen sample RUN|CKPT [--task NAME] [--length N] [--n K] [--seed S]`
+/* cmd_sample: `lengen sample RUN|CKPT [--task NAME] [--length N] [--n K] [--seed S]
+ *              [--threads N] [--set section.key=value]...`
  * Shows K prompts with the model's greedy answer beside the truth; tokens that differ from the
  * truth are marked [like this]. */
 #include <stdio.h>
@@ -40,7 +41,8 @@ static void show(const Experiment *e, int task, const TaskExample *ex, const int
 
 int cmd_sample(int argc, char **argv) {
     const char *target, *task = NULL;
-    long length = 0, n = 5, seed = -1;
+    long length = 0, n = 5, seed = -1, threads = 0;
+    CliSets sets = {.n = 0};
     const CliOpt opts[] = {
         {"--task", "NAME", CLI_STR, &task, 0, 0, "a task name", "task to sample (default: the run's main task)"},
         {"--length", "N", CLI_INT, &length, 1, 1000000000, "a positive integer",
@@ -48,6 +50,10 @@ int cmd_sample(int argc, char **argv) {
         {"--n", "K", CLI_INT, &n, 1, 1000000000, "a positive integer", "examples (default 5)"},
         {"--seed", "S", CLI_INT, &seed, 0, 1000000000, "a non-negative integer",
          "draw other examples than the run's held-out set"},
+        {"--threads", "N", CLI_INT, &threads, 1, 1000000, "a positive integer",
+         "threads (default: LENGEN_THREADS or all cores)"},
+        {"--set", "k=v", CLI_SET, &sets, 0, 0, "section.key=value",
+         "override a config key of the run (e.g. model.temperature=log_beyond)"},
     };
     const CliCommand cmd = {
         "sample", "RUN|CKPT [options]", "RUN or CKPT",
@@ -56,12 +62,14 @@ int cmd_sample(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof opts[0])};
     int rc = cli_parse(&cmd, argc, argv, &target);
     if (rc >= 0) return rc;
-    CliSets sets = {.n = 0};
     char seed_set[64];
     snprintf(seed_set, sizeof seed_set, "run.seed=%ld", seed);
-    if (seed >= 0) sets.v[sets.n++] = seed_set;
+    if (seed >= 0) {
+        if (sets.n == CLI_MAX_SETS) return fprintf(stderr, "lengen sample: too many --set with --seed\n"), 2;
+        sets.v[sets.n++] = seed_set;
+    }
     CliRun run;
-    if ((rc = cli_load_run("sample", &run, target, &sets, 0)) != 0) return rc;
+    if ((rc = cli_load_run("sample", &run, target, &sets, threads)) != 0) return rc;
     Experiment *e = &run.e;
     int ti = cli_task_index("sample", e, task);
     if (ti < 0) {

@@ -61,6 +61,7 @@ TEST(cli_eval_and_sample_bad_input_exit_2) {
         {"sample /tmp/lengen_no_such_run", "lengen_no_such_run", 2},
         {"sample x --length abc", "--length needs a positive integer", 2},
         {"sample", "usage: lengen sample", 2},
+        {"sample /tmp/lengen_no_such_run --threads 0", "--threads needs a positive integer", 2},
     };
     check_cases(cases, (int)(sizeof cases / sizeof cases[0]));
 }
