@@ -41,6 +41,12 @@ typedef struct CliOpt {
     const char *help;         /* the usage line */
 } CliOpt;
 
+/* The two options every run-or-checkpoint command takes: --threads N and --set k=v (help says
+ * what the override is for). */
+#define CLI_OPT_THREADS(dst) \
+    {"--threads", "N", CLI_INT, (dst), 1, 1000000, "a positive integer", "threads (default: LENGEN_THREADS or all cores)"}
+#define CLI_OPT_SET(dst, help) {"--set", "k=v", CLI_SET, (dst), 0, 0, "section.key=value", (help)}
+
 typedef struct CliCommand {
     const char *name;         /* "eval" */
     const char *synopsis;     /* after "usage: lengen eval ": "RUN|CKPT [options]" */

@@ -23,10 +23,8 @@ int cmd_eval(int argc, char **argv) {
          "only this task (default: the main task, and the hints when [eval] hints)"},
         {"--batch", "B", CLI_INT, &batch, 1, 1000000, "a positive integer",
          "sequences decoded together (default: the run's [eval] batch_size)"},
-        {"--threads", "N", CLI_INT, &threads, 1, 1000000, "a positive integer",
-         "threads (default: LENGEN_THREADS or all cores)"},
-        {"--set", "k=v", CLI_SET, &sets, 0, 0, "section.key=value",
-         "override a config key of the run (e.g. eval.n=100); --lengths, --n, --batch win over it"},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_SET(&sets, "override a config key of the run (e.g. eval.n=100); --lengths, --n, --batch win over it"),
     };
     const CliCommand cmd = {
         "eval", "RUN|CKPT [options]", "RUN or CKPT",

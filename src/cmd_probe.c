@@ -31,9 +31,8 @@ int cmd_probe(int argc, char **argv) {
          "with --summary: next (prompt tokens equal to the token being predicted: sort's next\n"
          "                   element), same (earlier copies of the query's token) or first (the task token)"},
         {"--batch", "B", CLI_INT, &batch, 1, 1000000, "a positive integer", "examples run together (default 8)"},
-        {"--threads", "N", CLI_INT, &threads, 1, 1000000, "a positive integer",
-         "threads (default: LENGEN_THREADS or all cores)"},
-        {"--set", "k=v", CLI_SET, &sets, 0, 0, "section.key=value", "override a config key of the run"},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_SET(&sets, "override a config key of the run"),
     };
     const CliCommand cmd = {
         "probe", "RUN|CKPT [options]", "RUN or CKPT",

@@ -50,10 +50,8 @@ int cmd_sample(int argc, char **argv) {
         {"--n", "K", CLI_INT, &n, 1, 1000000000, "a positive integer", "examples (default 5)"},
         {"--seed", "S", CLI_INT, &seed, 0, 1000000000, "a non-negative integer",
          "draw other examples than the run's held-out set"},
-        {"--threads", "N", CLI_INT, &threads, 1, 1000000, "a positive integer",
-         "threads (default: LENGEN_THREADS or all cores)"},
-        {"--set", "k=v", CLI_SET, &sets, 0, 0, "section.key=value",
-         "override a config key of the run (e.g. model.temperature=log_beyond)"},
+        CLI_OPT_THREADS(&threads),
+        CLI_OPT_SET(&sets, "override a config key of the run (e.g. model.temperature=log_beyond)"),
     };
     const CliCommand cmd = {
         "sample", "RUN|CKPT [options]", "RUN or CKPT",
