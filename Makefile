@@ -2,25 +2,36 @@
 # under AddressSanitizer + UndefinedBehaviorSanitizer; `make run` trains the default
 # experiment; `make bench` compares speed with PyTorch. Missing Debian packages are installed
 # by tools/install-deps.sh (when root) or named with the command to run.
+# `make MPI=1` builds ./lengen-mpi instead (mpicc, -DLG_MPI, objects in build-mpi/): the same
+# program that, started by mpirun, trains data-parallel (docs/scaling.md). `make test` builds
+# both, since the suite runs lengen-mpi under mpirun.
 
 CC      ?= gcc
 SAN     ?= 0
+MPI     ?= 0
 PKGS    := openblas hdf5-serial inih zlib
 PYTHON  := /usr/bin/python3
 
 ifeq ($(SAN),1)
-BUILD   ?= build-san
+BUILD_DIR := build-san
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
-BUILD   ?= build
+BUILD_DIR := build
 OPT     := -O3 -march=native -g
 endif
+MPI_DEF :=
+ifeq ($(MPI),1)
+CC      := mpicc
+BUILD_DIR := $(BUILD_DIR)-mpi
+MPI_DEF := -DLG_MPI
+endif
+BUILD   ?= $(BUILD_DIR)
 
 # Recursively expanded on purpose: pkg-config runs when a recipe needs the flags, which is
 # after the `deps` check has installed what was missing.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp $(OPT) $(PKG_CFLAGS)
+CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(MPI_DEF) -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp $(OPT) $(PKG_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -fopenmp -lm
 # the OpenMP OpenBLAS lives outside the default search path: remember where
 LDFLAGS = $(OPT) -Wl,-rpath,$(shell pkg-config --variable=libdir openblas)
@@ -35,11 +46,19 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 HDRS     := $(wildcard src/*.h src/ops/*.h src/posenc/*.h src/tasks/*.h tests/*.h)
 
 BIN      := lengen
+ifeq ($(MPI),1)
+BIN      := lengen-mpi
+endif
 ifeq ($(SAN),1)
-BIN      := $(BUILD)/lengen
+BIN      := $(BUILD)/$(BIN)
+endif
+# the MPI binary the suite runs under mpirun (built by a sub-make with the same SAN)
+MPI_BIN  := lengen-mpi
+ifeq ($(SAN),1)
+MPI_BIN  := build-san-mpi/lengen-mpi
 endif
 
-.PHONY: all deps test run bench clean python-deps
+.PHONY: all deps mpi-deps mpi-bin test run bench clean python-deps
 
 all: $(BIN)
 
@@ -50,13 +69,23 @@ deps:
 	    else echo "lengen: missing build packages; run: sudo sh tools/install-deps.sh" >&2; exit 1; fi; \
 	fi
 
+# Checks OpenMPI (mpicc, mpirun); installs it when root, else says how.
+mpi-deps:
+	@if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ]; then sh tools/install-deps.sh || exit 1; \
+	    else echo "lengen: missing OpenMPI; run: sudo sh tools/install-deps.sh" >&2; exit 1; fi; \
+	fi
+
+mpi-bin: mpi-deps
+	$(MAKE) MPI=1 SAN=$(SAN)
+
 python-deps:
 	@if ! $(PYTHON) -c "import torch, h5py, matplotlib" >/dev/null 2>&1; then \
 	    if [ "$$(id -u)" = 0 ]; then sh tools/install-deps.sh --python || exit 1; \
 	    else echo "lengen: missing Python packages; run: sudo sh tools/install-deps.sh --python" >&2; exit 1; fi; \
 	fi
 
-$(BUILD)/%.o: %.c $(HDRS) | deps
+$(BUILD)/%.o: %.c $(HDRS) | deps $(if $(filter 1,$(MPI)),mpi-deps)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -74,8 +103,8 @@ $(BUILD)/run_tests: $(LIB_OBJ) $(TEST_OBJ) | deps
 # Tests run from the repository root (fixtures are under tests/data). T=name filters.
 # OpenMP threads wait passively: a suite that shares the cores with training runs or another
 # suite would otherwise spin-wait and slow everything several-fold (results do not change).
-test: $(BUILD)/run_tests $(BIN)
-	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} LENGEN_BIN=$(abspath $(BIN)) ASAN_OPTIONS=detect_leaks=$(SAN) $(BUILD)/run_tests $(T)
+test: $(BUILD)/run_tests $(BIN) mpi-bin
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} LENGEN_BIN=$(abspath $(BIN)) LENGEN_MPI_BIN=$(abspath $(MPI_BIN)) ASAN_OPTIONS=detect_leaks=$(SAN) $(BUILD)/run_tests $(T)
 
 run: $(BIN)
 	./$(BIN) train --force
@@ -86,4 +115,4 @@ bench: $(BIN) python-deps
 	sh tools/bench.sh
 
 clean:
-	rm -rf build build-san $(BIN)
+	rm -rf build build-san build-mpi build-san-mpi lengen lengen-mpi

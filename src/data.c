@@ -99,6 +99,30 @@ int batch_split_by_length(const Batch *b, int n, Batch *parts, int *scratch) {
     return n;
 }
 
+int batch_take_rows(const Batch *b, int first, int stride, Batch *out) {
+    int rows = first < b->B ? (b->B - first + stride - 1) / stride : 0, top = 1;
+    LG_ASSERT(out->cap_B >= rows && out->cap_T >= b->T, "row slice holds %d x %d, needs %d x %d", out->cap_B,
+              out->cap_T, rows, b->T);
+    long total = 0, count = 0;
+    for (int i = 0; i < b->B * b->T; i++) total += b->weights[i] > 0.0f;
+    for (int r = first; r < b->B; r += stride) {
+        int n = row_length(b, r);
+        top = n > top ? n : top;
+        const float *w = b->weights + (size_t)r * (size_t)b->T;
+        for (int t = 0; t < n; t++) count += w[t] > 0.0f;
+    }
+    float scale = total > 0 ? (float)((double)count / (double)total) : 1.0f;
+    out->B = rows;
+    out->T = top;
+    out->n_tokens = 0;
+    for (int j = 0, r = first; r < b->B; j++, r += stride) {
+        int n = row_length(b, r);
+        copy_row(b, r, n, out, j, scale);
+        out->n_tokens += n;
+    }
+    return rows;
+}
+
 /* ---- the held-out prompt set ---- */
 
 static void excluded_add(DataStream *d, uint64_t h) {

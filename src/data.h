@@ -59,6 +59,15 @@ void batch_free(Batch *b);
  * is its leading run of positions with pos_task >= 0 (unpacked rows). Allocates nothing. */
 int batch_split_by_length(const Batch *b, int n, Batch *parts, int *scratch);
 
+/* Rows first, first + stride, first + 2 stride, ... of b into out (from batch_init with cap_B
+ * >= their count and cap_T >= b->T), padded only to their own longest row, loss weights scaled
+ * by count_out / count_b (count: positions with weight > 0, what op_cross_entropy divides by),
+ * so that the losses of the stride slices first = 0..stride-1 add up to b's loss and their
+ * gradients to b's gradient: data-parallel rank `first` of `stride` takes its share of the
+ * global batch this way (strided, so a length-sorted bucketed batch is spread evenly). Returns
+ * the rows taken (0 when first >= b->B). Allocates nothing. */
+int batch_take_rows(const Batch *b, int first, int stride, Batch *out);
+
 typedef struct DataStream {
     const Config *cfg;
     Task **tasks;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 
 typedef struct {
     const char *name;
@@ -41,7 +42,12 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            dist_init(&argc, &argv);   /* joins an MPI job only in lengen-mpi under a launcher */
+            int rc = commands[i].run(argc - 1, argv + 1);
+            dist_finalize();
+            return rc;
+        }
     fprintf(stderr, "lengen: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "dist.h"
 #include "eval.h"
 #include "experiment.h"
 #include "ops/ops.h"
@@ -64,12 +65,26 @@ typedef struct Trainer {
     double *task_nll;          /* [n_tasks] per-task sums over a logging interval */
     long *task_count;
     int tty;
+    /* data parallel (dist.h): every rank draws the same global batch from the run's one data
+     * stream and trains on its rows rank, rank + size, ...; gradients are summed over ranks
+     * once per step, so every rank takes the same optimizer step. Rank 0 alone writes. */
+    int rank, size;
+    Batch slice;               /* size > 1: this rank's rows of the global batch */
+    int stop_all;              /* size > 1: a rank was signalled (agreed every step) */
 } Trainer;
 
 /* The train.csv row of the logging interval ending at t->step; clears the interval's per-task
- * loss sums. */
+ * loss sums. Every rank calls it (the per-task sums are added over ranks); rank 0 writes. */
 static void log_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed) {
-    rundir_train_row(&t->run, t->step, loss, t->task_nll, t->task_count, t->e.n_tasks, lr, norm, tok_s, elapsed);
+    if (t->size > 1) {
+        double counts[CFG_MAX_TASKS];
+        for (int i = 0; i < t->e.n_tasks; i++) counts[i] = (double)t->task_count[i];
+        dist_reduce_f64(t->task_nll, t->e.n_tasks, DIST_SUM);
+        dist_reduce_f64(counts, t->e.n_tasks, DIST_SUM);
+        for (int i = 0; i < t->e.n_tasks; i++) t->task_count[i] = (long)counts[i];
+    }
+    if (t->rank == 0)
+        rundir_train_row(&t->run, t->step, loss, t->task_nll, t->task_count, t->e.n_tasks, lr, norm, tok_s, elapsed);
     memset(t->task_nll, 0, (size_t)t->e.n_tasks * sizeof *t->task_nll);
     memset(t->task_count, 0, (size_t)t->e.n_tasks * sizeof *t->task_count);
 }
@@ -120,21 +135,52 @@ static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
 /* ---- the step ---- */
 
 /* One optimizer step (grad_accum micro-batches) through the Stepper. Returns 0, or -1 on a
- * data error. Sets *loss_out (mean over micro-batches), *norm_out, *tokens_out; a non-finite
- * loss or norm leaves the weights untouched (the caller stops). */
+ * data error. Sets *loss_out (mean over micro-batches), *norm_out, *tokens_out (of the global
+ * batches); a non-finite loss or norm leaves the weights untouched (the caller stops).
+ * With several ranks each takes its rows of every global batch (batch_take_rows scales their
+ * loss weights so the ranks' losses add up to the global batch's), then one allreduce sums
+ * the gradient block and a small one the losses and stop requests: every rank ends the step
+ * with the same gradients, loss and norm, so they update alike and stop together. */
 static int train_step(Trainer *t, float lr, float *loss_out, float *norm_out, long *tokens_out, LgErr *err) {
     const TrainConfig *tr = &t->e.cfg.train;
     double loss_sum = 0;
     long tokens = 0;
     for (int micro = 0; micro < tr->grad_accum; micro++) {
         if (data_next(&t->data, (int)t->step, &t->batch, err) != 0) return -1;
-        loss_sum += step_grad(&t->stepper, &t->batch);
+        if (t->size > 1) {
+            batch_take_rows(&t->batch, t->rank, t->size, &t->slice);
+            loss_sum += step_grad(&t->stepper, &t->slice);
+        } else {
+            loss_sum += step_grad(&t->stepper, &t->batch);
+        }
         tokens += t->batch.n_tokens;
+    }
+    if (t->size > 1) {
+        Params *p = &t->e.model.params;
+        dist_sum_f32(p->grad, p->n);
+        double v[2] = {loss_sum, stop_signal != 0};
+        dist_reduce_f64(v, 2, DIST_SUM);
+        loss_sum = v[0];
+        t->stop_all = v[1] > 0;
     }
     *loss_out = (float)(loss_sum / tr->grad_accum);
     *tokens_out = tokens;
     step_update(&t->stepper, lr, tr->grad_accum, *loss_out, norm_out);
     return 0;
+}
+
+/* Dies when the ranks' weights are not the same: they take identical steps only if the
+ * allreduce hands every rank the same sums, which MPI does not promise for floats (OpenMPI's
+ * algorithms do). Checked at each checkpoint, the one copy that is kept. */
+static void check_replicas(Trainer *t) {
+    const Params *p = &t->e.model.params;
+    double sum = 0;
+    for (size_t i = 0; i < p->n; i++) sum += (double)p->data[i] * (double)((i % 13) + 1);
+    double v[2] = {sum, -sum};
+    dist_reduce_f64(v, 2, DIST_MAX);
+    if (v[0] != sum || -v[1] != sum)
+        lg_die("rank %d: the ranks' weights differ at step %ld (weighted sums from %.17g to %.17g): the gradient "
+               "allreduce did not give every rank the same result", t->rank, t->step, -v[1], v[0]);
 }
 
 /* ---- progress ---- */
@@ -208,13 +254,24 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
         return -2;
     }
     const Config *c = &t->e.cfg;
-    lg_set_threads(c->run.threads);
+    t->rank = dist_rank();
+    t->size = dist_size();
+    lg_set_threads(dist_threads(c->run.threads));
     rundir_init(&t->run, c);
     const char *names[CFG_MAX_TASKS];
     for (int i = 0; i < t->e.n_tasks; i++) names[i] = task_name(t->e.tasks[i]);
     optim_init(&t->opt, &c->train, &t->e.model.params);
     if (data_init(&t->data, c, t->e.tasks, t->e.n_tasks, err) != 0) goto fail;
     batch_init(&t->batch, c->train.batch_size, data_max_T(&t->data));
+    if (t->size > 1) {
+        if (c->train.batch_size < t->size) {
+            lg_err(err, "[train] batch_size = %d is fewer rows than the job's %d ranks (each rank trains on its "
+                   "rows of the global batch); raise batch_size or start fewer ranks", c->train.batch_size, t->size);
+            if (resumed) ckpt_close(&f);
+            return -2;
+        }
+        batch_init(&t->slice, (c->train.batch_size + t->size - 1) / t->size, data_max_T(&t->data));
+    }
     Rng base;
     rng_seed(&base, c->run.seed);
     t->model_rng = rng_fork(&base, RNG_LABEL_MODEL);
@@ -225,7 +282,7 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
     t->task_count = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_count, "task counts");
     step_init(&t->stepper, &t->e.model, &t->opt, &t->g, &t->model_rng, &c->train, c->train.batch_size,
               data_max_T(&t->data), t->task_nll, t->task_count);
-    t->tty = !o->quiet && isatty(STDERR_FILENO);
+    t->tty = !o->quiet && t->rank == 0 && isatty(STDERR_FILENO);
 
     if (resumed) {
         if (load_state(t, &f, err) != 0) goto fail;
@@ -237,13 +294,16 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
                    t->run.ckpt, t->step, c->train.steps);
             goto fail;
         }
-        if (rundir_continue(&t->run, names, t->e.n_tasks, t->step, err) != 0) goto fail;
-    } else {
+        if (t->rank == 0 && rundir_continue(&t->run, names, t->e.n_tasks, t->step, err) != 0) goto fail;
+    } else if (t->rank == 0) {
         char *text = cfg_to_string(c);
         int rc = rundir_create(&t->run, text, names, t->e.n_tasks, o->force, err);
         lg_free(text);
         if (rc != 0) goto fail;
     }
+    /* rank 0 continues the run's own dropout / random-position stream; the others fork theirs
+     * from it (the checkpoint keeps rank 0's, so a resume with any number of ranks is defined) */
+    if (t->rank > 0) t->model_rng = rng_fork(&t->model_rng, (uint64_t)t->rank);
     return 0;
 fail:
     if (resumed) ckpt_close(&f);
@@ -258,6 +318,7 @@ static void teardown(Trainer *t) {
     step_free(&t->stepper);
     ag_free(&t->g);
     batch_free(&t->batch);
+    if (t->size > 1) batch_free(&t->slice);
     data_free(&t->data);
     optim_free(&t->opt);
     exp_free(&t->e);
@@ -269,6 +330,18 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     Trainer t;
     LgErr err = {{0}};
     int bad = setup(&t, cfg, o, &err);
+    if (dist_size() > 1) {
+        /* the job goes on only if every rank is set up; rank 0's message is the one printed
+         * unless rank 0 was fine (then each failing rank says why) */
+        double v[2] = {bad, dist_rank() == 0 ? bad : 0};
+        dist_reduce_f64(v, 2, DIST_MIN);
+        if (bad && (dist_rank() == 0 || v[1] == 0)) fprintf(stderr, "lengen train: rank %d: %s\n", dist_rank(), err.msg);
+        if (!bad && v[0] < 0) bad = (int)v[0];
+        if (bad) {
+            teardown(&t);
+            return bad == -2 ? 2 : 1;
+        }
+    }
     if (bad) {
         fprintf(stderr, "lengen train: %s\n", err.msg);
         teardown(&t);
@@ -278,8 +351,16 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &c->train;
     struct sigaction old_sa[2];
     catch_signals(old_sa);
+    /* ranks > 0 are silent; an evaluation (rank 0's alone) is not cut short by a signal when
+     * others wait for it: the ranks agree on stopping after each step instead */
+    int quiet = o->quiet || t.rank > 0;
+    if (t.size > 1) eval_set_interrupt(NULL);
 
-    if (!o->quiet)
+    if (!quiet && t.size > 1)
+        printf("lengen train: run %s, %s, %zu parameters, %d ranks x %d threads, global batch %d, steps %ld..%d\n",
+               t.run.dir, task_name(t.e.tasks[0]), model_num_params(&t.e.model), t.size, lg_threads(),
+               tr->batch_size, t.step, tr->steps);
+    else if (!quiet)
         printf("lengen train: run %s, %s, %zu parameters, %d threads, steps %ld..%d\n", t.run.dir,
                task_name(t.e.tasks[0]), model_num_params(&t.e.model), lg_threads(), t.step, tr->steps);
     int rc = 0;
@@ -292,14 +373,15 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         float lr = optim_lr_at(tr, (int)t.step), loss, norm;
         long tokens;
         if (train_step(&t, lr, &loss, &norm, &tokens, &err) != 0) {
+            /* every rank draws the same stream, so every rank fails here alike */
             end_progress_line(&t);
-            fprintf(stderr, "lengen train: step %ld: %s\n", t.step + 1, err.msg);
+            if (t.rank == 0) fprintf(stderr, "lengen train: step %ld: %s\n", t.step + 1, err.msg);
             rc = 1;
             break;
         }
         if (!isfinite(loss) || !isfinite(norm)) {
             end_progress_line(&t);
-            fprintf(stderr, "lengen train: step %ld: %s is %s; stopping. The last good checkpoint is %s "
+            if (t.rank == 0) fprintf(stderr, "lengen train: step %ld: %s is %s; stopping. The last good checkpoint is %s "
                     "(if any). Try a lower [train] lr, a [train] grad_clip, or more warmup.\n",
                     t.step + 1, isfinite(loss) ? "the gradient norm" : "the loss",
                     isfinite(loss) ? (isnan(norm) ? "nan" : "inf") : (isnan(loss) ? "nan" : "inf"),
@@ -316,47 +398,52 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             double now = lg_seconds();
             double tok_s = log_tokens / (now - t_log > 1e-9 ? now - t_log : 1e-9);
             log_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0);
-            if (!o->quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
+            if (!quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
             loss_log = 0;
             n_log = 0;
             log_tokens = 0;
             t_log = now;
         }
+        int stopping = t.size > 1 ? t.stop_all : stop_signal != 0;
         if ((tr->eval_every > 0 && t.step % tr->eval_every == 0) || last) {
-            if (evaluate(&t, last && !o->quiet, o->quiet, &err) != 0) {
+            if (t.rank == 0 && evaluate(&t, last && !quiet, quiet, &err) != 0) {
                 fprintf(stderr, "lengen train: evaluation at step %ld: %s\n", t.step, err.msg);
+                if (t.size > 1) dist_abort(1);   /* the other ranks wait in the next step */
                 rc = 1;
                 break;
             }
             evaluated_at_end = last;
         }
         if ((tr->ckpt_every > 0 && t.step % tr->ckpt_every == 0) || last ||
-            stop_signal || (o->stop_at > 0 && t.step == o->stop_at)) {
-            if (save_ckpt(&t, t.run.ckpt, &err) != 0) {
+            stopping || (o->stop_at > 0 && t.step == o->stop_at)) {
+            if (t.size > 1) check_replicas(&t);
+            if (t.rank == 0 && save_ckpt(&t, t.run.ckpt, &err) != 0) {
                 end_progress_line(&t);
                 fprintf(stderr, "lengen train: %s\n", err.msg);
+                if (t.size > 1) dist_abort(1);
                 rc = 1;
                 break;
             }
         }
-        if (stop_signal || (o->stop_at > 0 && t.step == o->stop_at)) {
+        if (stopping || (o->stop_at > 0 && t.step == o->stop_at)) {
             end_progress_line(&t);
             int sig = stop_signal ? stop_signal : SIGINT;
-            fprintf(stderr, "lengen train: %s at step %ld; checkpoint written to %s; continue with "
-                    "`lengen train --resume %s`\n", stop_signal ? "interrupted" : "stopped (--stop-at)",
-                    t.step, t.run.ckpt, t.run.dir);
+            if (t.rank == 0)
+                fprintf(stderr, "lengen train: %s at step %ld; checkpoint written to %s; continue with "
+                        "`lengen train --resume %s`\n", stopping ? "interrupted" : "stopped (--stop-at)",
+                        t.step, t.run.ckpt, t.run.dir);
             rc = 128 + sig;
             break;
         }
     }
-    if (rc == 0 && !evaluated_at_end && !o->quiet) {
+    if (rc == 0 && !evaluated_at_end && !quiet) {
         /* resumed at the last step or nothing to do: still show the table */
         if (evaluate(&t, 1, o->quiet, &err) != 0) {
             fprintf(stderr, "lengen train: evaluation: %s\n", err.msg);
             rc = 1;
         }
     }
-    if (rc == 0 && !o->quiet)
+    if (rc == 0 && !quiet)
         printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.run.dir);
     restore_signals(old_sa);
     teardown(&t);

@@ -1,18 +1,23 @@
 #!/bin/sh
 # Installs every Debian package lengen needs. Idempotent: when all is present it only checks.
-#   tools/install-deps.sh           build + test packages (compiler, OpenBLAS, HDF5, zlib, libinih)
+#   tools/install-deps.sh           build + test packages (compiler, OpenBLAS, HDF5, zlib, libinih,
+#                                   OpenMPI: make test runs lengen-mpi under mpirun)
 #   tools/install-deps.sh --python  also the Python side used by tools/ (PyTorch, h5py, matplotlib)
+#   tools/install-deps.sh --slurm   also Slurm and munge (make test-slurm starts a one-node Slurm)
 # Must run as root (apt-get). Prints what it installs.
 set -eu
 
 CORE="gcc make pkg-config libc6-dev libopenblas-openmp-dev libhdf5-dev hdf5-tools zlib1g-dev libinih-dev"
+MPI="openmpi-bin libopenmpi-dev"
+SLURM="slurmctld slurmd slurm-client munge"
 PY="python3 python3-numpy python3-torch python3-h5py python3-matplotlib"
 
-want="$CORE"
+want="$CORE $MPI"
 for arg in "$@"; do
     case "$arg" in
         --python) want="$want $PY" ;;
-        *) echo "install-deps.sh: unknown option '$arg' (valid: --python)" >&2; exit 2 ;;
+        --slurm) want="$want $SLURM" ;;
+        *) echo "install-deps.sh: unknown option '$arg' (valid: --python, --slurm)" >&2; exit 2 ;;
     esac
 done
 

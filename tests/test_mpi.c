@@ -1,0 +1,157 @@
+/* Tests of data-parallel training on MPI, with the real OpenMPI on loopback: `mpirun -np 2
+ * lengen-mpi train` gives the loss curve of one process training the same global batch (to
+ * float rounding), a 2-rank checkpoint resumes on one process as the uninterrupted run goes
+ * on, and a batch smaller than the job is refused. The MPI binary is $LENGEN_MPI_BIN (make
+ * test builds it with `make MPI=1`); the one-process runs use $LENGEN_BIN. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "cli_run.h"
+#include "test.h"
+
+static char out[1 << 16];
+
+/* Runs `mpirun -np N lengen-mpi ARGS` (stderr merged into out); returns the exit status.
+ * Ranks are not bound to cores (the machine may be busy) and may oversubscribe them; as
+ * root, OpenMPI wants both ALLOW_RUN_AS_ROOT variables. */
+static int mpi_run(int np, const char *args) {
+    const char *bin = getenv("LENGEN_MPI_BIN");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 "
+             "OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo "
+             "mpirun -np %d --oversubscribe --bind-to none %s %s 2>&1",
+             np, bin && *bin ? bin : "./lengen-mpi", args);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    while (fgetc(p) != EOF) {}
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/* copy with a loss mask on the answer, lengths 1..8 (rows of different lengths, so the ranks'
+ * shares of loss positions differ), two micro-batches a step, length split, bucketing */
+static const char *base_ini =
+    "[model]\nlayers = 1\nheads = 2\nd_model = 16\nmax_pos = 64\nposenc = learned\n"
+    "[task]\nmain = copy\nalphabet = 6\n"
+    "[train]\nsteps = 20\nbatch_size = 15\nwarmup = 5\nlr = 3e-3\nmin_length = 1\nmax_length = 8\n"
+    "grad_accum = 2\nlength_split = 2\nbucket = 4\nlog_every = 1\neval_every = 20\nckpt_every = 10\n"
+    "[eval]\nlengths = 2,4,8\nn = 20\n";
+
+static int setup(char *dir, size_t cap) {
+    snprintf(dir, cap, "/tmp/lengen_mpi_XXXXXX");
+    if (!mkdtemp(dir)) return EXPECT(0, "mkdtemp");
+    char path[300];
+    snprintf(path, sizeof path, "%s/base.ini", dir);
+    return EXPECT(write_text(path, base_ini), "cannot write %s", path);
+}
+
+typedef struct Curve {
+    int n;
+    long step[64];
+    double loss[64], task_loss[64], norm[64];
+} Curve;
+
+/* train.csv: step,loss,loss_copy,lr,grad_norm,... */
+static int read_curve(const char *dir, const char *run, Curve *c) {
+    char path[400], line[512];
+    snprintf(path, sizeof path, "%s/runs/%s/train.csv", dir, run);
+    FILE *f = fopen(path, "r");
+    if (!f) return EXPECT(0, "no %s", path);
+    c->n = 0;
+    while (fgets(line, sizeof line, f) && c->n < 64) {
+        double lr;
+        if (sscanf(line, "%ld,%lf,%lf,%lf,%lf", &c->step[c->n], &c->loss[c->n], &c->task_loss[c->n], &lr,
+                   &c->norm[c->n]) == 5)
+            c->n++;
+    }
+    fclose(f);
+    return 1;
+}
+
+/* Every step of b equals a's step (loss, the task's mean nll, the gradient norm before
+ * clipping), to float rounding. */
+static void check_same_curve(const char *dir, const char *ra, const char *rb, int want_rows) {
+    Curve a, b;
+    if (!read_curve(dir, ra, &a) || !read_curve(dir, rb, &b)) return;
+    CHECK(a.n == want_rows && b.n == want_rows, "%s has %d rows, %s %d; want %d", ra, a.n, rb, b.n, want_rows);
+    for (int i = 0; i < a.n; i++) {
+        CHECK(a.step[i] == b.step[i], "row %d: step %ld vs %ld", i, a.step[i], b.step[i]);
+        CHECK_NEAR(b.loss[i], a.loss[i], 1e-5, 1e-4, "loss at step %ld", a.step[i]);
+        CHECK_NEAR(b.task_loss[i], a.task_loss[i], 1e-5, 1e-4, "loss_copy at step %ld", a.step[i]);
+        CHECK_NEAR(b.norm[i], a.norm[i], 1e-5, 1e-4, "grad norm at step %ld", a.step[i]);
+    }
+}
+
+static int one_process(const char *dir, const char *run, const char *extra) {
+    char args[800];
+    snprintf(args, sizeof args, "train %s/base.ini --set run.out_dir=%s/runs --set run.name=%s --threads 1 --quiet %s",
+             dir, dir, run, extra);
+    return cli_run(args, out, sizeof out);
+}
+
+TEST(mpi_two_ranks_train_the_one_process_curve) {
+    char dir[64], args[800];
+    if (!setup(dir, sizeof dir)) return;
+    int rc = one_process(dir, "one", "");
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "train %s/base.ini --set run.out_dir=%s/runs --set run.name=two --threads 1", dir, dir);
+    rc = mpi_run(2, args);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    /* one job of two ranks, not two separate processes training the same run */
+    CHECK(strstr(out, "2 ranks x 1 threads, global batch 15"), "%s", out);
+    const char *end = strstr(out, "run folder:");
+    CHECK(end && !strstr(end + 1, "run folder:"), "not exactly one rank printed the end of the run: %s", out);
+    check_same_curve(dir, "one", "two", 20);
+}
+
+TEST(mpi_two_rank_checkpoint_resumes_on_one_process) {
+    char dir[64], args[800];
+    if (!setup(dir, sizeof dir)) return;
+    int rc = one_process(dir, "whole", "");
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    snprintf(args, sizeof args,
+             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=split --threads 1 --quiet --stop-at 10", dir, dir);
+    rc = mpi_run(2, args);
+    CHECK(rc == 130, "--stop-at under mpirun exits as interrupted, got %d: %s", rc, out);
+    snprintf(args, sizeof args, "train --resume %s/runs/split --threads 1 --quiet", dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "resume on one process: exit %d: %s", rc, out);
+    check_same_curve(dir, "whole", "split", 20);
+}
+
+TEST(mpi_one_process_checkpoint_resumes_on_two_ranks) {
+    char dir[64], args[800];
+    if (!setup(dir, sizeof dir)) return;
+    int rc = one_process(dir, "whole", "");
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    rc = one_process(dir, "grown", "--stop-at 7");
+    CHECK(rc == 130, "exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "train --resume %s/runs/grown --threads 1 --quiet", dir);
+    rc = mpi_run(2, args);
+    CHECK(rc == 0, "resume on two ranks: exit %d: %s", rc, out);
+    check_same_curve(dir, "whole", "grown", 20);
+}
+
+TEST(mpi_refuses_a_batch_smaller_than_the_job) {
+    char dir[64], args[800];
+    if (!setup(dir, sizeof dir)) return;
+    snprintf(args, sizeof args,
+             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=tiny --set train.batch_size=1 --threads 1 --quiet",
+             dir, dir);
+    int rc = mpi_run(2, args);
+    CHECK(rc == 2, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "batch_size = 1 is fewer rows than the job's 2 ranks"), "%s", out);
+}
