@@ -13,13 +13,14 @@
 /* named tokens in t->sym (0..9 are the digits) */
 enum {
     S_PLUS = 10, S_EQ, S_TIMES, S_A, S_C, S_ARROW, S_COMMA, S_DOT, S_NL, S_LBR, S_RBR, S_HAS, S_DIGITS,
-    S_END, S_SCRATCH, S_ENDSCRATCH, S_IN, S_COMP, S_OUT, S_CARRY, S_RE, S_STEP
+    S_END, S_SCRATCH, S_ENDSCRATCH, S_IN, S_COMP, S_OUT, S_CARRY, S_RE, S_STEP, S_COLON
 };
 static const char *const sym_names[] = {
     [S_PLUS] = "+", [S_EQ] = "=", [S_TIMES] = "*", [S_A] = "A", [S_C] = "C", [S_ARROW] = "->",
     [S_COMMA] = ",", [S_DOT] = ".", [S_NL] = "\n", [S_LBR] = "[", [S_RBR] = "]", [S_HAS] = "has",
     [S_DIGITS] = "digits", [S_END] = "END", [S_SCRATCH] = "<scratch>", [S_ENDSCRATCH] = "</scratch>",
     [S_IN] = "in", [S_COMP] = "comp", [S_OUT] = "out", [S_CARRY] = "carry", [S_RE] = "re", [S_STEP] = "#",
+    [S_COLON] = ":",
 };
 static void add_syms(Task *t, int from, int to) {
     for (int s = from; s <= to; s++) t->sym[s] = vocab_add(t->vocab, sym_names[s]);
@@ -63,7 +64,7 @@ const TaskDef task_def_increment = {"increment", "add one to an n-digit number",
                                     inc_opts, 1, inc_setup, inc_max_tokens, inc_gen};
 
 /* ---- addition ---- */
-enum { A_FORMAT, A_REVERSE, A_PAD, A_HINTS, A_HINT_ALPHA, A_OPERANDS, A_SI, A_SC, A_SO, A_SV, A_SR };
+enum { A_FORMAT, A_REVERSE, A_PAD, A_HINTS, A_HINT_ALPHA, A_OPERANDS, A_SI, A_SC, A_SO, A_SV, A_SR, A_STEP_FORM };
 enum { F_PLAIN, F_SIMPLE, F_DETAILED, F_STEPS };
 enum { OPS_LONGEST, OPS_EQUAL, OPS_BALANCED };
 static const OptDef add_opts[] = {
@@ -81,7 +82,11 @@ static const OptDef add_opts[] = {
     {"step_output", OPTK_BOOL, "true", 0, 0, NULL, "steps format: show the output digit (out d)"},
     {"step_var", OPTK_BOOL, "true", 0, 0, NULL, "steps format: show the variable update ([ carry = c ])"},
     {"step_rest", OPTK_BOOL, "true", 0, 0, NULL, "steps format: show the remaining input (re ...)"},
+    {"step_form", OPTK_ENUM, "short", 0, 0, "short|nope",
+     "steps format: comp x + y + c = s and [ carry = c ], or the NoPE paper's two-stage "
+     "comp x + y + carry = x+y + c = s and [ carry : c ]"},
 };
+enum { SF_SHORT, SF_NOPE };
 
 static int add_setup(Task *t, LgErr *err) {
     int fmt = topt(t, A_FORMAT);
@@ -93,6 +98,7 @@ static int add_setup(Task *t, LgErr *err) {
     if (fmt == F_SIMPLE) add_syms(t, S_A, S_COMMA), t->sym[S_NL] = vocab_add(t->vocab, "\n");
     if (fmt == F_DETAILED) add_syms(t, S_A, S_ENDSCRATCH);
     if (fmt == F_STEPS) add_syms(t, S_COMMA, S_COMMA), add_syms(t, S_LBR, S_RBR), add_syms(t, S_IN, S_STEP);
+    if (fmt == F_STEPS && topt(t, A_STEP_FORM) == SF_NOPE) add_syms(t, S_COLON, S_COLON);
     t->min_len = 1, t->max_len = ARITH_MAX;
     if (topt(t, A_HINTS)) {
         int k = topt(t, A_HINT_ALPHA);
@@ -114,7 +120,7 @@ static int add_max_tokens(const Task *t, int n) {
     switch (topt(t, A_FORMAT)) {
     case F_SIMPLE: return 11 * w + 10;
     case F_DETAILED: return 6 * w * w + 40 * w + 60;
-    case F_STEPS: return w * (2 * w + 25) + 3 * w + 10;
+    case F_STEPS: return w * (2 * w + 30) + 3 * w + 10;
     default: return 6 * w + 8;
     }
 }
@@ -200,14 +206,21 @@ static void add_detailed(Task *t, TaskExample *ex, const int *a, int wa, const i
  * reversed (the rest after `re` is laid out as in the prompt). */
 static void add_steps(Task *t, TaskExample *ex, const int *a, int wa, const int *b, int wb, int m, int rev) {
     int si = topt(t, A_SI), sc = topt(t, A_SC), so = topt(t, A_SO), sv = topt(t, A_SV), sr = topt(t, A_SR);
-    int carry = 0;
+    int nope = topt(t, A_STEP_FORM) == SF_NOPE, carry = 0;
     for (int j = 0; j < m && (si || sc || so || sv || sr); j++) {
         int x = j < wa ? a[j] : 0, y = j < wb ? b[j] : 0, v = x + y + carry;
         if (si) {
             ex_put(ex, t->sym[S_IN], 0), ex_put(ex, t->sym[x], 1);
             ex_put(ex, t->sym[S_COMMA], 0), ex_put(ex, t->sym[y], 1);
         }
-        if (sc) {
+        if (sc && nope) {  /* comp x + y + carry = x+y + c = v (the NoPE paper's two stages) */
+            ex_put(ex, t->sym[S_COMP], 0), ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0);
+            ex_put(ex, t->sym[y], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[S_CARRY], 0);
+            ex_put(ex, t->sym[S_EQ], 0);
+            ex_int(t, ex, x + y);
+            ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_EQ], 0);
+            ex_int(t, ex, v);
+        } else if (sc) {
             ex_put(ex, t->sym[S_COMP], 0), ex_put(ex, t->sym[x], 1), ex_put(ex, t->sym[S_PLUS], 0);
             ex_put(ex, t->sym[y], 1), ex_put(ex, t->sym[S_PLUS], 0), ex_put(ex, t->sym[carry], 1);
             ex_put(ex, t->sym[S_EQ], 0);
@@ -216,7 +229,7 @@ static void add_steps(Task *t, TaskExample *ex, const int *a, int wa, const int 
         carry = v / 10;
         if (so) ex_put(ex, t->sym[S_OUT], 0), ex_put(ex, t->sym[v % 10], 1);
         if (sv) {
-            ex_put(ex, t->sym[S_LBR], 0), ex_put(ex, t->sym[S_CARRY], 0), ex_put(ex, t->sym[S_EQ], 0);
+            ex_put(ex, t->sym[S_LBR], 0), ex_put(ex, t->sym[S_CARRY], 0), ex_put(ex, t->sym[nope ? S_COLON : S_EQ], 0);
             ex_put(ex, t->sym[carry], 1), ex_put(ex, t->sym[S_RBR], 0);
         }
         if (sr) {  /* the digits not yet consumed, laid out as in the prompt */

@@ -7,20 +7,25 @@
 #define SEQ_MAX 1000
 
 /* named tokens in t->sym (0..9 are digits when a task uses them) */
-enum { S_PLUS = 10, S_MINUS, S_EQ, S_TIMES, S_POW, S_X, S_COLON, S_COMMA, S_QUERY };
+enum { S_PLUS = 10, S_MINUS, S_EQ, S_TIMES, S_POW, S_X, S_COLON, S_COMMA, S_QUERY, S_YES, S_NO, S_ARROW, S_NEXT };
 static const char *const sym_names[] = {
     [S_PLUS] = "+", [S_MINUS] = "-", [S_EQ] = "=", [S_TIMES] = "*", [S_POW] = "^", [S_X] = "x",
-    [S_COLON] = ":", [S_COMMA] = ",", [S_QUERY] = "?",
+    [S_COLON] = ":", [S_COMMA] = ",", [S_QUERY] = "?", [S_YES] = "yes", [S_NO] = "no", [S_ARROW] = "->",
+    [S_NEXT] = "<next>",
 };
 static void add_sym(Task *t, int s) { t->sym[s] = vocab_add(t->vocab, sym_names[s]); }
 
 /* ---- parity ---- */
+enum { PAR_BIT, PAR_EVEN };
 static const OptDef parity_opts[] = {
     {"scratchpad", OPTK_BOOL, "false", 0, 0, NULL, "answer with the running parities, then = and the parity"},
+    {"answer", OPTK_ENUM, "bit", 0, 0, "bit|even",
+     "the final answer: the parity bit (1 = odd), or yes/no for an even number of ones (NoPE paper)"},
 };
 static int parity_setup(Task *t, LgErr *err) {
     task_add_digits(t);
     add_sym(t, S_EQ);
+    if (topt(t, 1) == PAR_EVEN) add_sym(t, S_YES), add_sym(t, S_NO);
     t->min_len = 1, t->max_len = SEQ_MAX;
     (void)err;
     return 0;
@@ -36,10 +41,10 @@ static void parity_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
         if (topt(t, 0)) ex_put(ex, t->sym[p], 0);
     }
     if (topt(t, 0)) ex_put(ex, t->sym[S_EQ], 0);
-    ex_put(ex, t->sym[p], 0);
+    ex_put(ex, topt(t, 1) == PAR_EVEN ? t->sym[p ? S_NO : S_YES] : t->sym[p], 0);
 }
 const TaskDef task_def_parity = {"parity", "parity (xor) of n bits", "n, the number of bits",
-                                 parity_opts, 1, parity_setup, parity_max_tokens, parity_gen};
+                                 parity_opts, 2, parity_setup, parity_max_tokens, parity_gen};
 
 /* ---- sum of digits mod 10 ---- */
 static const OptDef sum_opts[] = {
@@ -103,12 +108,15 @@ const TaskDef task_def_poly = {"poly", "evaluate a polynomial mod 10 (coefficien
 static const OptDef lego_opts[] = {
     {"shuffle", OPTK_BOOL, "false", 0, 0, NULL, "present the clauses in random order instead of chain order"},
     {"names", OPTK_ENUM, "random", 0, 0, "random|ordered", "variable names: random distinct letters, or a, b, c, ..."},
+    {"query", OPTK_ENUM, "any", 0, 0, "any|second_half",
+     "the queried variable: any of the n, or one of the chain's second half (NoPE paper; needs n >= 2)"},
 };
+enum { LQ_ANY, LQ_SECOND_HALF };
 static int lego_setup(Task *t, LgErr *err) {
     task_add_digits(t);
     add_sym(t, S_PLUS), add_sym(t, S_MINUS), add_sym(t, S_EQ), add_sym(t, S_COMMA), add_sym(t, S_QUERY);
     task_add_symbols(t, 26);
-    t->min_len = 1, t->max_len = 26;
+    t->min_len = topt(t, 2) == LQ_SECOND_HALF ? 2 : 1, t->max_len = 26;
     task_alloc_scratch(t, 3 * 26);
     (void)err;
     return 0;
@@ -128,7 +136,9 @@ static void lego_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
         ex_put(ex, t->sym[sign[i] > 0 ? S_PLUS : S_MINUS], 0);
         ex_put(ex, i == 0 ? t->sym[1] : t->num[name[i - 1]], i == 0);
     }
-    int q = (int)rng_below(rng, (uint64_t)n), v = 1;
+    /* second_half: the NoPE paper's queries, chain indices ceil(n/2)..n-1 (0-based) */
+    int q0 = topt(t, 2) == LQ_SECOND_HALF ? (n + 1) / 2 : 0;
+    int q = q0 + (int)rng_below(rng, (uint64_t)(n - q0)), v = 1;
     for (int i = 0; i <= q; i++) v *= sign[i];
     ex_put(ex, t->sym[S_QUERY], 0), ex_put(ex, t->num[name[q]], 0), ex_put(ex, t->sym[S_EQ], 0);
     ex_prompt_end(ex);
@@ -136,28 +146,41 @@ static void lego_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     ex_put(ex, t->sym[1], 1);
 }
 const TaskDef task_def_lego = {"lego", "a chain a = +1, b = -a, ...; give the value of a queried variable",
-                               "n, the number of variables (1..26)", lego_opts, 2, lego_setup,
+                               "n, the number of variables (1..26; 2..26 with query=second_half)", lego_opts, 3, lego_setup,
                                lego_max_tokens, lego_gen};
 
 /* ---- copy family ---- */
-enum { M_RANDOM, M_REPEAT, M_UNIQUE };
+enum { M_RANDOM, M_REPEAT, M_UNIQUE, M_REPLACE };
+enum { TW_NONE, TW_SAME, TW_COPY };
+enum { C_ALPHABET, C_MODE, C_TWICE, C_NEXT };
+/* copy and reverse take all four; duplicate the first two, unique_copy the first */
 static const OptDef copy_opts[] = {
     {"alphabet", OPTK_INT, "64", 2, 500, NULL, "symbols a..z, A..Z, s52, ... the sequence draws from"},
-    {"mode", OPTK_ENUM, "random", 0, 0, "random|repeat|unique",
-     "random symbols; one symbol repeated; or distinct symbols"},
+    {"mode", OPTK_ENUM, "random", 0, 0, "random|repeat|unique|replace",
+     "random symbols; one symbol repeated; distinct symbols; or one symbol x repeated, answered with "
+     "another symbol y named in the prompt (x -> y :)"},
+    {"twice", OPTK_ENUM, "none", 0, 0, "none|same|copy",
+     "a second half after the answer: none, the answer again (NoPE 2x forms), or the input copied (reverse: NoPE mcrv)"},
+    {"next", OPTK_BOOL, "true", 0, 0, NULL, "with twice: a <next> token between the two halves (NoPE [NEXT])"},
 };
-static int copy_mode(const Task *t) { return t->def == &task_def_unique_copy ? M_UNIQUE : topt(t, 1); }
+static int copy_mode(const Task *t) { return t->def == &task_def_unique_copy ? M_UNIQUE : topt(t, C_MODE); }
+static int copy_twice(const Task *t) { return t->def->n_opts > C_TWICE ? topt(t, C_TWICE) : TW_NONE; }
 static int copy_setup(Task *t, LgErr *err) {
-    int k = topt(t, 0);
+    int k = topt(t, C_ALPHABET);
     task_add_symbols(t, k);
+    if (copy_mode(t) == M_REPLACE) add_sym(t, S_ARROW), add_sym(t, S_COLON);
+    if (copy_twice(t) != TW_NONE && topt(t, C_NEXT)) add_sym(t, S_NEXT);
     t->min_len = 1, t->max_len = copy_mode(t) == M_UNIQUE && k < SEQ_MAX ? k : SEQ_MAX;
     task_alloc_scratch(t, k > SEQ_MAX ? k : SEQ_MAX);
     (void)err;
     return 0;
 }
-static int copy_max_tokens(const Task *t, int n) { return (t->def == &task_def_duplicate ? 3 : 2) * n + 3; }
+static int copy_max_tokens(const Task *t, int n) {
+    int halves = t->def == &task_def_duplicate || copy_twice(t) != TW_NONE ? 2 : 1;
+    return (1 + halves) * n + 8;
+}
 static void copy_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
-    int *x = t->scratch, k = t->n_num, mode = copy_mode(t);
+    int *x = t->scratch, k = t->n_num, mode = copy_mode(t), to = -1;
     if (mode == M_UNIQUE) {
         for (int v = 0; v < k; v++) x[v] = v;
         for (int i = 0; i < n; i++) {
@@ -166,19 +189,31 @@ static void copy_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
         }
     } else {
         int c = (int)rng_below(rng, (uint64_t)k);
-        for (int i = 0; i < n; i++) x[i] = mode == M_REPEAT ? c : (int)rng_below(rng, (uint64_t)k);
+        for (int i = 0; i < n; i++) x[i] = mode == M_RANDOM ? (int)rng_below(rng, (uint64_t)k) : c;
+        if (mode == M_REPLACE) {  /* another symbol, uniform over the k - 1 others */
+            to = (int)rng_below(rng, (uint64_t)(k - 1));
+            if (to >= c) to++;
+            ex_put(ex, t->num[c], 0), ex_put(ex, t->sym[S_ARROW], 0), ex_put(ex, t->num[to], 0);
+            ex_put(ex, t->sym[S_COLON], 0);
+        }
     }
     for (int i = 0; i < n; i++) ex_put(ex, t->num[x[i]], 0);
     ex_put(ex, VOCAB_SEP, 0);
     ex_prompt_end(ex);
-    int rev = t->def == &task_def_reverse, times = t->def == &task_def_duplicate ? 2 : 1;
-    for (int r = 0; r < times; r++)
-        for (int i = 0; i < n; i++) ex_put(ex, t->num[x[rev ? n - 1 - i : i]], 0);
+    if (to >= 0)
+        for (int i = 0; i < n; i++) x[i] = to;
+    int rev = t->def == &task_def_reverse, twice = copy_twice(t);
+    int halves = t->def == &task_def_duplicate || twice != TW_NONE ? 2 : 1;
+    for (int r = 0; r < halves; r++) {
+        if (r && twice != TW_NONE && topt(t, C_NEXT)) ex_put(ex, t->sym[S_NEXT], 0);
+        int back = rev && !(r && twice == TW_COPY);
+        for (int i = 0; i < n; i++) ex_put(ex, t->num[x[back ? n - 1 - i : i]], 0);
+    }
 }
 #define COPY_LEN_HELP "n, the number of input symbols"
-const TaskDef task_def_copy = {"copy", "copy a sequence of symbols", COPY_LEN_HELP, copy_opts, 2,
+const TaskDef task_def_copy = {"copy", "copy a sequence of symbols", COPY_LEN_HELP, copy_opts, 4,
                                copy_setup, copy_max_tokens, copy_gen};
-const TaskDef task_def_reverse = {"reverse", "reverse a sequence of symbols", COPY_LEN_HELP, copy_opts, 2,
+const TaskDef task_def_reverse = {"reverse", "reverse a sequence of symbols", COPY_LEN_HELP, copy_opts, 4,
                                   copy_setup, copy_max_tokens, copy_gen};
 const TaskDef task_def_duplicate = {"duplicate", "write a sequence of symbols twice", COPY_LEN_HELP, copy_opts, 2,
                                     copy_setup, copy_max_tokens, copy_gen};
