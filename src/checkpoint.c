@@ -64,44 +64,37 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
     h5u_quiet();
     LG_ASSERT(params->finalized, "ckpt_save: params not finalized");
     LG_ASSERT(config_text && (vocab || n_vocab == 0), "ckpt_save: NULL config text or vocab");
-    char tmp[600];
-    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0) return -1;
     for (int i = 0; i < n_vocab; i++)
         if (!vocab[i]) return lg_err(err, "%s: vocabulary entry %d is NULL", path, i);
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) return lg_err(err, "%s: cannot create (does the directory exist and is it writable?)", tmp);
-    int version = CKPT_VERSION;
-    if (h5u_attr_str(file, "format", CKPT_FORMAT, tmp, err) ||
-        h5u_attr_num(file, "version", H5T_NATIVE_INT, H5T_NATIVE_INT, &version, tmp, err) ||
-        h5u_attr_num(file, "step", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &step, tmp, err) ||
-        h5u_attr_str(file, "config", config_text, tmp, err))
-        goto fail;
+    hid_t file = h5u_mem_create(path, err);
+    if (file < 0) return -1;
+    int version = CKPT_VERSION, rc = -1;
+    if (h5u_attr_str(file, "format", CKPT_FORMAT, path, err) ||
+        h5u_attr_num(file, "version", H5T_NATIVE_INT, H5T_NATIVE_INT, &version, path, err) ||
+        h5u_attr_num(file, "step", H5T_NATIVE_INT64, H5T_NATIVE_INT64, &step, path, err) ||
+        h5u_attr_str(file, "config", config_text, path, err))
+        goto out;
     for (int i = 0; i < params->count; i++) {
         const Tensor *t = params->tensors[i];
         char name[300];
         int64_t dims[CKPT_MAXDIM];
         snprintf(name, sizeof name, "/model/%s", t->name);
         for (int d = 0; d < t->ndim; d++) dims[d] = t->shape[d];
-        if (write_array(file, name, CKPT_F32, t->data, t->ndim, dims, tmp, err)) goto fail;
+        if (write_array(file, name, CKPT_F32, t->data, t->ndim, dims, path, err)) goto out;
     }
-    if (h5u_write_strings(file, "/vocab", vocab, n_vocab, tmp, err)) goto fail;
+    if (h5u_write_strings(file, "/vocab", vocab, n_vocab, path, err)) goto out;
     for (int i = 0; i < n_extras; i++) {
         const CkptArray *a = &extras[i];
         if (!a->name || !a->name[0]) {
-            lg_err(err, "%s: extra array %d has no name", tmp, i);
-            goto fail;
+            lg_err(err, "%s: extra array %d has no name", path, i);
+            goto out;
         }
-        if (write_array(file, a->name, a->type, a->data, a->ndim, a->dims, tmp, err)) goto fail;
+        if (write_array(file, a->name, a->type, a->data, a->ndim, a->dims, path, err)) goto out;
     }
-    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(file) < 0) {
-        file = -1;
-        lg_err(err, "%s: cannot flush/close (disk full?)", tmp);
-        goto fail;
-    }
-    return lg_tmp_commit(tmp, path, 0, err);
-fail:
-    h5u_close(file);
-    return lg_tmp_commit(tmp, path, -1, err);
+    rc = 0;
+out:
+    /* closes the in-memory file; on success writes it, sealed with its checksum, atomically */
+    return h5u_mem_commit(file, path, rc, err);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -203,6 +196,13 @@ int ckpt_open(CkptFile *f, const char *path, LgErr *err) {
     err->msg[0] = 0;
     snprintf(f->path, sizeof f->path, "%s", path);
     if (access(path, R_OK) != 0) return lg_err(err, "%s: no such file or not readable", path);
+    /* every byte checked before libhdf5 parses any: a damaged file never reaches the parser */
+    int sum = h5u_verify(path, err);
+    if (sum < 0) return -1;
+    if (sum == 0)
+        fprintf(stderr, "lengen: warning: %s has no checksum (written by a lengen before checksums); "
+                "read unverified. Resuming the run writes checksummed checkpoints.\n", path);
+    f->checksum = sum;
     if (H5Fis_hdf5(path) <= 0)
         return lg_err(err, "%s: not an HDF5 file (truncated or corrupt?)", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

@@ -7,8 +7,13 @@
  *   anything else     named arrays the caller adds (CkptArray): optimizer state, RNG states,
  *                     data-stream position, ... ; groups on the path are created as needed
  *
- * Saving writes `path.tmp` and renames it over `path`, so a crash never leaves a half file
- * under the real name. Numeric datasets are chunked and deflate-compressed.
+ * Saving builds the file in memory, seals it with a crc32 of all its bytes in a 512-byte HDF5
+ * user block (h5util.h) and writes it to `path.tmp`, fsyncs it, renames it over `path` and
+ * fsyncs the folder, so neither a crash nor a power loss leaves a half file under the real
+ * name, and a full disk is a clean error. Numeric datasets are chunked and deflate-compressed.
+ * Opening checks the crc before libhdf5 reads the file: a damaged file is refused with
+ * "checksum mismatch". A file without the header (written before checksums) is read with a
+ * warning on stderr.
  *
  * Loading is in three steps so the caller can build the model in between:
  *   ckpt_open (format, version, step, config text, vocab) -> build the Model from the config
@@ -43,8 +48,9 @@ typedef struct CkptArray {
 } CkptArray;
 
 /* Writes params (all of them, under /model), the attributes and the vocabulary, then each
- * extra array, to path.tmp, and renames it to path. config_text may be "" but not NULL;
- * vocab has n_vocab strings. Returns 0, or -1 with err (path.tmp removed). */
+ * extra array, to path (atomically, checksummed). config_text may be "" but not NULL; vocab
+ * has n_vocab strings. Returns 0, or -1 with err (the errno text for a failed write, "disk
+ * full" for ENOSPC; path.tmp removed, path untouched). */
 int ckpt_save(const char *path, const Params *params, int64_t step, const char *config_text,
               const char *const *vocab, int n_vocab, const CkptArray *extras, int n_extras,
               LgErr *err);
@@ -52,6 +58,7 @@ int ckpt_save(const char *path, const Params *params, int64_t step, const char *
 typedef struct CkptFile {
     char path[512];
     int version;
+    int checksum;                 /* 1: crc32 verified; 0: an older file without one */
     int64_t step;
     char *config;                 /* owned, NUL-terminated INI text */
     char **vocab;                 /* owned, n_vocab strings */
@@ -59,7 +66,7 @@ typedef struct CkptFile {
     int64_t h5;                   /* the open HDF5 file (hid_t) */
 } CkptFile;
 
-/* Opens path, checks `format`, reads version (must be <= CKPT_VERSION), step, config and
+/* Opens path, verifies its checksum (before any HDF5 call), checks `format`, reads version (must be <= CKPT_VERSION), step, config and
  * vocab. Returns 0, or -1 with err; on error nothing is left open. */
 int ckpt_open(CkptFile *f, const char *path, LgErr *err);
 /* Reads every parameter of params from /model: each must exist as a float dataset of exactly

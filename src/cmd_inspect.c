@@ -45,6 +45,7 @@ int cmd_inspect(int argc, char **argv) {
     }
     printf("file:     %s\n", path);
     printf("format:   %s, version %d\n", CKPT_FORMAT, f.version);
+    printf("checksum: %s\n", f.checksum ? "crc32 of the whole file, verified" : "none (an older file; read unverified)");
     printf("step:     %lld\n", (long long)f.step);
     printf("vocab:    %d tokens:", f.n_vocab);
     for (int i = 0; i < f.n_vocab && i < 40; i++) printf(" %s", f.vocab[i]);

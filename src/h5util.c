@@ -2,6 +2,13 @@
  * releases what it opened on every path, and reports one message naming file and object. */
 #include "h5util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
 void h5u_quiet(void) {
     /* cannot fail in a way that matters: at worst HDF5 also prints its stack */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -105,4 +112,147 @@ int h5u_write_dataset(hid_t loc, const char *name, hid_t ftype, int ndim, const 
     int ok = n == 0 || H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0;
     if (H5Dclose(ds) < 0) ok = 0;
     return ok ? 0 : dataset_fail(path, name, err);
+}
+
+/* ---- checksummed files ---- */
+
+static const unsigned char SUM_MAGIC[16] = "lengen checksum\n";
+static const unsigned char HDF5_SIGNATURE[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+enum { SUM_VERSION_AT = 16, SUM_CRC_AT = 20, SUM_LENGTH_AT = 24 };
+
+static void put_le(unsigned char *p, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* crc32 continued over n bytes (zlib takes at most UINT_MAX at a time) */
+static uLong crc_add(uLong crc, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* The crc of a header (its crc field read as zero). */
+static uLong header_crc(const unsigned char *head) {
+    unsigned char h[H5U_USERBLOCK];
+    memcpy(h, head, sizeof h);
+    put_le(h + SUM_CRC_AT, 0, 4);
+    return crc_add(crc32(0L, Z_NULL, 0), h, sizeof h);
+}
+
+hid_t h5u_mem_create(const char *path, LgErr *err) {
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
+    /* backing_store 0: the file lives in memory only; it grows 1 MiB at a time */
+    if (fcpl >= 0 && fapl >= 0 && H5Pset_userblock(fcpl, H5U_USERBLOCK) >= 0 &&
+        H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0)
+        file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    h5u_close(fapl);
+    h5u_close(fcpl);
+    if (file < 0) lg_err(err, "%s: cannot create the file in memory (out of memory?)", path);
+    return file;
+}
+
+int h5u_mem_commit(hid_t file, const char *path, int rc, LgErr *err) {
+    unsigned char *image = NULL;
+    ssize_t n = -1;
+    if (rc == 0) {
+        if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || (n = H5Fget_file_image(file, NULL, 0)) <= 0) {
+            rc = lg_err(err, "%s: cannot assemble the file in memory (out of memory?)", path);
+        } else {
+            image = lg_malloc((size_t)n, "HDF5 file image");
+            if (H5Fget_file_image(file, image, (size_t)n) != n)
+                rc = lg_err(err, "%s: cannot copy the file image out of HDF5", path);
+        }
+    }
+    /* in memory: closing writes nothing to disk, so it cannot fail on a full disk */
+    if (H5Fclose(file) < 0 && rc == 0) rc = lg_err(err, "%s: cannot close the file in memory", path);
+    if (rc == 0) {
+        unsigned char head[H5U_USERBLOCK] = {0};
+        memcpy(head, SUM_MAGIC, sizeof SUM_MAGIC);
+        put_le(head + SUM_VERSION_AT, H5U_SUM_VERSION, 4);
+        put_le(head + SUM_LENGTH_AT, (uint64_t)H5U_USERBLOCK + (uint64_t)n, 8);
+        uLong crc = crc_add(header_crc(head), image, (size_t)n);
+        put_le(head + SUM_CRC_AT, crc, 4);
+        rc = lg_write_atomic(path, head, sizeof head, image, (size_t)n, err);
+    }
+    lg_free(image);
+    return rc;
+}
+
+/* Reads up to n bytes (fewer only at the end of the file). Returns the count or -1. */
+static ssize_t read_full(int fd, unsigned char *p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* The header's checks on an open file of size `size`; head holds its first `got` bytes. */
+static int verify_open(int fd, const char *path, long long size, const unsigned char *head, ssize_t got, LgErr *err) {
+    if (got < H5U_USERBLOCK)
+        return lg_err(err, "%s: truncated: %lld bytes, shorter than its %d-byte checksum header", path, size,
+                      H5U_USERBLOCK);
+    uint64_t version = get_le(head + SUM_VERSION_AT, 4), length = get_le(head + SUM_LENGTH_AT, 8);
+    if (version != H5U_SUM_VERSION)
+        return lg_err(err, "%s: checksum header version %llu; this lengen reads version %d (a newer lengen "
+                      "wrote it, or the header is damaged)", path, (unsigned long long)version, H5U_SUM_VERSION);
+    if (length != (uint64_t)size)
+        return lg_err(err, "%s: %lld bytes, but its checksum header says %llu (truncated or damaged)", path, size,
+                      (unsigned long long)length);
+    uLong crc = header_crc(head);
+    size_t cap = (size_t)1 << 20;
+    unsigned char *buf = lg_malloc(cap, "checksum buffer");
+    long long total = H5U_USERBLOCK;
+    ssize_t r;
+    while ((r = read_full(fd, buf, cap)) > 0) {
+        crc = crc_add(crc, buf, (size_t)r);
+        total += r;
+    }
+    lg_free(buf);
+    if (r < 0) return lg_err_io(err, "read", path);
+    if (total != size)
+        return lg_err(err, "%s: %lld bytes readable of %lld (changed while being read?)", path, total, size);
+    uLong stored = (uLong)get_le(head + SUM_CRC_AT, 4);
+    if (crc != stored)
+        return lg_err(err, "%s: checksum mismatch (crc32 of the file %08lx, its header says %08lx): the file is "
+                      "damaged; use another copy or checkpoint (best.h5)", path, crc, stored);
+    return 1;
+}
+
+int h5u_verify(const char *path, LgErr *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return lg_err_io(err, "open", path);
+    struct stat st;
+    int rc;
+    unsigned char head[H5U_USERBLOCK];
+    ssize_t got;
+    if (fstat(fd, &st) != 0) {
+        rc = lg_err_io(err, "stat", path);
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = lg_err(err, "%s: not a regular file", path);
+    } else if ((got = read_full(fd, head, sizeof head)) < 0) {
+        rc = lg_err_io(err, "read", path);
+    } else if (got >= (ssize_t)sizeof SUM_MAGIC && !memcmp(head, SUM_MAGIC, sizeof SUM_MAGIC)) {
+        rc = verify_open(fd, path, (long long)st.st_size, head, got, err);
+    } else if (got >= (ssize_t)sizeof HDF5_SIGNATURE && !memcmp(head, HDF5_SIGNATURE, sizeof HDF5_SIGNATURE)) {
+        rc = 0;  /* an HDF5 file without our header: written before lengen checksummed its files */
+    } else {
+        rc = lg_err(err, "%s: not an HDF5 file with a lengen checksum header (truncated or corrupt?)", path);
+    }
+    close(fd);
+    return rc;
 }

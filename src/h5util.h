@@ -4,6 +4,19 @@
  * names the file (`path`: the name to show the user, e.g. the .tmp being written) and the
  * attribute or dataset. Call h5u_quiet() first so HDF5 does not print its own error stack.
  * Ids returned are owned by the caller; close them with h5u_close (or the H5?close call).
+ *
+ * Files we write (checkpoints, probe dumps) are built in memory and written by us, sealed with
+ * a checksum (h5u_mem_create, h5u_mem_commit): libhdf5 never writes to disk, so a full disk is
+ * our checked write(2) failing with errno, not an error inside HDF5's own cleanup. The file
+ * starts with a 512-byte HDF5 user block (HDF5, h5py and h5dump skip it) holding
+ *
+ *   bytes 0..15   "lengen checksum\n"
+ *         16..19  header version, uint32 little-endian (H5U_SUM_VERSION)
+ *         20..23  crc32 (zlib) of the whole file with these four bytes read as zero
+ *         24..31  the file's length in bytes, uint64 little-endian
+ *         32..511 zero
+ *
+ * h5u_verify checks it before libhdf5 reads a byte, so a damaged file never reaches the parser.
  */
 #ifndef LENGEN_H5UTIL_H
 #define LENGEN_H5UTIL_H
@@ -46,5 +59,28 @@ hid_t h5u_create_dataset(hid_t loc, const char *name, hid_t ftype, int ndim, con
  * `mtype`; may be NULL when a dim is 0) and closes it. Returns 0 or -1 with err set. */
 int h5u_write_dataset(hid_t loc, const char *name, hid_t ftype, int ndim, const hsize_t *dims,
                       const hsize_t *chunk, hid_t mtype, const void *data, const char *path, LgErr *err);
+
+/* ---- checksummed files ---- */
+
+#define H5U_USERBLOCK 512
+#define H5U_SUM_VERSION 1
+
+/* An empty HDF5 file in memory (core driver, nothing on disk) with room for the checksum
+ * header. path is only named in messages. Returns the file id or -1 with err. */
+hid_t h5u_mem_create(const char *path, LgErr *err);
+
+/* Finishes a file from h5u_mem_create: rc == 0: takes its image, closes it, seals it with the
+ * checksum header and writes it to path atomically (lg_write_atomic: path.tmp, fsync, rename,
+ * fsync of the folder). rc != 0: closes it and keeps rc and err. The file id is closed exactly
+ * once either way. Returns 0, or -1 with err (nothing left under path.tmp). */
+int h5u_mem_commit(hid_t file, const char *path, int rc, LgErr *err);
+
+/* Checks the checksum header of the file at path against its bytes, reading it whole, before
+ * any HDF5 call touches it. Returns 1 when the header is there and the crc and length match;
+ * 0 when the file has no header but starts with the HDF5 signature (written before lengen
+ * checksummed its files: unverified); -1 with err naming the file otherwise ("checksum
+ * mismatch", a length that differs from the header's, no header and no HDF5 signature, a
+ * header version from a newer lengen, unreadable). */
+int h5u_verify(const char *path, LgErr *err);
 
 #endif

@@ -14,11 +14,11 @@
 
 typedef struct H5Out {
     hid_t file;
-    const char *path;         /* the .tmp path, for messages */
+    const char *path;         /* the file's name, for messages (it is built in memory) */
 } H5Out;
 
 static int h5_fail(const H5Out *h, const char *what, LgErr *err) {
-    return lg_err(err, "%s: cannot write %s (disk full or not writable?)", h->path, what);
+    return lg_err(err, "%s: cannot write %s (out of memory?)", h->path, what);
 }
 
 static int attr_i64(const H5Out *h, const char *name, int64_t value, LgErr *err) {
@@ -260,21 +260,16 @@ int probe_write(Experiment *e, const ProbeOptions *o, const char *out_path, LgEr
         set_free(&s);
         return -1;
     }
-    char tmp[1024];
-    if (lg_tmp_path(tmp, sizeof tmp, out_path, err) != 0) {
+    h5u_quiet();
+    H5Out h = {h5u_mem_create(out_path, err), out_path};
+    if (h.file < 0) {
         set_free(&s);
         return -1;
     }
-    h5u_quiet();
-    H5Out h = {H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp};
-    if (h.file < 0) {
-        set_free(&s);
-        return lg_err(err, "cannot create %s (does the directory exist and is it writable?)", tmp);
-    }
     int rc = write_file(e, o, &s, &h, err);
     set_free(&s);
-    if (H5Fclose(h.file) < 0 && rc == 0) rc = h5_fail(&h, "the file (closing it)", err);
-    return lg_tmp_commit(tmp, out_path, rc, err);
+    /* closes the in-memory file; on success writes it, checksummed, to out_path atomically */
+    return h5u_mem_commit(h.file, out_path, rc, err);
 }
 
 /* ---- the summary ---- */

@@ -4,7 +4,8 @@
  * The examples are the first n of the held-out set of (task, length) (data.h), the same ones
  * `lengen eval` decodes. Each is run teacher-forced on its full true sequence (prompt, answer
  * and <eos>), without grad, in batches right-padded with <pad>; causal attention keeps the
- * padding from changing any real position. The file (written to PATH.tmp, renamed to PATH):
+ * padding from changing any real position. The file (built in memory, then written to PATH.tmp
+ * with a crc32 header, fsynced and renamed to PATH, as checkpoints are: h5util.h):
  *
  *   /tokens            [N, T] int32    token ids, <pad> (0) after each example's end
  *   /digit_index       [N, T] int32    each token's digit place (what Abacus embeds; 0 for
@@ -33,7 +34,8 @@ typedef struct ProbeOptions {
     int length;               /* task length of the examples */
     int n;                    /* examples, >= 1 */
     int hidden;               /* also write /hidden/layer<l> */
-    int batch;                /* examples run together; memory ~ batch * L * H * T * T floats */
+    int batch;                /* examples run together; memory ~ batch * L * H * T * T floats,
+                               * plus the (compressed) file itself, built in memory */
     const char *checkpoint;   /* recorded in the `checkpoint` attribute */
     long step;                /* recorded in the `step` attribute */
 } ProbeOptions;

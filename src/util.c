@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -123,9 +125,81 @@ int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err) {
     return 0;
 }
 
+int lg_err_io(LgErr *err, const char *verb, const char *path) {
+    int e = errno;
+    const char *hint = e == ENOSPC ? " (disk full)" : e == EDQUOT ? " (disk quota exceeded)"
+                     : e == EFBIG ? " (file size limit reached)" : "";
+    return lg_err(err, "cannot %s %s: %s%s", verb, path, strerror(e), hint);
+}
+
+/* fsync of an open file, or of the folder holding path. A folder that cannot be synced
+ * (EINVAL: the file system does not support it) is not an error. */
+static int sync_fd(int fd, const char *path, LgErr *err) {
+    return fsync(fd) != 0 ? lg_err_io(err, "sync", path) : 0;
+}
+
+static int sync_folder_of(const char *path, LgErr *err) {
+    char dir[1024];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return lg_err_io(err, "open folder", dir);
+    int rc = fsync(fd) != 0 && errno != EINVAL ? lg_err_io(err, "sync folder", dir) : 0;
+    close(fd);
+    return rc;
+}
+
+/* Renames the synced tmp over path and syncs the folder, so the rename survives a power loss. */
+static int rename_synced(const char *tmp, const char *path, LgErr *err) {
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        return lg_err(err, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+    }
+    return sync_folder_of(path, err);
+}
+
 int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err) {
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = lg_err(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc == 0) {
+        int fd = open(tmp, O_RDONLY);
+        if (fd < 0) {
+            rc = lg_err_io(err, "open", tmp);
+        } else {
+            rc = sync_fd(fd, tmp, err);
+            close(fd);
+        }
+    }
+    if (rc == 0) rc = rename_synced(tmp, path, err);
+    if (rc != 0) remove(tmp);
+    return rc;
+}
+
+static int write_all(int fd, const void *data, size_t n, const char *path, LgErr *err) {
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return lg_err_io(err, "write", path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int lg_write_atomic(const char *path, const void *a, size_t na, const void *b, size_t nb, LgErr *err) {
+    char tmp[1100];
+    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0) return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) return lg_err_io(err, "create", tmp);
+    int rc = write_all(fd, a, na, tmp, err);
+    if (rc == 0) rc = write_all(fd, b, nb, tmp, err);
+    if (rc == 0) rc = sync_fd(fd, tmp, err);
+    if (close(fd) != 0 && rc == 0) rc = lg_err_io(err, "close", tmp);
+    if (rc == 0) rc = rename_synced(tmp, path, err);
     if (rc != 0) remove(tmp);
     return rc;
 }

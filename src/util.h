@@ -56,12 +56,23 @@ int lg_mkdir_p(const char *path, LgErr *err);
 void lg_path_beside(char *out, size_t cap, const char *file, const char *name);
 
 /* Atomic replacement: write a file under a temporary name, then move it over the real one,
- * so a crash or a failed write never leaves a half file under the real name.
+ * so a crash or a failed write never leaves a half file under the real name, and a power loss
+ * never leaves an empty one: the file is fsynced before the rename and its folder after.
  *   lg_tmp_path    tmp = "path.tmp"; -1 with err when it does not fit in cap
- *   lg_tmp_commit  rc == 0: renames tmp to path (-1 with err if that fails); rc != 0: keeps
- *                  rc and err. Either way nothing is left under tmp. Returns the outcome. */
+ *   lg_tmp_commit  rc == 0: fsyncs tmp, renames it to path and fsyncs the folder (-1 with err
+ *                  if any of that fails); rc != 0: keeps rc and err. Either way nothing is
+ *                  left under tmp. Returns the outcome.
+ *   lg_write_atomic  writes a then b (na, nb bytes; either may be 0) to path.tmp with checked
+ *                  write(2)s, then lg_tmp_commit. Returns 0, or -1 with err (errno's text;
+ *                  "disk full" for ENOSPC) and no path.tmp left. */
 int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err);
 int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err);
+int lg_write_atomic(const char *path, const void *a, size_t na, const void *b, size_t nb, LgErr *err);
+
+/* lg_err with "cannot <verb> <path>: <strerror(errno)>", plus what it means for the errors a
+ * user can act on: ENOSPC "(disk full)", EDQUOT "(disk quota exceeded)", EFBIG "(file size
+ * limit reached)". Reads errno, so call it right after the failing call. Returns -1. */
+int lg_err_io(LgErr *err, const char *verb, const char *path);
 
 /* ---- strings ---- */
 /* Levenshtein distance of a and b (letter case ignored when fold_case), for "did you mean"

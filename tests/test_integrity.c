@@ -1,0 +1,308 @@
+/* Tests of the files that cannot crash us (issue 11): the crc32 header of checkpoints and probe
+ * files, checked before libhdf5 parses anything (whole files mutated by flipped bits, zeroed and
+ * 0xff ranges, cuts and appended bytes, every region of the file), older files without it, and
+ * a failed save leaving no HDF5 id open and no .tmp behind. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "../src/checkpoint.h"
+#include "../src/h5util.h"
+#include "../src/model.h"
+#include "../src/util.h"
+#include "cli_run.h"
+#include "model_helpers.h"
+#include "test.h"
+
+static const char *VOCAB[] = {"<pad>", "0", "1", "+", "=", "é"};
+
+static void temp_dir(char *buf, size_t n) {
+    snprintf(buf, n, "/tmp/lengen_test_XXXXXX");
+    if (!mkdtemp(buf)) buf[0] = 0;
+}
+
+static void remove_tree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static unsigned char *read_whole(const char *path, long *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = lg_malloc((size_t)*size + 1, "file");
+    if (fread(buf, 1, (size_t)*size, f) != (size_t)*size) *size = -1;
+    fclose(f);
+    return buf;
+}
+
+static int write_whole(const char *path, const void *buf, long size) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(buf, 1, (size_t)size, f) == (size_t)size;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* A model file of a small model with extras, the way train.c writes one. */
+static int save_small(const char *path, Model *m, LgErr *err) {
+    ModelConfig c;
+    tm_defaults(&c);
+    c.d_model = 16;
+    c.layers = 2;
+    c.heads = 2;
+    c.posenc = PE_LEARNED;
+    c.max_pos = 32;
+    if (model_init(m, &c, 6, 1, err) != 0) return -1;
+    float opt[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t ostep = 9;
+    CkptArray ex[] = {
+        {.name = "/optim/m", .type = CKPT_F32, .data = opt, .ndim = 1, .dims = {8}},
+        {.name = "/optim/step", .type = CKPT_I64, .data = &ostep, .ndim = 0},
+    };
+    char *text = tm_ini(&c);
+    int rc = ckpt_save(path, &m->params, 11, text, VOCAB, 6, ex, 2, err);
+    lg_free(text);
+    return rc;
+}
+
+TEST(integrity_checkpoint_carries_a_crc_header_and_older_files_still_load) {
+    char dir[64], path[128], old[128];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    snprintf(old, sizeof old, "%s/old.h5", dir);
+    Model m;
+    LgErr err;
+    CHECK(save_small(path, &m, &err) == 0, "%s", err.msg);
+    long size;
+    unsigned char *buf = read_whole(path, &size);
+    CHECK(buf && size > H5U_USERBLOCK, "read %s", path);
+    CHECK(!memcmp(buf, "lengen checksum\n", 16) && buf[16] == 1 && !memcmp(buf + 512, "\x89HDF\r\n\x1a\n", 8),
+          "magic, version 1 and the HDF5 superblock after the 512-byte user block");
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)buf[24 + i] << (8 * i);
+    CHECK(len == (uint64_t)size, "header length %llu, file %ld", (unsigned long long)len, size);
+    CHECK(h5u_verify(path, &err) == 1, "%s", err.msg);
+    CkptFile f;
+    CHECK(ckpt_open(&f, path, &err) == 0 && f.checksum == 1 && f.step == 11, "%s", err.msg);
+    ckpt_close(&f);
+    /* the same file without the header: what lengen wrote before checksums (HDF5 finds its
+     * superblock at 0) loads, flagged unverified, with the same weights */
+    CHECK(write_whole(old, buf + H5U_USERBLOCK, size - H5U_USERBLOCK) == 0);
+    CHECK(h5u_verify(old, &err) == 0, "no header: 0, got an error %s", err.msg);
+    Model q;
+    CHECK(model_init(&q, &m.cfg, 6, 1, &err) == 0, "%s", err.msg);
+    memset(q.params.data, 0, q.params.n * sizeof(float));
+    CHECK(ckpt_open(&f, old, &err) == 0 && f.checksum == 0, "%s", err.msg);
+    int loaded = ckpt_load_params(&f, &q.params, &err);
+    ckpt_close(&f);
+    CHECK(loaded == 0, "%s", err.msg);
+    CHECK(!memcmp(q.params.data, m.params.data, m.params.n * sizeof(float)), "weights of the older file");
+    static char out[1 << 16];
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "inspect %s", path);
+    int rc = cli_run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "checksum: crc32 of the whole file, verified"), "exit %d: %s", rc, out);
+    snprintf(cmd, sizeof cmd, "inspect %s", old);
+    rc = cli_run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "checksum: none") && strstr(out, "warning") && strstr(out, "no checksum"),
+          "exit %d: %s", rc, out);
+    lg_free(buf);
+    model_free(&m);
+    model_free(&q);
+    remove_tree(dir);
+}
+
+/* Opens a mutant and, when it opens, loads its parameters into m. Returns 0 or -1 with err. */
+static int load_mutant(const char *path, Model *m, LgErr *err) {
+    CkptFile f;
+    if (ckpt_open(&f, path, err) != 0) return -1;
+    int rc = ckpt_load_params(&f, &m->params, err);
+    ckpt_close(&f);
+    return rc;
+}
+
+typedef struct Mutants {
+    const char *path;
+    const unsigned char *orig;
+    long size;
+    unsigned char *buf;
+    Model *m;
+    int n, changed, refused, bad;    /* bad: a changed file that loaded or a message off the mark */
+    char first_bad[1200];
+} Mutants;
+
+/* Writes buf[0..size) as a mutant and loads it: a file that differs from the original must be
+ * refused by the checksum check, naming the file; an unchanged one must load. */
+static void try_mutant(Mutants *mu, long size) {
+    LgErr err = {{0}};
+    int same = size == mu->size && !memcmp(mu->buf, mu->orig, (size_t)size);
+    if (write_whole(mu->path, mu->buf, size) != 0) {
+        mu->bad++;
+        snprintf(mu->first_bad, sizeof mu->first_bad, "cannot write %s", mu->path);
+        return;
+    }
+    int rc = load_mutant(mu->path, mu->m, &err);
+    mu->n++;
+    mu->changed += !same;
+    mu->refused += rc != 0;
+    int ok = same ? rc == 0
+                  : rc != 0 && strstr(err.msg, mu->path) &&
+                        (strstr(err.msg, "checksum mismatch") || strstr(err.msg, "checksum header says") ||
+                         strstr(err.msg, "truncated") || strstr(err.msg, "checksum header version") ||
+                         strstr(err.msg, "not an HDF5 file with a lengen checksum header"));
+    if (!ok && !mu->bad++)
+        snprintf(mu->first_bad, sizeof mu->first_bad, "mutant %d (%s, size %ld): rc %d: %s", mu->n,
+                 same ? "unchanged" : "changed", size, rc, err.msg);
+}
+
+TEST(integrity_damaged_checkpoints_are_refused_before_hdf5_reads_them) {
+    char dir[64], path[128], mpath[128];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    snprintf(mpath, sizeof mpath, "%s/mutant.h5", dir);
+    Model m;
+    LgErr err;
+    CHECK(save_small(path, &m, &err) == 0, "%s", err.msg);
+    long size;
+    unsigned char *orig = read_whole(path, &size);
+    CHECK(orig && size > 4096, "size %ld", size);
+    Mutants mu = {mpath, orig, size, lg_malloc((size_t)size + 64, "mutant"), &m, 0, 0, 0, 0, ""};
+    /* one flipped bit every ~size/700 bytes, the bit position cycling */
+    long step = size / 700 > 0 ? size / 700 : 1;
+    for (long off = 0; off < size; off += step) {
+        memcpy(mu.buf, orig, (size_t)size);
+        mu.buf[off] ^= (unsigned char)(1u << (off % 8));
+        try_mutant(&mu, size);
+    }
+    /* zeroed and 0xff ranges of 1 .. 512 bytes over the whole file (some zeroed ranges were
+     * zero already: those files are unchanged and must load) */
+    static const int lens[] = {1, 4, 16, 64, 512};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+        for (long off = 0; off < size; off += size / 120 + lens[k] / 4) {
+            long n = off + lens[k] <= size ? lens[k] : size - off;
+            memcpy(mu.buf, orig, (size_t)size);
+            memset(mu.buf + off, k % 2 ? 0xff : 0, (size_t)n);
+            try_mutant(&mu, size);
+        }
+    /* the issue's case: four zeroed bytes inside the stored config text */
+    const unsigned char *cfg = memmem(orig, (size_t)size, "[model]", 7);
+    CHECK(cfg, "the config text is stored verbatim");
+    memcpy(mu.buf, orig, (size_t)size);
+    memset(mu.buf + (cfg - orig) + 40, 0, 4);
+    try_mutant(&mu, size);
+    /* cut short anywhere (inside the header too), and bytes appended */
+    for (long cut = 0; cut < size; cut += size / 40 + 1) {
+        memcpy(mu.buf, orig, (size_t)cut);
+        try_mutant(&mu, cut);
+    }
+    memcpy(mu.buf, orig, (size_t)size);
+    memset(mu.buf + size, 0, 64);
+    try_mutant(&mu, size + 64);
+    /* and the original itself still loads */
+    memcpy(mu.buf, orig, (size_t)size);
+    try_mutant(&mu, size);
+    printf("    %d mutants of a %ld-byte checkpoint: %d changed, %d refused\n", mu.n, size, mu.changed, mu.refused);
+    CHECK(mu.bad == 0, "%d mutants went wrong; first: %s", mu.bad, mu.first_bad);
+    CHECK(mu.n > 1000 && mu.refused == mu.changed, "%d mutants, %d changed, %d refused", mu.n, mu.changed, mu.refused);
+    lg_free(mu.buf);
+    lg_free(orig);
+    model_free(&m);
+    remove_tree(dir);
+}
+
+TEST(integrity_failed_save_closes_every_hdf5_id_and_leaves_no_tmp) {
+    char dir[64], path[128], tmp[140];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    Params p;
+    params_init(&p);
+    int s[2] = {3, 4};
+    params_add(&p, "w", 2, s);
+    params_finalize(&p);
+    float v[4] = {1, 2, 3, 4};
+    CkptArray dup[] = {
+        {.name = "/x/a", .type = CKPT_F32, .data = v, .ndim = 1, .dims = {4}},
+        {.name = "/x/a", .type = CKPT_F32, .data = v, .ndim = 1, .dims = {4}},
+    };
+    ssize_t before = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+    LgErr err;
+    CHECK(ckpt_save(path, &p, 0, "", VOCAB, 2, dup, 2, &err) == -1 && strstr(err.msg, "/x/a"), "%s", err.msg);
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == before, "HDF5 ids left open after a failed save");
+    CHECK(!exists(path) && !exists(tmp), "nothing written");
+    char nodir[160];
+    snprintf(nodir, sizeof nodir, "%s/no/such/folder/m.h5", dir);
+    CHECK(ckpt_save(nodir, &p, 0, "", VOCAB, 2, NULL, 0, &err) == -1 && strstr(err.msg, "cannot create") &&
+          strstr(err.msg, "No such file"), "%s", err.msg);
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == before, "HDF5 ids left open after a failed write");
+    CHECK(ckpt_save(path, &p, 0, "", VOCAB, 2, dup, 1, &err) == 0, "%s", err.msg);
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == before, "HDF5 ids left open after a save");
+    CHECK(exists(path) && !exists(tmp));
+    params_free(&p);
+    remove_tree(dir);
+}
+
+/* A tiny run's config text with out_dir dir. */
+static void tiny_ini(char *buf, size_t n, const char *dir, int d_model, int steps, int log_every) {
+    snprintf(buf, n,
+             "[model]\nlayers = 1\nheads = 2\nd_model = %d\nmax_pos = 32\nposenc = alibi\n"
+             "[task]\nmain = copy\nalphabet = 6\n"
+             "[train]\nsteps = %d\nbatch_size = 8\nwarmup = 1\nmin_length = 1\nmax_length = 6\n"
+             "log_every = %d\neval_every = 0\nckpt_every = 0\n"
+             "[eval]\nlengths = 4\nn = 4\n"
+             "[run]\nname = r\nout_dir = %s\nseed = 3\nthreads = 1\n",
+             d_model, steps, log_every, dir);
+}
+
+static int write_text(const char *path, const char *text) {
+    return write_whole(path, text, (long)strlen(text));
+}
+
+TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksummed) {
+    char dir[64], ini[128], text[1024], cmd[1024], ckpt[160], probe[160];
+    static char out[1 << 16];
+    temp_dir(dir, sizeof dir);
+    snprintf(ini, sizeof ini, "%s/t.ini", dir);
+    tiny_ini(text, sizeof text, dir, 16, 3, 1);
+    CHECK(write_text(ini, text) == 0);
+    snprintf(cmd, sizeof cmd, "train %s --quiet", ini);
+    int rc = cli_run(cmd, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    snprintf(ckpt, sizeof ckpt, "%s/r/ckpt.h5", dir);
+    snprintf(probe, sizeof probe, "%s/probe.h5", dir);
+    snprintf(cmd, sizeof cmd, "probe %s --length 4 --n 2 --out %s", ckpt, probe);
+    rc = cli_run(cmd, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    LgErr err;
+    CHECK(h5u_verify(probe, &err) == 1, "the probe file is checksummed: %s", err.msg);
+    long size;
+    unsigned char *buf = read_whole(ckpt, &size);
+    CHECK(buf && size > 1000);
+    buf[size / 2] ^= 0x10;
+    CHECK(write_whole(ckpt, buf, size) == 0);
+    lg_free(buf);
+    const char *cmds[] = {"inspect %s", "eval %s", "sample %s", "probe %s --length 4 --out %s.p.h5",
+                          "train --resume %s"};
+    for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+        snprintf(cmd, sizeof cmd, cmds[k], ckpt, dir);
+        rc = cli_run(cmd, out, sizeof out);
+        CHECK(rc == 2 && strstr(out, "checksum mismatch") && strstr(out, ckpt), "%s: exit %d: %s", cmd, rc, out);
+    }
+    remove_tree(dir);
+}
