@@ -63,9 +63,9 @@ int cmd_eval(int argc, char **argv) {
         if (!csv) {
             rc = -1;
         } else {
-            eval_write_csv(csv, e, run.step, r, n_results);
-            fclose(csv);
-            printf("appended to %s\n", csv_path);
+            rc = eval_write_csv(csv, csv_path, e, run.step, r, n_results, &err);
+            if (fclose(csv) != 0 && rc == 0) rc = lg_err_io(&err, "close", csv_path);
+            if (rc == 0) printf("appended to %s\n", csv_path);
         }
     }
     if (rc != 0) fprintf(stderr, "lengen eval: %s\n", err.msg);

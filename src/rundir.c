@@ -31,26 +31,46 @@ void rundir_init(RunDir *r, const Config *cfg) {
     path_in(r->best, sizeof r->best, r, RUNDIR_BEST);
 }
 
-/* Opens train.csv (appending or from scratch) and writes the header when the file is empty. */
-static FILE *train_csv_open(const char *path, int append, const char *const *task_names, int n_tasks, LgErr *err) {
+int rundir_csv_flush(FILE *f, const char *path, LgErr *err) {
+    if (fflush(f) != 0) return lg_err_io(err, "write", path);
+    /* the buffer went out, but a write since the last check failed (its errno is gone) */
+    if (ferror(f)) return lg_err(err, "cannot write %s: an earlier write to it failed", path);
+    return 0;
+}
+
+/* Closes a CSV opened by us; a failed flush, earlier write or close is an error. */
+static int csv_close(FILE *f, const char *path, LgErr *err) {
+    int rc = rundir_csv_flush(f, path, err);
+    if (fclose(f) != 0 && rc == 0) rc = lg_err_io(err, "close", path);
+    return rc;
+}
+
+/* Opens a CSV (appending or from scratch) and writes header (with one field per task name
+ * after `head`, then `tail`) when the file is empty. Returns the file or NULL with err. */
+static FILE *csv_open(const char *path, int append, const char *head, const char *const *task_names, int n_tasks,
+                      const char *tail, LgErr *err) {
     FILE *f = fopen(path, append ? "a" : "w");
     if (!f) {
-        lg_err(err, "cannot write %s: %s", path, strerror(errno));
+        lg_err_io(err, "write", path);
         return NULL;
     }
     if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) {
-        fprintf(f, "step,loss");
+        fputs(head, f);
         for (int i = 0; i < n_tasks; i++) fprintf(f, ",loss_%s", task_names[i]);
-        fprintf(f, ",lr,grad_norm,tokens_per_s,elapsed_s\n");
+        fputs(tail, f);
     }
-    fflush(f);
+    if (rundir_csv_flush(f, path, err) != 0) {
+        fclose(f);
+        return NULL;
+    }
     return f;
 }
 
 static int open_csvs(RunDir *r, int append, const char *const *task_names, int n_tasks, LgErr *err) {
     char path[700];
     path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
-    if (!(r->train_csv = train_csv_open(path, append, task_names, n_tasks, err))) return -1;
+    r->train_csv = csv_open(path, append, "step,loss", task_names, n_tasks, ",lr,grad_norm,tokens_per_s,elapsed_s\n", err);
+    if (!r->train_csv) return -1;
     path_in(path, sizeof path, r, RUNDIR_EVAL_CSV);
     return (r->eval_csv = rundir_eval_csv_open(path, append, err)) ? 0 : -1;
 }
@@ -69,9 +89,9 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
     if (lg_mkdir_p(r->dir, err) != 0) return -1;
     path_in(path, sizeof path, r, RUNDIR_CONFIG);
     FILE *f = fopen(path, "w");
-    int ok = f && fputs(config_text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok) return lg_err(err, "cannot write %s: %s", path, strerror(errno));
+    if (!f) return lg_err_io(err, "write", path);
+    fputs(config_text, f);
+    if (csv_close(f, path, err) != 0) return -1;
     return open_csvs(r, 0, task_names, n_tasks, err);
 }
 
@@ -82,9 +102,14 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
     if (!f) return 0;
     char tmp[700];
     FILE *o = NULL;
-    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0 || !(o = fopen(tmp, "w"))) {
+    if (lg_tmp_path(tmp, sizeof tmp, path, err) != 0) {
         fclose(f);
-        return o ? -1 : lg_err(err, "cannot write %s.tmp: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!(o = fopen(tmp, "w"))) {
+        lg_err_io(err, "write", tmp);
+        fclose(f);
+        return -1;
     }
     char line[8192];
     int first = 1;
@@ -92,8 +117,9 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
         if (first || strtol(line, NULL, 10) <= step) fputs(line, o);
         first = 0;
     }
+    int rc = ferror(f) ? lg_err_io(err, "read", path) : 0;
     fclose(f);
-    int rc = fclose(o) != 0 ? lg_err(err, "cannot rewrite %s: %s", path, strerror(errno)) : 0;
+    if (csv_close(o, tmp, rc ? NULL : err) != 0 && rc == 0) rc = -1;
     return lg_tmp_commit(tmp, path, rc, err);
 }
 
@@ -107,14 +133,23 @@ int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long 
     return open_csvs(r, 1, task_names, n_tasks, err);
 }
 
-void rundir_close(RunDir *r) {
-    if (r->train_csv) fclose(r->train_csv);
-    if (r->eval_csv) fclose(r->eval_csv);
+int rundir_close(RunDir *r, LgErr *err) {
+    char path[700];
+    int rc = 0;
+    if (r->train_csv) {
+        path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
+        rc = csv_close(r->train_csv, path, err);
+    }
+    if (r->eval_csv) {
+        path_in(path, sizeof path, r, RUNDIR_EVAL_CSV);
+        if (csv_close(r->eval_csv, path, rc ? NULL : err) != 0) rc = -1;
+    }
     r->train_csv = r->eval_csv = NULL;
+    return rc;
 }
 
-void rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
-                      int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s) {
+int rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
+                     int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s, LgErr *err) {
     FILE *f = r->train_csv;
     fprintf(f, "%ld,%.6f", step, loss);
     for (int i = 0; i < n_tasks; i++) {
@@ -122,19 +157,13 @@ void rundir_train_row(RunDir *r, long step, double loss, const double *task_sum,
         else fprintf(f, ",");
     }
     fprintf(f, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tokens_per_s, elapsed_s);
-    fflush(f);
+    char path[700];
+    path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
+    return rundir_csv_flush(f, path, err);
 }
 
 FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err) {
-    FILE *f = fopen(path, append ? "a" : "w");
-    if (!f) {
-        lg_err(err, "cannot write %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)
-        fprintf(f, "step,task,length,n,exact_match,token_accuracy,first_error\n");
-    fflush(f);
-    return f;
+    return csv_open(path, append, "step,task,length,n,exact_match,token_accuracy,first_error\n", NULL, 0, "", err);
 }
 
 void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path) {

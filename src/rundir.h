@@ -10,7 +10,11 @@
  *                    ckpt.h5     the latest checkpoint; best.h5 the best evaluation's
  *
  * `lengen eval` appends to the eval.csv beside the checkpoint it reads (any .h5, not only a
- * run folder's). Checkpoints themselves are written by checkpoint.c (atomically).
+ * run folder's). Checkpoints themselves are written by checkpoint.c (atomically, checksummed).
+ *
+ * Every write is checked: a CSV header or row is flushed and the stream's error flag read, so a
+ * failed write (a full disk) returns -1 with "cannot write PATH: <errno text> (disk full)"
+ * instead of going unnoticed; closing checks fclose too.
  */
 #ifndef LENGEN_RUNDIR_H
 #define LENGEN_RUNDIR_H
@@ -45,22 +49,27 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
  * to that step (a resumed run repeats no step) and opens them for appending. Returns 0 or -1. */
 int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err);
 
-/* Closes the CSVs (r may be zeroed or half set up). */
-void rundir_close(RunDir *r);
+/* Closes the CSVs (r may be zeroed or half set up). Returns 0, or -1 with err (may be NULL)
+ * when a write or the close of either failed. */
+int rundir_close(RunDir *r, LgErr *err);
 
 /* Appends a train.csv row and flushes. task_sum[i] / task_count[i] is task i's mean loss over
- * the interval (an empty field when task_count[i] = 0). */
-void rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
-                      int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s);
+ * the interval (an empty field when task_count[i] = 0). Returns 0 or -1 with err. */
+int rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, const long *task_count,
+                     int n_tasks, float lr, float norm, double tokens_per_s, double elapsed_s, LgErr *err);
 
 /* Opens an eval.csv at path, appending (append != 0) or from scratch; writes the header when
  * the file is empty. Returns the file or NULL with err. */
 FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err);
 /* The eval.csv beside a checkpoint file (what `lengen eval` appends to). */
 void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path);
-/* Appends one eval.csv row (the header's columns). */
+/* Appends one eval.csv row (the header's columns); rundir_csv_flush tells whether it was
+ * written. */
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
                      double token_accuracy, double first_error);
+
+/* Flushes a CSV and checks its error flag. Returns 0, or -1 with err "cannot write path: ...". */
+int rundir_csv_flush(FILE *f, const char *path, LgErr *err);
 
 /* The step of the last row of dir's train.csv, or -1 without a file or a row. */
 long rundir_last_train_step(const char *dir);

@@ -74,8 +74,9 @@ typedef struct Trainer {
 } Trainer;
 
 /* The train.csv row of the logging interval ending at t->step; clears the interval's per-task
- * loss sums. Every rank calls it (the per-task sums are added over ranks); rank 0 writes. */
-static void log_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed) {
+ * loss sums. Every rank calls it (the per-task sums are added over ranks); rank 0 writes.
+ * Returns 0, or -1 with err when the row could not be written. */
+static int log_row(Trainer *t, double loss, float lr, float norm, double tok_s, double elapsed, LgErr *err) {
     if (t->size > 1) {
         double counts[CFG_MAX_TASKS];
         for (int i = 0; i < t->e.n_tasks; i++) counts[i] = (double)t->task_count[i];
@@ -83,10 +84,13 @@ static void log_row(Trainer *t, double loss, float lr, float norm, double tok_s,
         dist_reduce_f64(counts, t->e.n_tasks, DIST_SUM);
         for (int i = 0; i < t->e.n_tasks; i++) t->task_count[i] = (long)counts[i];
     }
+    int rc = 0;
     if (t->rank == 0)
-        rundir_train_row(&t->run, t->step, loss, t->task_nll, t->task_count, t->e.n_tasks, lr, norm, tok_s, elapsed);
+        rc = rundir_train_row(&t->run, t->step, loss, t->task_nll, t->task_count, t->e.n_tasks, lr, norm, tok_s,
+                              elapsed, err);
     memset(t->task_nll, 0, (size_t)t->e.n_tasks * sizeof *t->task_nll);
     memset(t->task_count, 0, (size_t)t->e.n_tasks * sizeof *t->task_count);
+    return rc;
 }
 
 /* ---- checkpoints ---- */
@@ -222,7 +226,9 @@ static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
     int rc = eval_sweep(&t->e, -1, t->results, err);
     if (rc < 0) return -1;
     if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
-    eval_write_csv(t->run.eval_csv, &t->e, t->step, t->results, t->n_results);
+    char csv_path[700];
+    rundir_file(csv_path, sizeof csv_path, t->run.dir, RUNDIR_EVAL_CSV);
+    if (eval_write_csv(t->run.eval_csv, csv_path, &t->e, t->step, t->results, t->n_results, err) != 0) return -1;
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {
         end_progress_line(t);
@@ -311,7 +317,7 @@ fail:
 }
 
 static void teardown(Trainer *t) {
-    rundir_close(&t->run);
+    rundir_close(&t->run, NULL);
     lg_free(t->results);
     lg_free(t->task_nll);
     lg_free(t->task_count);
@@ -397,7 +403,13 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         if (t.step % tr->log_every == 0 || last) {
             double now = lg_seconds();
             double tok_s = log_tokens / (now - t_log > 1e-9 ? now - t_log : 1e-9);
-            log_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0);
+            if (log_row(&t, loss_log / n_log, lr, norm, tok_s, now - t0, &err) != 0) {
+                end_progress_line(&t);
+                fprintf(stderr, "lengen train: %s\n", err.msg);
+                if (t.size > 1) dist_abort(1);   /* the other ranks wait in the next step */
+                rc = 1;
+                break;
+            }
             if (!quiet) progress(&t, (float)(loss_log / n_log), tok_s, now - t0, start_step);
             loss_log = 0;
             n_log = 0;
@@ -442,6 +454,10 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             fprintf(stderr, "lengen train: evaluation: %s\n", err.msg);
             rc = 1;
         }
+    }
+    if (rundir_close(&t.run, &err) != 0 && rc == 0) {
+        fprintf(stderr, "lengen train: %s\n", err.msg);
+        rc = 1;
     }
     if (rc == 0 && !quiet)
         printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.run.dir);

@@ -1,7 +1,9 @@
 /* Tests of the files that cannot crash us (issue 11): the crc32 header of checkpoints and probe
  * files, checked before libhdf5 parses anything (whole files mutated by flipped bits, zeroed and
  * 0xff ranges, cuts and appended bytes, every region of the file), older files without it, and
- * a failed save leaving no HDF5 id open and no .tmp behind. */
+ * every write checked: a full disk (a small tmpfs when we may mount one, else a file size
+ * limit) and CSV writes that fail end in a clean message and exit status, no crash in HDF5's
+ * cleanup, no HDF5 id left open and no .tmp left behind. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "../src/checkpoint.h"
 #include "../src/h5util.h"
 #include "../src/model.h"
+#include "../src/rundir.h"
 #include "../src/util.h"
 #include "cli_run.h"
 #include "model_helpers.h"
@@ -305,4 +308,138 @@ TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksum
         CHECK(rc == 2 && strstr(out, "checksum mismatch") && strstr(out, ckpt), "%s: exit %d: %s", cmd, rc, out);
     }
     remove_tree(dir);
+}
+/* Runs shell text with stderr merged into out. Returns the exit status, -1 on a signal. */
+static int sh_run(const char *text, char *out, size_t cap) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "(%s) 2>&1", text);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    while (fgetc(p) != EOF) {}
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *bin(void) {
+    const char *b = getenv("LENGEN_BIN");
+    return b && *b ? b : "./lengen";
+}
+
+/* A small disk for the full-disk test: a 64 KiB tmpfs mounted on dir when we may mount one
+ * (root), else a file size limit of 8 KiB on the commands run (prefix; SIGXFSZ ignored, so a
+ * write past it fails with EFBIG instead of killing the process). */
+typedef struct SmallDisk {
+    char dir[64];
+    int mounted;
+    char prefix[64];
+} SmallDisk;
+
+static void small_disk_open(SmallDisk *d) {
+    temp_dir(d->dir, sizeof d->dir);
+    d->mounted = mount("tmpfs", d->dir, "tmpfs", 0, "size=64k") == 0;
+    snprintf(d->prefix, sizeof d->prefix, "%s", d->mounted ? "" : "trap '' XFSZ; ulimit -f 16; ");
+}
+
+static void small_disk_close(SmallDisk *d) {
+    if (d->mounted && umount(d->dir) != 0) fprintf(stderr, "could not unmount %s: %s\n", d->dir, strerror(errno));
+    remove_tree(d->dir);
+}
+
+/* Runs lengen args on the small disk's terms. */
+static int run_small(const SmallDisk *d, const char *args, char *out, size_t cap) {
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s %s", d->prefix, bin(), args);
+    return sh_run(text, out, cap);
+}
+
+/* Does dir (or a folder in it, one level) hold a file ending in .tmp? */
+static int has_tmp(const char *dir) {
+    char cmd[300], out[256];
+    snprintf(cmd, sizeof cmd, "find '%s' -maxdepth 2 -name '*.tmp'", dir);
+    sh_run(cmd, out, sizeof out);
+    return out[0] != 0;
+}
+
+TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
+    static char out_ckpt[1 << 14], out_probe[1 << 14], out_csv[1 << 14], out_eval[1 << 14];
+    char dir[64], ini[128], text[1024], cmd[1024], run[128];
+    temp_dir(dir, sizeof dir);
+    snprintf(run, sizeof run, "%s/r", dir);
+    snprintf(ini, sizeof ini, "%s/t.ini", dir);
+    tiny_ini(text, sizeof text, dir, 16, 2, 1);
+    CHECK(write_text(ini, text) == 0);
+    snprintf(cmd, sizeof cmd, "train %s --quiet", ini);
+    int rc = cli_run(cmd, out_ckpt, sizeof out_ckpt);
+    CHECK(rc == 0, "exit %d: %s", rc, out_ckpt);
+
+    SmallDisk d;
+    small_disk_open(&d);
+    char ini_full[128], ini_csv[128];
+    snprintf(ini_full, sizeof ini_full, "%s/full.ini", dir);
+    snprintf(ini_csv, sizeof ini_csv, "%s/csv.ini", dir);
+    /* a checkpoint (~1 MB) that does not fit */
+    tiny_ini(text, sizeof text, d.dir, 64, 2, 1);
+    int ok = write_text(ini_full, text) == 0;
+    /* a train.csv that outgrows the disk: 3000 rows, no checkpoint before the end */
+    tiny_ini(text, sizeof text, d.dir, 8, 3000, 1);
+    ok = ok && write_text(ini_csv, text) == 0;
+    snprintf(cmd, sizeof cmd, "train %s --quiet", ini_full);
+    int rc_ckpt = run_small(&d, cmd, out_ckpt, sizeof out_ckpt);
+    int tmp_ckpt = has_tmp(d.dir);
+    snprintf(cmd, sizeof cmd, "probe %s --length 4 --n 256 --out %s/p.h5", run, d.dir);
+    int rc_probe = run_small(&d, cmd, out_probe, sizeof out_probe);
+    char probe_path[128];
+    snprintf(probe_path, sizeof probe_path, "%s/p.h5", d.dir);
+    int probe_left = exists(probe_path) || has_tmp(d.dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/r'", d.dir);
+    ok = ok && system(cmd) == 0;
+    snprintf(cmd, sizeof cmd, "train %s --quiet", ini_csv);
+    int rc_csv = run_small(&d, cmd, out_csv, sizeof out_csv);
+    small_disk_close(&d);
+
+    /* eval.csv beside a checkpoint that cannot be appended to (/dev/full: ENOSPC) */
+    char csv[160];
+    snprintf(csv, sizeof csv, "%s/eval.csv", run);
+    ok = ok && unlink(csv) == 0 && symlink("/dev/full", csv) == 0;
+    snprintf(cmd, sizeof cmd, "eval %s", run);
+    int rc_eval = cli_run(cmd, out_eval, sizeof out_eval);
+    remove_tree(dir);
+
+    const char *why = d.mounted ? "No space left on device (disk full)" : "(file size limit reached)";
+    printf("    small disk: %s\n", d.mounted ? "64 KiB tmpfs" : "8 KiB file size limit (no mount permission)");
+    CHECK(ok, "test setup");
+    CHECK(rc_ckpt == 1 && strstr(out_ckpt, ".h5.tmp") && strstr(out_ckpt, why) && !tmp_ckpt,
+          "checkpoint on a full disk: exit %d, .tmp left %d: %s", rc_ckpt, tmp_ckpt, out_ckpt);
+    CHECK(rc_probe == 1 && strstr(out_probe, "p.h5.tmp") && strstr(out_probe, why) && !probe_left,
+          "probe on a full disk: exit %d, file left %d: %s", rc_probe, probe_left, out_probe);
+    CHECK(rc_csv == 1 && strstr(out_csv, "train.csv") && strstr(out_csv, why),
+          "train.csv on a full disk: exit %d: %s", rc_csv, out_csv);
+    CHECK(rc_eval == 1 && strstr(out_eval, "eval.csv") && strstr(out_eval, "No space left on device (disk full)"),
+          "eval.csv on /dev/full: exit %d: %s", rc_eval, out_eval);
+}
+
+TEST(integrity_csv_row_and_close_report_a_failed_write) {
+    RunDir r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.dir, sizeof r.dir, "/tmp/lengen_run_on_a_full_disk");
+    r.train_csv = fopen("/dev/full", "w");
+    r.eval_csv = fopen("/dev/full", "w");
+    CHECK(r.train_csv && r.eval_csv, "open /dev/full");
+    double sum[1] = {1.5};
+    long count[1] = {3};
+    LgErr err = {{0}};
+    int rc = rundir_train_row(&r, 10, 0.5, sum, count, 1, 1e-3f, 0.25f, 100, 1, &err);
+    CHECK(rc == -1 && strstr(err.msg, "/tmp/lengen_run_on_a_full_disk/train.csv") && strstr(err.msg, "disk full"),
+          "%s", err.msg);
+    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);   /* buffered: seen at close */
+    err.msg[0] = 0;
+    CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "train.csv") && strstr(err.msg, "an earlier write"),
+          "the first failure: %s", err.msg);
+    CHECK(!r.train_csv && !r.eval_csv, "both closed");
+    r.eval_csv = fopen("/dev/full", "w");
+    CHECK(r.eval_csv, "open /dev/full");
+    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);
+    CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "eval.csv") && strstr(err.msg, "disk full"), "%s", err.msg);
 }
