@@ -199,7 +199,7 @@ int eval_write_csv(FILE *f, const char *path, const Experiment *e, long step, co
         if (r[i].n)
             rundir_eval_row(f, step, task_name(e->tasks[r[i].task]), r[i].length, r[i].n, r[i].exact_match,
                             r[i].token_accuracy, r[i].first_error);
-    return rundir_csv_flush(f, path, err);
+    return lg_flush_check(f, path, err);
 }
 
 void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results) {

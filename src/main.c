@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "dist.h"
+#include "util.h"
 
 typedef struct {
     const char *name;
@@ -46,6 +47,13 @@ int main(int argc, char **argv) {
             dist_init(&argc, &argv);   /* joins an MPI job only in lengen-mpi under a launcher */
             int rc = commands[i].run(argc - 1, argv + 1);
             dist_finalize();
+            /* what a command printed is its result: output that did not reach its file (a full
+             * disk, /dev/full) is a failure, not exit 0 */
+            LgErr err;
+            if (lg_flush_check(stdout, "standard output", &err) != 0) {
+                fprintf(stderr, "lengen %s: %s\n", argv[1], err.msg);
+                if (rc == 0) rc = 1;
+            }
             return rc;
         }
     fprintf(stderr, "lengen: unknown command '%s'\n\n", argv[1]);

@@ -31,16 +31,9 @@ void rundir_init(RunDir *r, const Config *cfg) {
     path_in(r->best, sizeof r->best, r, RUNDIR_BEST);
 }
 
-int rundir_csv_flush(FILE *f, const char *path, LgErr *err) {
-    if (fflush(f) != 0) return lg_err_io(err, "write", path);
-    /* the buffer went out, but a write since the last check failed (its errno is gone) */
-    if (ferror(f)) return lg_err(err, "cannot write %s: an earlier write to it failed", path);
-    return 0;
-}
-
 /* Closes a CSV opened by us; a failed flush, earlier write or close is an error. */
 static int csv_close(FILE *f, const char *path, LgErr *err) {
-    int rc = rundir_csv_flush(f, path, err);
+    int rc = lg_flush_check(f, path, err);
     if (fclose(f) != 0 && rc == 0) rc = lg_err_io(err, "close", path);
     return rc;
 }
@@ -59,7 +52,7 @@ static FILE *csv_open(const char *path, int append, const char *head, const char
         for (int i = 0; i < n_tasks; i++) fprintf(f, ",loss_%s", task_names[i]);
         fputs(tail, f);
     }
-    if (rundir_csv_flush(f, path, err) != 0) {
+    if (lg_flush_check(f, path, err) != 0) {
         fclose(f);
         return NULL;
     }
@@ -159,7 +152,7 @@ int rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, 
     fprintf(f, ",%.6g,%.6f,%.1f,%.2f\n", lr, norm, tokens_per_s, elapsed_s);
     char path[700];
     path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
-    return rundir_csv_flush(f, path, err);
+    return lg_flush_check(f, path, err);
 }
 
 FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err) {

@@ -63,13 +63,10 @@ int rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, 
 FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err);
 /* The eval.csv beside a checkpoint file (what `lengen eval` appends to). */
 void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path);
-/* Appends one eval.csv row (the header's columns); rundir_csv_flush tells whether it was
- * written. */
+/* Appends one eval.csv row (the header's columns); lg_flush_check (util.h) tells whether it
+ * was written. */
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
                      double token_accuracy, double first_error);
-
-/* Flushes a CSV and checks its error flag. Returns 0, or -1 with err "cannot write path: ...". */
-int rundir_csv_flush(FILE *f, const char *path, LgErr *err);
 
 /* The step of the last row of dir's train.csv, or -1 without a file or a row. */
 long rundir_last_train_step(const char *dir);

@@ -436,11 +436,14 @@ int sweep_table(const Sweep *s, FILE *out, LgErr *err) {
         fprintf(md, " |\n");
     }
     fprintf(md, "\nexact match (%%) of the main task per length at each run's last evaluated step\n");
-    int bad = fclose(csv) != 0;
-    bad |= fclose(md) != 0;
+    /* a write that failed on the way (full disk) shows in the error flag or at the flush */
+    int bad_csv = lg_flush_check(csv, csv_path, err) != 0;
+    int bad_md = !bad_csv && lg_flush_check(md, md_path, err) != 0;
+    if (fclose(csv) != 0 && !bad_csv && !bad_md) bad_csv = lg_err_io(err, "close", csv_path);
+    if (fclose(md) != 0 && !bad_csv && !bad_md) bad_md = lg_err_io(err, "close", md_path);
     lg_free(rr);
     lg_free(have);
-    if (bad) return lg_err(err, "cannot write %s or %s", csv_path, md_path);
+    if (bad_csv || bad_md) return -1;
     if (out) {
         FILE *f = fopen(md_path, "r");
         char line[4096];

@@ -132,6 +132,12 @@ int lg_err_io(LgErr *err, const char *verb, const char *path) {
     return lg_err(err, "cannot %s %s: %s%s", verb, path, strerror(e), hint);
 }
 
+int lg_flush_check(FILE *f, const char *path, LgErr *err) {
+    if (fflush(f) != 0) return lg_err_io(err, "write", path);
+    if (ferror(f)) return lg_err(err, "cannot write %s: an earlier write to it failed", path);
+    return 0;
+}
+
 /* fsync of an open file, or of the folder holding path. A folder that cannot be synced
  * (EINVAL: the file system does not support it) is not an error. */
 static int sync_fd(int fd, const char *path, LgErr *err) {

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- allocation ---- */
 void *lg_malloc(size_t bytes, const char *what);         /* never NULL; dies on OOM */
@@ -73,6 +74,11 @@ int lg_write_atomic(const char *path, const void *a, size_t na, const void *b, s
  * user can act on: ENOSPC "(disk full)", EDQUOT "(disk quota exceeded)", EFBIG "(file size
  * limit reached)". Reads errno, so call it right after the failing call. Returns -1. */
 int lg_err_io(LgErr *err, const char *verb, const char *path);
+
+/* Flushes f and reads its error flag, so a write that failed on the way (a full disk) is
+ * seen. Returns 0, or -1 with err: "cannot write <path>: <errno text>" (lg_err_io) when the
+ * flush fails, "cannot write <path>: an earlier write to it failed" when only the flag says so. */
+int lg_flush_check(FILE *f, const char *path, LgErr *err);
 
 /* ---- strings ---- */
 /* Levenshtein distance of a and b (letter case ignored when fold_case), for "did you mean"

@@ -62,6 +62,24 @@ static int exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* Runs shell text with stderr merged into out. Returns the exit status, -1 on a signal. */
+static int sh_run(const char *text, char *out, size_t cap) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "(%s) 2>&1", text);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    while (fgetc(p) != EOF) {}
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *bin(void) {
+    const char *b = getenv("LENGEN_BIN");
+    return b && *b ? b : "./lengen";
+}
+
 /* A model file of a small model with extras, the way train.c writes one. */
 static int save_small(const char *path, Model *m, LgErr *err) {
     ModelConfig c;
@@ -125,6 +143,19 @@ TEST(integrity_checkpoint_carries_a_crc_header_and_older_files_still_load) {
     rc = cli_run(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "checksum: none") && strstr(out, "warning") && strstr(out, "no checksum"),
           "exit %d: %s", rc, out);
+    /* HDF5's own tools skip the user block: h5dump (hdf5-tools, a build dependency) and h5py
+     * (python3-h5py, tools/install-deps.sh --python; checked when it is installed) */
+    snprintf(cmd, sizeof cmd, "h5dump -H -A 0 %s", path);
+    rc = sh_run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "/model") == NULL && strstr(out, "GROUP \"model\""), "h5dump: exit %d: %s", rc, out);
+    if (sh_run("/usr/bin/python3 -c 'import h5py'", out, sizeof out) == 0) {
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import h5py; f = h5py.File('%s', 'r'); "
+                 "print(f.userblock_size, f.attrs['step'], f['model/tok_emb.weight'].shape)\"", path);
+        rc = sh_run(cmd, out, sizeof out);
+        CHECK(rc == 0 && !strcmp(out, "512 11 (6, 16)\n"), "h5py: exit %d: %s", rc, out);
+    } else {
+        printf("    h5py not installed (tools/install-deps.sh --python): its check skipped\n");
+    }
     lg_free(buf);
     model_free(&m);
     model_free(&q);
@@ -309,24 +340,6 @@ TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksum
     }
     remove_tree(dir);
 }
-/* Runs shell text with stderr merged into out. Returns the exit status, -1 on a signal. */
-static int sh_run(const char *text, char *out, size_t cap) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "(%s) 2>&1", text);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    while (fgetc(p) != EOF) {}
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *bin(void) {
-    const char *b = getenv("LENGEN_BIN");
-    return b && *b ? b : "./lengen";
-}
-
 /* A small disk for the full-disk test: a 64 KiB tmpfs mounted on dir when we may mount one
  * (root), else a file size limit of 8 KiB on the commands run (prefix; SIGXFSZ ignored, so a
  * write past it fails with EFBIG instead of killing the process). */
@@ -442,4 +455,34 @@ TEST(integrity_csv_row_and_close_report_a_failed_write) {
     CHECK(r.eval_csv, "open /dev/full");
     rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);
     CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "eval.csv") && strstr(err.msg, "disk full"), "%s", err.msg);
+}
+
+TEST(integrity_output_that_cannot_be_written_is_a_failure) {
+    static char out[1 << 12];
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "%s data copy --n 3 > /dev/full", bin());
+    int rc = sh_run(cmd, out, sizeof out);
+    CHECK(rc == 1 && strstr(out, "lengen data: cannot write standard output: No space left on device (disk full)"),
+          "exit %d: %s", rc, out);
+}
+
+TEST(integrity_sweep_table_on_a_full_disk_fails_naming_the_file) {
+    static char out[1 << 12];
+    char dir[64], path[200], text[600], cmd[300];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/base.ini", dir);
+    tiny_ini(text, sizeof text, dir, 16, 2, 1);
+    CHECK(write_text(path, text) == 0);
+    snprintf(text, sizeof text, "[sweep]\nbase = %s/base.ini\nname = s\nout_dir = %s\n[grid]\nrun.seed = 1, 2\n",
+             dir, dir);
+    snprintf(path, sizeof path, "%s/sweep.ini", dir);
+    CHECK(write_text(path, text) == 0);
+    snprintf(path, sizeof path, "%s/s", dir);
+    CHECK(lg_mkdir_p(path, NULL) == 0);
+    snprintf(path, sizeof path, "%s/s/results.csv", dir);
+    CHECK(symlink("/dev/full", path) == 0);
+    snprintf(cmd, sizeof cmd, "sweep %s/sweep.ini --table", dir);
+    int rc = cli_run(cmd, out, sizeof out);
+    remove_tree(dir);
+    CHECK(rc == 1 && strstr(out, "results.csv") && strstr(out, "(disk full)"), "exit %d: %s", rc, out);
 }
