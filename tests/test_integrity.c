@@ -1,11 +1,13 @@
 /* Tests of the files that cannot crash us (issue 11): the crc32 header of checkpoints and probe
  * files, checked before libhdf5 parses anything (whole files mutated by flipped bits, zeroed and
- * 0xff ranges, cuts and appended bytes, every region of the file), older files without it, and
- * every write checked: a full disk (a small tmpfs when we may mount one, else a file size
- * limit) and CSV writes that fail end in a clean message and exit status, no crash in HDF5's
- * cleanup, no HDF5 id left open and no .tmp left behind. */
+ * 0xff ranges, cuts and appended bytes, every region of the file), older files without it;
+ * kill -9 of trainers that checkpoint every step, each surviving checkpoint verified; and every
+ * write checked: a full disk (a small tmpfs when we may mount one, else a file size limit),
+ * CSV, sweep table and standard output writes that fail end in a clean message and exit status,
+ * no crash in HDF5's cleanup, no HDF5 id left open and no .tmp left behind. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,4 +487,60 @@ TEST(integrity_sweep_table_on_a_full_disk_fails_naming_the_file) {
     int rc = cli_run(cmd, out, sizeof out);
     remove_tree(dir);
     CHECK(rc == 1 && strstr(out, "results.csv") && strstr(out, "(disk full)"), "exit %d: %s", rc, out);
+}
+
+/* Starts `lengen train ini` in the background (output to /dev/null). Returns its pid or -1. */
+static pid_t start_train(const char *ini) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *null = freopen("/dev/null", "w", stdout);
+        (void)null;
+        null = freopen("/dev/null", "w", stderr);
+        execl(bin(), bin(), "train", ini, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+TEST(integrity_kill_9_during_checkpoint_writes_leaves_loadable_checkpoints) {
+    char dir[64], ini[128], text[1024], ckpt[200], tmp[210];
+    temp_dir(dir, sizeof dir);
+    snprintf(ini, sizeof ini, "%s/t.ini", dir);
+    /* a checkpoint (~1.2 MB) after every step, so most kills land in or next to a save */
+    int rounds = 12, present = 0, mid_write = 0, bad = 0;
+    char first_bad[1200] = "";
+    for (int k = 0; k < rounds; k++) {
+        snprintf(text, sizeof text,
+                 "[model]\nlayers = 1\nheads = 2\nd_model = 64\nmax_pos = 32\nposenc = alibi\n"
+                 "[task]\nmain = copy\nalphabet = 6\n"
+                 "[train]\nsteps = 100000\nbatch_size = 8\nwarmup = 1\nmin_length = 1\nmax_length = 6\n"
+                 "log_every = 1\neval_every = 0\nckpt_every = 1\n"
+                 "[eval]\nlengths = 4\nn = 4\n"
+                 "[run]\nname = r%d\nout_dir = %s\nseed = 3\nthreads = 1\n", k, dir);
+        CHECK(write_text(ini, text) == 0);
+        pid_t pid = start_train(ini);
+        CHECK(pid > 0, "fork");
+        usleep((useconds_t)(150000 + 50000 * k));   /* 0.15 .. 0.7 s after the start */
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        snprintf(ckpt, sizeof ckpt, "%s/r%d/ckpt.h5", dir, k);
+        snprintf(tmp, sizeof tmp, "%s.tmp", ckpt);
+        mid_write += exists(tmp);
+        if (!exists(ckpt)) continue;
+        present++;
+        LgErr err;
+        CkptFile f;
+        int ok = h5u_verify(ckpt, &err) == 1 && ckpt_open(&f, ckpt, &err) == 0;
+        if (ok) {
+            ok = f.step >= 1 && ckpt_has(&f, "/optim/m");
+            ckpt_close(&f);
+        }
+        if (!ok && !bad++) snprintf(first_bad, sizeof first_bad, "round %d: %s", k, err.msg);
+    }
+    remove_tree(dir);
+    printf("    %d kill -9s: %d left a ckpt.h5 (every one verified and opened), %d hit a write (.tmp left)\n",
+           rounds, present, mid_write);
+    CHECK(bad == 0, "%d checkpoints did not load; first: %s", bad, first_bad);
+    CHECK(present >= rounds / 2, "only %d of %d runs got to a checkpoint before the kill", present, rounds);
 }
