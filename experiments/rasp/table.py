@@ -111,7 +111,7 @@ def main():
     print("|---|---|---|---|---|%s" % ("---|" * len(lengths)))
     for name, task, seed, step, em, secs in runs:
         if em is None:
-            state = "pending" + (" (stopped at step %d, resumable)" % step if step else "")
+            state = "pending" + (" (at step %d; resumable)" % step if step else "")
             print("| %s | %s | %s | %s | | %s |" % (name, task, seed, state, " | ".join("" for _ in lengths)))
         else:
             print("| %s | %s | %s | %d | %.0f | %s |" % (name, task, seed, step, secs or 0,
