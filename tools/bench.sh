@@ -9,6 +9,7 @@
 # Workload rows: ready sort configs trained by `lengen train` against the same recipe in
 # PyTorch, as training wall time, one thread each at the same time and two threads alone, with
 # the environment's OPENBLAS_CORETYPE and with OpenBLAS's own choice (see WORKLOADS below).
+# Last, tools/bench_sweep.sh times a sweep of 8 short runs both ways (BENCH_SWEEP=0 skips it).
 # BENCH_QUICK=1 takes fewer steps (a smoke test, not numbers to report).
 set -eu
 
@@ -145,3 +146,6 @@ echo "$WORKLOADS" | while read -r name cfg; do
             'BEGIN { printf "| %s | %s | %.1f / %.1f | **%.2fx** | %.1f / %.1f | **%.2fx** |\n", n, b, l1, t1, t1 / l1, l2, t2, t2 / l2 }'
     done
 done
+echo
+# How a sweep should use the cores: 2 one-thread workers against one 2-thread run at a time.
+if [ "${BENCH_SWEEP:-1}" = 1 ]; then LENGEN="$LENGEN" sh tools/bench_sweep.sh; fi
