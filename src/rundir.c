@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const FILE_NAMES[] = {
     [RUNDIR_CONFIG] = "config.ini", [RUNDIR_TRAIN_CSV] = "train.csv", [RUNDIR_EVAL_CSV] = "eval.csv",
@@ -81,10 +82,7 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
     }
     if (lg_mkdir_p(r->dir, err) != 0) return -1;
     path_in(path, sizeof path, r, RUNDIR_CONFIG);
-    FILE *f = fopen(path, "w");
-    if (!f) return lg_err_io(err, "write", path);
-    fputs(config_text, f);
-    if (csv_close(f, path, err) != 0) return -1;
+    if (lg_write_atomic(path, config_text, strlen(config_text), NULL, 0, err) != 0) return -1;
     return open_csvs(r, 0, task_names, n_tasks, err);
 }
 
@@ -124,6 +122,19 @@ int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long 
     if (truncate_csv(path, step, err) != 0) return -1;
     if (lg_mkdir_p(r->dir, err) != 0) return -1;
     return open_csvs(r, 1, task_names, n_tasks, err);
+}
+
+int rundir_sync(RunDir *r, LgErr *err) {
+    FILE *files[2] = {r->train_csv, r->eval_csv};
+    RundirFile which[2] = {RUNDIR_TRAIN_CSV, RUNDIR_EVAL_CSV};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i]) continue;
+        char path[700];
+        path_in(path, sizeof path, r, which[i]);
+        if (lg_flush_check(files[i], path, err) != 0) return -1;
+        if (lg_fsync(fileno(files[i]), path, err) != 0) return -1;
+    }
+    return 0;
 }
 
 int rundir_close(RunDir *r, LgErr *err) {

@@ -14,7 +14,8 @@
  *
  * Every write is checked: a CSV header or row is flushed and the stream's error flag read, so a
  * failed write (a full disk) returns -1 with "cannot write PATH: <errno text> (disk full)"
- * instead of going unnoticed; closing checks fclose too.
+ * instead of going unnoticed; closing checks fclose too. config.ini is written atomically
+ * (lg_write_atomic).
  */
 #ifndef LENGEN_RUNDIR_H
 #define LENGEN_RUNDIR_H
@@ -48,6 +49,10 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
 /* Continues a run whose checkpoint is at `step`: keeps the header and the rows of both CSVs up
  * to that step (a resumed run repeats no step) and opens them for appending. Returns 0 or -1. */
 int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err);
+
+/* Flushes both CSVs and fsyncs them, so the rows up to a checkpoint outlive a power loss with
+ * it (train.c calls it before each ckpt.h5). Returns 0 or -1 with err. */
+int rundir_sync(RunDir *r, LgErr *err);
 
 /* Closes the CSVs (r may be zeroed or half set up). Returns 0, or -1 with err (may be NULL)
  * when a write or the close of either failed. */

@@ -429,7 +429,8 @@ int train_run(const Config *cfg, const TrainOptions *o) {
         if ((tr->ckpt_every > 0 && t.step % tr->ckpt_every == 0) || last ||
             stopping || (o->stop_at > 0 && t.step == o->stop_at)) {
             if (t.size > 1) check_replicas(&t);
-            if (t.rank == 0 && save_ckpt(&t, t.run.ckpt, &err) != 0) {
+            /* the CSV rows up to this step reach the disk before the checkpoint that ends them */
+            if (t.rank == 0 && (rundir_sync(&t.run, &err) != 0 || save_ckpt(&t, t.run.ckpt, &err) != 0)) {
                 end_progress_line(&t);
                 fprintf(stderr, "lengen train: %s\n", err.msg);
                 if (t.size > 1) dist_abort(1);

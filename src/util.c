@@ -138,11 +138,12 @@ int lg_flush_check(FILE *f, const char *path, LgErr *err) {
     return 0;
 }
 
-/* fsync of an open file, or of the folder holding path. A folder that cannot be synced
- * (EINVAL: the file system does not support it) is not an error. */
-static int sync_fd(int fd, const char *path, LgErr *err) {
-    return fsync(fd) != 0 ? lg_err_io(err, "sync", path) : 0;
+int lg_fsync(int fd, const char *path, LgErr *err) {
+    if (fsync(fd) == 0 || errno == EINVAL || errno == ENOTSUP) return 0;
+    return lg_err_io(err, "sync", path);
 }
+
+/* The folder holding path, synced so a rename in it is on disk. */
 
 static int sync_folder_of(const char *path, LgErr *err) {
     char dir[1024];
@@ -152,7 +153,7 @@ static int sync_folder_of(const char *path, LgErr *err) {
     else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return lg_err_io(err, "open folder", dir);
-    int rc = fsync(fd) != 0 && errno != EINVAL ? lg_err_io(err, "sync folder", dir) : 0;
+    int rc = lg_fsync(fd, dir, err);
     close(fd);
     return rc;
 }
@@ -172,7 +173,7 @@ int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err) {
         if (fd < 0) {
             rc = lg_err_io(err, "open", tmp);
         } else {
-            rc = sync_fd(fd, tmp, err);
+            rc = lg_fsync(fd, tmp, err);
             close(fd);
         }
     }
@@ -203,7 +204,7 @@ int lg_write_atomic(const char *path, const void *a, size_t na, const void *b, s
     if (fd < 0) return lg_err_io(err, "create", tmp);
     int rc = write_all(fd, a, na, tmp, err);
     if (rc == 0) rc = write_all(fd, b, nb, tmp, err);
-    if (rc == 0) rc = sync_fd(fd, tmp, err);
+    if (rc == 0) rc = lg_fsync(fd, tmp, err);
     if (close(fd) != 0 && rc == 0) rc = lg_err_io(err, "close", tmp);
     if (rc == 0) rc = rename_synced(tmp, path, err);
     if (rc != 0) remove(tmp);

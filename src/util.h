@@ -70,6 +70,10 @@ int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err);
 int lg_tmp_commit(const char *tmp, const char *path, int rc, LgErr *err);
 int lg_write_atomic(const char *path, const void *a, size_t na, const void *b, size_t nb, LgErr *err);
 
+/* fsync(fd) of the file or folder named path; a file system that cannot sync (EINVAL,
+ * ENOTSUP) is not an error. Returns 0 or -1 with err. */
+int lg_fsync(int fd, const char *path, LgErr *err);
+
 /* lg_err with "cannot <verb> <path>: <strerror(errno)>", plus what it means for the errors a
  * user can act on: ENOSPC "(disk full)", EDQUOT "(disk quota exceeded)", EFBIG "(file size
  * limit reached)". Reads errno, so call it right after the failing call. Returns -1. */

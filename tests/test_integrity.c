@@ -435,6 +435,27 @@ TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
           "eval.csv on /dev/full: exit %d: %s", rc_eval, out_eval);
 }
 
+TEST(integrity_csv_rows_are_synced_before_a_checkpoint) {
+    char dir[64];
+    temp_dir(dir, sizeof dir);
+    RunDir r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.dir, sizeof r.dir, "%s", dir);
+    char path[200];
+    rundir_file(path, sizeof path, dir, RUNDIR_TRAIN_CSV);
+    r.train_csv = fopen(path, "w");
+    CHECK(r.train_csv);
+    fputs("step,loss\n", r.train_csv);   /* still in the stdio buffer */
+    LgErr err = {{0}};
+    CHECK(rundir_sync(&r, &err) == 0, "%s", err.msg);
+    long size = 0;
+    unsigned char *b = read_whole(path, &size);
+    CHECK(b && size == 10, "the row is in the file after rundir_sync (%ld bytes)", size);
+    lg_free(b);
+    CHECK(rundir_close(&r, &err) == 0, "%s", err.msg);
+    remove_tree(dir);
+}
+
 TEST(integrity_csv_row_and_close_report_a_failed_write) {
     RunDir r;
     memset(&r, 0, sizeof r);
@@ -448,6 +469,7 @@ TEST(integrity_csv_row_and_close_report_a_failed_write) {
     int rc = rundir_train_row(&r, 10, 0.5, sum, count, 1, 1e-3f, 0.25f, 100, 1, &err);
     CHECK(rc == -1 && strstr(err.msg, "/tmp/lengen_run_on_a_full_disk/train.csv") && strstr(err.msg, "disk full"),
           "%s", err.msg);
+    CHECK(rundir_sync(&r, &err) == -1 && strstr(err.msg, "train.csv"), "%s", err.msg);
     rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);   /* buffered: seen at close */
     err.msg[0] = 0;
     CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "train.csv") && strstr(err.msg, "an earlier write"),
