@@ -1,14 +1,15 @@
-/* util: allocator with counting, fatal and recoverable errors, threads, clock. */
+/* util: allocator with counting, fatal and recoverable errors, checked and atomic file writes,
+ * threads, clock. */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,8 +144,7 @@ int lg_fsync(int fd, const char *path, LgErr *err) {
     return lg_err_io(err, "sync", path);
 }
 
-/* The folder holding path, synced so a rename in it is on disk. */
-
+/* Syncs the folder holding path, so a rename in it is on disk. */
 static int sync_folder_of(const char *path, LgErr *err) {
     char dir[1024];
     const char *slash = strrchr(path, '/');
