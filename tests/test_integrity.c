@@ -19,6 +19,7 @@
 #include <hdf5.h>
 
 #include "../src/checkpoint.h"
+#include "../src/experiment.h"
 #include "../src/h5util.h"
 #include "../src/model.h"
 #include "../src/rundir.h"
@@ -551,17 +552,24 @@ TEST(integrity_kill_9_during_checkpoint_writes_leaves_loadable_checkpoints) {
         mid_write += exists(tmp);
         if (!exists(ckpt)) continue;
         present++;
-        LgErr err;
+        /* verified, and loaded whole: config, tasks, model weights and the optimizer state */
+        LgErr err = {{0}};
+        Experiment e;
         CkptFile f;
-        int ok = h5u_verify(ckpt, &err) == 1 && ckpt_open(&f, ckpt, &err) == 0;
+        int ok = h5u_verify(ckpt, &err) == 1 && exp_load(&e, ckpt, NULL, 0, &f, &err) == 0;
         if (ok) {
-            ok = f.step >= 1 && ckpt_has(&f, "/optim/m");
+            size_t n = e.model.params.n;
+            float *m = lg_malloc(n * sizeof *m, "optimizer m");
+            CkptArray a = {.name = "/optim/m", .type = CKPT_F32, .data = m, .ndim = 1, .dims = {(int64_t)n}};
+            ok = f.step >= 1 && ckpt_read(&f, &a, &err) == 0;
+            lg_free(m);
             ckpt_close(&f);
+            exp_free(&e);
         }
         if (!ok && !bad++) snprintf(first_bad, sizeof first_bad, "round %d: %s", k, err.msg);
     }
     remove_tree(dir);
-    printf("    %d kill -9s: %d left a ckpt.h5 (every one verified and opened), %d hit a write (.tmp left)\n",
+    printf("    %d kill -9s: %d left a ckpt.h5 (every one verified and loaded), %d hit a write (.tmp left)\n",
            rounds, present, mid_write);
     CHECK(bad == 0, "%d checkpoints did not load; first: %s", bad, first_bad);
     CHECK(present >= rounds / 2, "only %d of %d runs got to a checkpoint before the kill", present, rounds);
