@@ -117,6 +117,7 @@ static const Key schema[] = {
     FLT_KEY("train", "grad_clip", train.grad_clip, "1", LO, 0, 0, "clip the global gradient norm to this; 0 = off"),
     INT_KEY("train", "min_length", train.min_length, "1", LOHI, 1, 1 << 20, "shortest training instance (task length units)"),
     INT_KEY("train", "max_length", train.max_length, "20", LOHI, 1, 1 << 20, "longest training instance"),
+    INT_KEY("train", "hint_max_length", train.hint_max_length, "0", LOHI, 0, 1 << 20, "longest training instance of the hint tasks (every task but main); 0 = max_length. A deviation knob: hints may train longer than the main task"),
     ENUM_KEY("train", "length_dist", train.length_dist, lendist_names, "uniform", "how training lengths are drawn from [min_length, max_length]"),
     INT_KEY("train", "curriculum_steps", train.curriculum_steps, "0", LOHI, 0, BIG, "curriculum: steps over which the max length grows from min_length to max_length"),
     BOOL_KEY("train", "pack", train.pack, "false", "pack several examples per row, starting at a random shift"),
@@ -943,6 +944,12 @@ int cfg_validate(const Config *c, LgErr *err) {
     if (t->warmup >= t->steps) return lg_err(err, "[train] warmup = %d must be < steps = %d", t->warmup, t->steps);
     if (t->min_length > t->max_length)
         return lg_err(err, "[train] min_length = %d must be <= max_length = %d", t->min_length, t->max_length);
+    if (t->hint_max_length && t->hint_max_length < t->min_length)
+        return lg_err(err, "[train] hint_max_length = %d must be 0 (same as max_length) or >= min_length = %d",
+                      t->hint_max_length, t->min_length);
+    if (t->hint_max_length && tk->n_tasks < 2)
+        return lg_err(err, "[train] hint_max_length = %d is set but [task] has no hints; add hints or remove it",
+                      t->hint_max_length);
     if (t->length_dist == LENDIST_CURRICULUM && (t->curriculum_steps < 1 || t->curriculum_steps > t->steps))
         return lg_err(err, "[train] length_dist = curriculum needs curriculum_steps in [1, steps = %d] (got %d)", t->steps, t->curriculum_steps);
     if (t->pack && t->pack_len > m->max_pos)

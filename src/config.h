@@ -111,6 +111,7 @@ typedef struct TrainConfig {
     float grad_clip;        /* 1.0; 0 = off */
     int min_length;         /* 1 */
     int max_length;         /* 20 */
+    int hint_max_length;    /* 0 = max_length; else the hint tasks' longest training instance */
     LenDist length_dist;    /* uniform */
     int curriculum_steps;   /* 0; curriculum: steps over which max length grows from min to max */
     int pack;               /* 0; 1 = pack examples into rows with a random shift */

@@ -164,10 +164,14 @@ static int length_legal(Task *t, int length) {
 
 /* ---- the stream ---- */
 
-int data_train_tokens(const TrainConfig *tr, const Task *t) {
-    int lo, hi;
+int data_max_length(const TrainConfig *tr, int ti) {
+    return ti > 0 && tr->hint_max_length > 0 ? tr->hint_max_length : tr->max_length;
+}
+
+int data_train_tokens(const TrainConfig *tr, const Task *t, int ti) {
+    int lo, hi, top = data_max_length(tr, ti);
     task_length_range(t, &lo, &hi);
-    return task_max_tokens(t, tr->max_length < hi ? tr->max_length : hi);
+    return task_max_tokens(t, top < hi ? top : hi);
 }
 
 int data_max_T(const DataStream *d) {
@@ -175,7 +179,7 @@ int data_max_T(const DataStream *d) {
     if (tr->pack) return tr->pack_len ? tr->pack_len : d->cfg->model.max_pos;
     int T = 1;
     for (int i = 0; i < d->n_tasks; i++) {
-        int n = data_train_tokens(tr, d->tasks[i]) - 1;
+        int n = data_train_tokens(tr, d->tasks[i], i) - 1;
         if (n > T) T = n;
     }
     return T;
@@ -199,7 +203,7 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     /* scratch example big enough for any training length and any eval length */
     int cap = 1;
     for (int i = 0; i < n_tasks; i++) {
-        int n = data_train_tokens(&cfg->train, tasks[i]);
+        int n = data_train_tokens(&cfg->train, tasks[i], i);
         if (n > cap) cap = n;
         for (int k = 0; k < cfg->eval.n_lengths; k++)
             if (length_legal(tasks[i], cfg->eval.lengths[k])) {
@@ -277,9 +281,10 @@ static int pick_task(DataStream *d) {
     return d->n_tasks - 1;
 }
 
-static int pick_length(DataStream *d, Task *t, int step) {
+static int pick_length(DataStream *d, int ti, int step) {
     const TrainConfig *tr = &d->cfg->train;
-    int lo = tr->min_length, hi = tr->max_length;
+    Task *t = d->tasks[ti];
+    int lo = tr->min_length, hi = data_max_length(tr, ti);
     if (tr->length_dist == LENDIST_CURRICULUM && tr->curriculum_steps > 0 && step < tr->curriculum_steps)
         hi = lo + (int)((double)(hi - lo) * (step + 1) / tr->curriculum_steps);
     int tlo, thi;
@@ -294,7 +299,7 @@ static int pick_length(DataStream *d, Task *t, int step) {
 static int draw_example(DataStream *d, int step, LgErr *err) {
     int ti = pick_task(d);
     Task *t = d->tasks[ti];
-    int len = pick_length(d, t, step);
+    int len = pick_length(d, ti, step);
     for (int tries = 0;; tries++) {
         if (task_generate_train(t, &d->rng, len, &d->ex, err) != 0) return -1;
         if (tries >= MAX_REDRAWS || !excluded_has(d, task_hash_prompt(&d->ex))) break;

@@ -104,9 +104,12 @@ void data_free(DataStream *d);
 int data_next(DataStream *d, int step, Batch *b, LgErr *err);
 /* The longest row data_next can produce. */
 int data_max_T(const DataStream *d);
-/* Tokens of the longest training example of task t: at its longest legal length up to
- * [train] max_length (a row of input positions is one shorter). */
-int data_train_tokens(const TrainConfig *tr, const Task *t);
+/* The longest training length of task number ti ([task] order: 0 = main, then the hints):
+ * [train] max_length, or hint_max_length for a hint when that is set. */
+int data_max_length(const TrainConfig *tr, int ti);
+/* Tokens of the longest training example of task t (number ti): at its longest legal length
+ * up to data_max_length (a row of input positions is one shorter). */
+int data_train_tokens(const TrainConfig *tr, const Task *t, int ti);
 /* Positions the stream after `batches` batches from the state in d->pool_rng (as a checkpoint
  * saved it, at step = batches / grad_accum): sets rng from it and, mid-pool, redraws the pool
  * and skips its used batches. Returns 0 or -1 with err. */

@@ -28,15 +28,16 @@ static int check_lengths(const Experiment *e, LgErr *err) {
     for (int i = 0; i < e->n_tasks; i++) {
         int lo, hi;
         task_length_range(e->tasks[i], &lo, &hi);
-        if (tr->min_length > hi || tr->max_length < lo)
+        int max_len = data_max_length(tr, i);
+        if (tr->min_length > hi || max_len < lo)
             return lg_err(err, "[train] lengths %d..%d do not overlap task '%s''s legal lengths %d..%d",
-                          tr->min_length, tr->max_length, task_name(e->tasks[i]), lo, hi);
-        int top = tr->max_length < hi ? tr->max_length : hi;
-        int need = data_train_tokens(tr, e->tasks[i]) - 1;
+                          tr->min_length, max_len, task_name(e->tasks[i]), lo, hi);
+        int top = max_len < hi ? max_len : hi;
+        int need = data_train_tokens(tr, e->tasks[i], i) - 1;
         int row = tr->pack ? (tr->pack_len ? tr->pack_len : e->cfg.model.max_pos) : need;
         if (need > e->cfg.model.max_pos || row > e->cfg.model.max_pos)
             return lg_err(err, "task '%s' at length %d needs sequences of up to %d tokens but "
-                          "[model] max_pos = %d; raise max_pos or lower [train] max_length",
+                          "[model] max_pos = %d; raise max_pos or lower [train] max_length (hint_max_length for a hint)",
                           task_name(e->tasks[i]), top, need > row ? need : row, e->cfg.model.max_pos);
     }
     return 0;

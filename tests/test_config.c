@@ -256,6 +256,8 @@ TEST(config_validate_cross_field) {
     EXPECT_INVALID(L("model.posenc=t5", "model.t5_max_distance=10"), "t5_max_distance");
     EXPECT_INVALID(L("train.min_length=30"), "min_length = 30 must be <= max_length = 20");
     EXPECT_INVALID(L("train.warmup=2000"), "warmup = 2000 must be < steps = 2000");
+    EXPECT_INVALID(L("train.hint_max_length=50"), "hint_max_length = 50 is set but [task] has no hints");
+    EXPECT_INVALID(L("task.hints=copies", "train.min_length=5", "train.hint_max_length=3"), "hint_max_length = 3 must be 0");
     EXPECT_INVALID(L("train.min_lr=0.01"), "min_lr");
     EXPECT_INVALID(L("train.length_dist=curriculum"), "curriculum_steps");
     EXPECT_INVALID(L("train.pack=true", "train.pack_len=1000"), "pack_len = 1000");
@@ -290,7 +292,7 @@ static int change_everything(Config *c, LgErr *err) {
         "train.steps=777", "train.batch_size=17", "train.grad_accum=3", "train.optimizer=lion", "train.lr=3.3e-4",
         "train.min_lr=1.1e-5", "train.warmup=7", "train.schedule=poly", "train.poly_power=0.5",
         "train.weight_decay=0.01", "train.beta1=0.95", "train.beta2=0.98", "train.eps=1e-6", "train.momentum=0.5",
-        "train.grad_clip=0", "train.min_length=3", "train.max_length=33", "train.length_dist=curriculum",
+        "train.grad_clip=0", "train.min_length=3", "train.max_length=33", "train.hint_max_length=40", "train.length_dist=curriculum",
         "train.curriculum_steps=300", "train.pack=true", "train.pack_len=900", "train.length_split=3", "train.bucket=4", "train.log_every=5",
         "train.eval_every=0", "train.ckpt_every=100",
         "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.best_metric=token_accuracy",

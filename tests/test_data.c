@@ -385,3 +385,27 @@ TEST(data_length_split_parts_add_up_to_the_batch) {
     for (int i = 0; i < 3; i++) batch_free(&parts[i]);
     fixture_free(&f);
 }
+
+TEST(data_hint_max_length_trains_hints_longer_than_main) {
+    Fixture f;
+    if (!fixture_init(&f, "[model]\nmax_pos = 128\n[task]\nmain = sort\nhints = next_larger:1\n"
+                          "[train]\nbatch_size = 32\nmin_length = 3\nmax_length = 8\nhint_max_length = 30\nbucket = 0\n"
+                          "[eval]\nlengths = 5\nn = 5\n")) return;
+    LgErr err;
+    int longest[2] = {0, 0};
+    for (int s = 0; s < 50; s++) {
+        CHECK(data_next(&f.d, s, &f.b, &err) == 0, "%s", err.msg);
+        for (int r = 0; r < f.b.B; r++) {
+            const int *task = f.b.pos_task + (size_t)r * f.b.T;
+            int n = 0;
+            while (n < f.b.T && task[n] >= 0) n++;
+            if (n > longest[task[0]]) longest[task[0]] = n;
+        }
+    }
+    /* a row of input positions is one shorter than its example */
+    CHECK(longest[0] == task_max_tokens(f.tasks[0], 8) - 1, "sort stays within max_length (%d positions)", longest[0]);
+    CHECK(longest[1] > task_max_tokens(f.tasks[1], 8) - 1 && longest[1] <= task_max_tokens(f.tasks[1], 30) - 1,
+          "next_larger reaches beyond max_length up to hint_max_length (%d positions)", longest[1]);
+    CHECK(data_max_length(&f.cfg.train, 0) == 8 && data_max_length(&f.cfg.train, 1) == 30, "per-task longest length");
+    fixture_free(&f);
+}
