@@ -197,16 +197,11 @@ int ckpt_open(CkptFile *f, const char *path, LgErr *err) {
     snprintf(f->path, sizeof f->path, "%s", path);
     if (access(path, R_OK) != 0) return lg_err(err, "%s: no such file or not readable", path);
     /* every byte checked before libhdf5 parses any: a damaged file never reaches the parser */
-    int sum = h5u_verify(path, err);
-    if (sum < 0) return -1;
-    if (sum == 0)
+    hid_t file = h5u_open_verified(path, &f->checksum, err);
+    if (file < 0) return -1;
+    if (!f->checksum)
         fprintf(stderr, "lengen: warning: %s has no checksum (written by a lengen before checksums); "
                 "read unverified. Resuming the run writes checksummed checkpoints.\n", path);
-    f->checksum = sum;
-    if (H5Fis_hdf5(path) <= 0)
-        return lg_err(err, "%s: not an HDF5 file (truncated or corrupt?)", path);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return lg_err(err, "%s: cannot open as HDF5 (truncated or corrupt?)", path);
     f->h5 = file;
     char *fmt = read_str_attr(file, "format");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0) {

@@ -233,26 +233,49 @@ static int verify_open(int fd, const char *path, long long size, const unsigned 
     return 1;
 }
 
+/* h5u_verify on an open file. */
+static int verify_fd(int fd, const char *path, LgErr *err) {
+    struct stat st;
+    unsigned char head[H5U_USERBLOCK];
+    ssize_t got;
+    if (fstat(fd, &st) != 0) return lg_err_io(err, "stat", path);
+    if (!S_ISREG(st.st_mode)) return lg_err(err, "%s: not a regular file", path);
+    if ((got = read_full(fd, head, sizeof head)) < 0) return lg_err_io(err, "read", path);
+    if (got >= (ssize_t)sizeof SUM_MAGIC && !memcmp(head, SUM_MAGIC, sizeof SUM_MAGIC))
+        return verify_open(fd, path, (long long)st.st_size, head, got, err);
+    if (got >= (ssize_t)sizeof HDF5_SIGNATURE && !memcmp(head, HDF5_SIGNATURE, sizeof HDF5_SIGNATURE))
+        return 0;  /* an HDF5 file without our header: written before lengen checksummed its files */
+    return lg_err(err, "%s: not an HDF5 file with a lengen checksum header (truncated or corrupt?)", path);
+}
+
 int h5u_verify(const char *path, LgErr *err) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) return lg_err_io(err, "open", path);
-    struct stat st;
-    int rc;
-    unsigned char head[H5U_USERBLOCK];
-    ssize_t got;
-    if (fstat(fd, &st) != 0) {
-        rc = lg_err_io(err, "stat", path);
-    } else if (!S_ISREG(st.st_mode)) {
-        rc = lg_err(err, "%s: not a regular file", path);
-    } else if ((got = read_full(fd, head, sizeof head)) < 0) {
-        rc = lg_err_io(err, "read", path);
-    } else if (got >= (ssize_t)sizeof SUM_MAGIC && !memcmp(head, SUM_MAGIC, sizeof SUM_MAGIC)) {
-        rc = verify_open(fd, path, (long long)st.st_size, head, got, err);
-    } else if (got >= (ssize_t)sizeof HDF5_SIGNATURE && !memcmp(head, HDF5_SIGNATURE, sizeof HDF5_SIGNATURE)) {
-        rc = 0;  /* an HDF5 file without our header: written before lengen checksummed its files */
-    } else {
-        rc = lg_err(err, "%s: not an HDF5 file with a lengen checksum header (truncated or corrupt?)", path);
-    }
+    int rc = verify_fd(fd, path, err);
     close(fd);
     return rc;
+}
+
+hid_t h5u_open_verified(const char *path, int *checksum, LgErr *err) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        lg_err_io(err, "open", path);
+        return -1;
+    }
+    hid_t file = -1;
+    int sum = verify_fd(fd, path, err);
+    if (sum >= 0) {
+        /* HDF5 opens the file just verified through our descriptor, not the name again: a save
+         * renaming another file over path in between cannot slip unverified bytes in */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        const char *name = access(self, R_OK) == 0 ? self : path;
+        if (H5Fis_hdf5(name) <= 0)
+            lg_err(err, "%s: not an HDF5 file (truncated or corrupt?)", path);
+        else if ((file = H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+            lg_err(err, "%s: cannot open as HDF5 (truncated or corrupt?)", path);
+    }
+    close(fd);
+    if (file >= 0 && checksum) *checksum = sum;
+    return file;
 }
