@@ -220,7 +220,7 @@ static int bench_decode(int L, int H, int D, int B, int V, int len, int prompt) 
     int *prefix = lg_malloc((size_t)B * len * sizeof(int), "bench decode prefix");
     {   /* untimed: grow the arena to the longest forward once, so the timed loop measures
          * compute, not page faults of an arena that would otherwise grow every step */
-        ModelBatch in = {seq_full, B, len - 1, NULL, NULL, 0, NULL};
+        ModelBatch in = {.tokens = seq_full, .B = B, .T = len - 1};
         ag_reset(&g);
         model_forward(&m, &g, &in, NULL);
         ag_reset(&g);
@@ -229,7 +229,7 @@ static int bench_decode(int L, int H, int D, int B, int V, int len, int prompt) 
     for (int t = prompt; t < len; t++) {
         for (int b = 0; b < B; b++) memcpy(prefix + (size_t)b * t, seq_full + (size_t)b * len, (size_t)t * sizeof(int));
         ag_reset(&g);
-        ModelBatch in = {prefix, B, t, NULL, NULL, 0, NULL};
+        ModelBatch in = {.tokens = prefix, .B = B, .T = t};
         Tensor *logits = model_forward(&m, &g, &in, NULL);  // [B, t, V]
         for (int b = 0; b < B; b++)
             seq_full[(size_t)b * len + t] = argmax(logits->data + ((size_t)b * t + t - 1) * V, V);

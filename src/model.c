@@ -189,13 +189,20 @@ static Tensor *attention(Model *m, Ag *g, int l, Tensor *qkv, const PePlan *pl, 
     return op_merge_heads(g, a);                                                // [B, T, D]
 }
 
-/* Block l on x [B, T, D]:  x += dropout(proj(attention(norm1(x))));  x += dropout(mlp(norm2(x))) */
+/* Block l on x [B, T, D]:  x += dropout(proj(attention(norm1(x))));  x += dropout(mlp(norm2(x)))
+ * With rows (the last block of a forward that wants logits at a few positions only): after the
+ * attention, which needs every position's keys and values, only those rows of x and of the
+ * attention output go on (the rest of the block is per row): x [n_rows, D]. */
 static Tensor *block(Model *m, Ag *g, int l, Tensor *x, const PePlan *pl, const KVCache *kv, int training,
-                     Rng *rng, ModelTrace *trace) {
+                     Rng *rng, ModelTrace *trace, const int *rows, int n_rows) {
     ModelLayer *y = &m->layers[l];
     Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
     Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);                              // [B, T, 3D]
     Tensor *a = attention(m, g, l, qkv, pl, kv, trace && trace->attn ? &trace->attn[l] : NULL);
+    if (rows) {
+        a = op_gather_rows(g, a, rows, n_rows);                                  // [n_rows, D]
+        x = op_gather_rows(g, x, rows, n_rows);
+    }
     x = op_add(g, x, dropout(m, g, linear(g, a, y->proj_w, y->proj_b), training, rng));
     h = norm(m, g, x, y->ln2_w, y->ln2_b);
     x = op_add(g, x, dropout(m, g, mlp(m, g, y, h), training, rng));
@@ -205,11 +212,13 @@ static Tensor *block(Model *m, Ag *g, int l, Tensor *x, const PePlan *pl, const 
 
 /* Tokens [B*T] of plan pl's batch -> norm_f(x) [B, T, D]: the path of model_forward,
  * model_prefill and model_decode_step alike; with kv, every block reads and extends the cache
- * at kv->len (which the caller advances). */
+ * at kv->len (which the caller advances). With rows, only those positions leave the last
+ * block: [n_rows, D]. */
 static Tensor *body(Model *m, Ag *g, const int *tokens, const PePlan *pl, int training, Rng *rng,
-                    ModelTrace *trace, const KVCache *kv) {
+                    ModelTrace *trace, const KVCache *kv, const int *rows, int n_rows) {
     Tensor *x = dropout(m, g, embed(m, g, tokens, pl), training, rng);
-    for (int l = 0; l < m->L; l++) x = block(m, g, l, x, pl, kv, training, rng, trace);
+    for (int l = 0; l < m->L; l++)
+        x = block(m, g, l, x, pl, kv, training, rng, trace, l == m->L - 1 ? rows : NULL, n_rows);
     return norm(m, g, x, m->lnf_w, m->lnf_b);
 }
 
@@ -229,8 +238,10 @@ Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) 
     LG_ASSERT(!(in->training && m->cfg.dropout > 0) || in->rng, "model_forward: training needs in->rng");
     PePlan pl;
     pe_plan_forward(&pl, &m->pe, g, in->B, in->T, in->positions, in->digit_index, in->training, in->rng);
-    Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL);
-    return op_linear(g, x, m->head, NULL);  // [B, T, V]
+    LG_ASSERT(!in->rows || (!trace && in->n_rows >= 1),
+              "model_forward: rows (%d of them) need n_rows >= 1 and no trace", in->n_rows);
+    Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL, in->rows, in->n_rows);
+    return op_linear(g, x, m->head, NULL);  // [B, T, V] or [n_rows, V]
 }
 
 int model_check_length(const Model *m, int T, LgErr *err) { return pe_check_length(&m->pe, T, err); }
@@ -269,7 +280,7 @@ Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int
     for (int b = 0; b < B; b++) kv->len[b] = 0;  /* a prefill starts every sequence afresh */
     PePlan pl;
     pe_plan_forward(&pl, &m->pe, g, B, T, NULL, digit_index, 0, NULL);
-    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv);      // [B, T, D]; cache rows 0..T-1
+    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv, NULL, 0);  // [B, T, D]; cache rows 0..T-1
     Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
     for (int b = 0; b < B; b++) {
         LG_ASSERT(prompt_len[b] >= 1 && prompt_len[b] <= T,
@@ -292,7 +303,7 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
     /* per sequence: the query is at position n = len[b] over keys 0..n */
     PePlan pl;
     pe_plan_decode(&pl, &m->pe, g, B, kv->len, digit_index);
-    Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv);  // [B, 1, D]
+    Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv, NULL, 0);  // [B, 1, D]
     for (int b = 0; b < B; b++) kv->len[b]++;
     int shape[2] = {B, D};
     Tensor *logits = op_linear(g, op_reshape(g, x, 2, shape), m->head, NULL);  // [B, V]

@@ -64,6 +64,10 @@ typedef struct ModelBatch {
     const int *digit_index;   /* [B*T] abacus digit places (0 = not a digit); NULL = none */
     int training;             /* dropout, random positions, abacus offsets on */
     Rng *rng;                 /* draws for the above; needed when training */
+    const int *rows;          /* NULL (logits everywhere) or the n_rows >= 1 positions b*T + t,
+                                 strictly increasing, that need logits (training: the loss
+                                 positions); the last block then runs the rows only */
+    int n_rows;
 } ModelBatch;
 
 /* What a forward can hand back for probing; any pointer may be NULL. Arrays are [L] and are
@@ -74,7 +78,9 @@ typedef struct ModelTrace {
 } ModelTrace;
 
 /* Forward for training or evaluation; records the tape when g's grad is on. Returns logits
- * [B, T, V] in g's arena. Dies (programmer error) on ids or positions out of range; check a
+ * [B, T, V] in g's arena, or [n_rows, V] at in->rows (not with a trace): the same values at
+ * those positions up to float rounding, and the work of the last block after its attention
+ * and of the head only for those rows. Dies (programmer error) on ids or positions out of range; check a
  * batch from outside with model_check_batch first. */
 Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace);
 

@@ -34,20 +34,34 @@ void step_free(Stepper *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* forward + backward of one (part of a) batch; returns its loss */
+/* forward + backward of one (part of a) batch; returns its loss. Logits are computed at the
+ * loss positions only (weight > 0; ModelBatch rows): the loss and its gradient are the same,
+ * since a position of weight 0 contributes nothing to either. */
 static float grad_of(Stepper *s, const Batch *b) {
     ag_reset(s->g);
-    ModelBatch in = {b->tokens, b->B, b->T, NULL, b->digit_index, 1, s->rng};
-    Tensor *logits = model_forward(s->m, s->g, &in, NULL);
-    float *nll = s->task_nll ? arena_alloc(&s->g->arena, (size_t)b->B * b->T * sizeof(float)) : NULL;
-    Tensor *loss = op_cross_entropy(s->g, logits, b->targets, b->weights, nll);
+    int N = b->B * b->T, n = 0;
+    int *rows = arena_alloc(&s->g->arena, (size_t)N * sizeof(int));
+    for (int i = 0; i < N; i++)
+        if (b->weights[i] > 0) rows[n++] = i;
+    int *targets = arena_alloc(&s->g->arena, (size_t)(n ? n : 1) * sizeof(int));
+    float *weights = arena_alloc(&s->g->arena, (size_t)(n ? n : 1) * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        targets[i] = b->targets[rows[i]];
+        weights[i] = b->weights[rows[i]];
+    }
+    ModelBatch in = {.tokens = b->tokens, .B = b->B, .T = b->T, .digit_index = b->digit_index, .training = 1,
+                     .rng = s->rng, .rows = n ? rows : NULL, .n_rows = n};
+    Tensor *logits = model_forward(s->m, s->g, &in, NULL);  // [n, V]; [B, T, V] if n = 0
+    float *nll = s->task_nll ? arena_alloc(&s->g->arena, (size_t)(n ? n : 1) * sizeof(float)) : NULL;
+    Tensor *loss = n ? op_cross_entropy(s->g, logits, targets, weights, nll)
+                     : op_cross_entropy(s->g, logits, b->targets, b->weights, NULL);
     ag_backward(s->g, loss);
     float v = loss->data[0];
     if (nll)
-        for (int i = 0; i < b->B * b->T; i++)
-            if (b->weights[i] > 0 && b->pos_task[i] >= 0) {
-                s->task_nll[b->pos_task[i]] += nll[i];
-                s->task_count[b->pos_task[i]]++;
+        for (int i = 0; i < n; i++)
+            if (b->pos_task[rows[i]] >= 0) {
+                s->task_nll[b->pos_task[rows[i]]] += nll[i];
+                s->task_count[b->pos_task[rows[i]]]++;
             }
     ag_reset(s->g);
     return v;

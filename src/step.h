@@ -2,7 +2,9 @@
  * the tests run.
  *
  *   step_grad (once per micro-batch): model_forward -> masked op_cross_entropy -> ag_backward;
- *       parameter gradients add up across calls
+ *       parameter gradients add up across calls. Logits are computed at the loss positions
+ *       only (ModelBatch rows: the last block after its attention, the final norm and the head
+ *       skip the positions of weight 0, which contribute nothing to the loss or gradient)
  *   step_update: gradients / n_micro -> global-norm clip -> finite check -> optimizer step at
  *       lr -> gradients zeroed
  *

@@ -433,6 +433,64 @@ TEST(init_is_gpt2_and_seeded) {
     model_free(&a);
 }
 
+/* A forward asked for logits at a few rows (the loss positions of a training step) gives the
+ * full forward's logits there, and the same loss and parameter gradients, for schemes acting
+ * on the input, on q and k, and as a bias. */
+TEST(forward_at_rows_equals_the_full_forward_there) {
+    enum { B = 3, T = 9, V = 11 };
+    PeKind kinds[] = {PE_NOPE, PE_LEARNED, PE_ROPE, PE_ALIBI};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        ModelConfig c;
+        small_cfg(&c, kinds[k]);
+        Model m;
+        LgErr err;
+        CHECK(model_init(&m, &c, V, 3, &err) == 0, "%s", err.msg);
+        tm_perturb(&m, 5 + k);
+        int tokens[B * T], targets[B * T], rows[B * T], rt[B * T], n = 0;
+        float weights[B * T], rw[B * T];
+        for (int i = 0; i < B * T; i++) {
+            tokens[i] = (i * 7 + 3) % V;
+            targets[i] = (i * 5 + 1) % V;
+            int t = i % T, b = i / T;
+            weights[i] = t >= 3 + 2 * b ? 0.5f + 0.25f * b : 0.0f;  /* a tail of each row, per row */
+            if (weights[i] > 0) {
+                rows[n] = i;
+                rt[n] = targets[i];
+                rw[n++] = weights[i];
+            }
+        }
+        size_t np = m.params.n;
+        float *full_grad = lg_malloc(np * sizeof(float), "test grads");
+        Ag g;
+        ag_init(&g, 1 << 20);
+        ModelBatch in = {.tokens = tokens, .B = B, .T = T, .training = 1};
+        Tensor *lf = model_forward(&m, &g, &in, NULL);                      // [B, T, V]
+        float *want = lg_malloc((size_t)n * V * sizeof(float), "test logits");
+        for (int i = 0; i < n; i++) memcpy(want + (size_t)i * V, lf->data + (size_t)rows[i] * V, V * sizeof(float));
+        Tensor *loss = op_cross_entropy(&g, lf, targets, weights, NULL);
+        float want_loss = loss->data[0];
+        params_zero_grad(&m.params);
+        ag_backward(&g, loss);
+        memcpy(full_grad, m.params.grad, np * sizeof(float));
+        ag_reset(&g);
+        in.rows = rows;
+        in.n_rows = n;
+        Tensor *lr = model_forward(&m, &g, &in, NULL);                      // [n, V]
+        CHECK(lr->ndim == 2 && lr->shape[0] == n && lr->shape[1] == V);
+        for (int i = 0; i < n * V; i++) CHECK_NEAR(lr->data[i], want[i], 1e-5, 1e-5, "scheme %zu logit %d", k, i);
+        loss = op_cross_entropy(&g, lr, rt, rw, NULL);
+        CHECK_NEAR(loss->data[0], want_loss, 1e-6, 1e-6, "scheme %zu loss", k);
+        params_zero_grad(&m.params);
+        ag_backward(&g, loss);
+        for (size_t i = 0; i < np; i++)
+            CHECK_NEAR(m.params.grad[i], full_grad[i], 1e-6, 1e-4, "scheme %zu grad %zu", k, i);
+        ag_free(&g);
+        lg_free(want);
+        lg_free(full_grad);
+        model_free(&m);
+    }
+}
+
 /* Random positions at training time must change the logits of a position-indexed scheme and
  * be drawn per example; evaluation is deterministic. */
 TEST(random_positions_apply_only_when_training) {

@@ -570,6 +570,25 @@ TEST(rope_preserves_norms_and_relative_positions) {
 
 static Tensor *f_embedding(Ag *g, void *v) { Ctx *c = v; return op_embedding(g, c->a, c->ids, c->i0, c->i1); }
 
+static Tensor *f_gather_rows(Ag *g, void *v) {
+    Ctx *c = v;
+    /* x read twice (the gather and a product), so the gather's scatter adds to a live gradient */
+    return op_mul(g, op_gather_rows(g, c->a, c->ids, c->i0), op_gather_rows(g, op_scale(g, c->a, 0.5f), c->ids, c->i0));
+}
+
+TEST(gradcheck_gather_rows) {
+    int shapes[1][5] = {{3, 2, 4, 5}};   /* [2, 4, 5]: 8 rows of 5 */
+    int rows[] = {0, 2, 3, 7};
+    Params p;
+    Ctx c = {.ids = rows, .i0 = 4};
+    make_params(&p, &c, shapes, 1, 141);
+    gradcheck("gather_rows", &p, f_gather_rows, &c, NULL);
+    c.i0 = 1;
+    c.ids = rows + 3;  /* one row, the last */
+    gradcheck("gather_rows one row", &p, f_gather_rows, &c, NULL);
+    params_free(&p);
+}
+
 TEST(gradcheck_embedding) {
     int shapes[1][5] = {{2, 7, 5}};
     int ids[2 * 4] = {3, 0, 3, 6, 1, 3, 6, 2};  /* repeats: the scatter-add must sum */

@@ -1,4 +1,4 @@
-/* elementwise: add, mul, scale, bias, activations, dropout, sum, reshape.
+/* elementwise: add, mul, scale, bias, activations, dropout, sum, reshape, row gather.
  *
  * Every kernel writes each output element from the same input elements whatever the thread
  * count, so results are bit-identical across thread counts. The only reduction (op_sum and the
@@ -278,5 +278,49 @@ Tensor *op_reshape(Ag *g, Tensor *x, int ndim, const int *shape) {
     out->n = x->n;
     out->data = x->data;  /* a view: same data, its own grad */
     if (ag_needs_grad(g, x, NULL, NULL)) ag_record(g, "reshape", reshape_node_backward, out, &x, 1, 0);
+    return out;
+}
+
+/* ---- row gather --------------------------------------------------------------------------- */
+
+typedef struct {
+    int *rows;  /* [M] copy in the arena */
+    int M;
+} GatherCtx;
+
+static void gather_rows_node_backward(AgNode *node) {
+    // forward: out[i,:] = x[rows[i],:];  dx[rows[i],:] += dout[i,:]
+    GatherCtx *c = node->saved;
+    int C = node->out->shape[1];
+    const float *dout = ag_dout(node);
+    float *dx = ag_din(node, 0);
+#pragma omp parallel for if (OPS_PAR((size_t)c->M * C))
+    for (int i = 0; i < c->M; i++) {
+        float *d = dx + (size_t)c->rows[i] * C;
+        const float *s = dout + (size_t)i * C;
+        for (int j = 0; j < C; j++) d[j] += s[j];
+    }
+}
+
+Tensor *op_gather_rows(Ag *g, Tensor *x, const int *rows, int M) {
+    char sx[64];
+    int C = x->shape[x->ndim - 1];
+    int N = (int)(x->n / (size_t)C);
+    LG_ASSERT(M >= 1, "op_gather_rows: %d rows", M);
+    for (int i = 0; i < M; i++)
+        LG_ASSERT(rows[i] >= 0 && rows[i] < N && (i == 0 || rows[i] > rows[i - 1]),
+                  "op_gather_rows: row %d at %d is not increasing inside the %d rows of %s", rows[i], i, N,
+                  tensor_shape_str(x, sx, sizeof sx));
+    Tensor *out = tensor_new2(&g->arena, M, C);
+#pragma omp parallel for if (OPS_PAR((size_t)M * C))
+    for (int i = 0; i < M; i++)
+        memcpy(out->data + (size_t)i * C, x->data + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+    if (ag_needs_grad(g, x, NULL, NULL)) {
+        AgNode *n = ag_record(g, "gather_rows", gather_rows_node_backward, out, &x, 1, sizeof(GatherCtx));
+        GatherCtx *c = n->saved;
+        c->rows = arena_alloc(&g->arena, (size_t)M * sizeof(int));
+        memcpy(c->rows, rows, (size_t)M * sizeof(int));
+        c->M = M;
+    }
     return out;
 }

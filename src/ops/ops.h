@@ -45,6 +45,9 @@ Tensor *op_dropout(Ag *g, Tensor *x, float p, Rng *rng);
 Tensor *op_sum(Ag *g, Tensor *x);                   /* scalar [1] */
 /* Same data, new shape (numel must match). Backward copies the grad through. */
 Tensor *op_reshape(Ag *g, Tensor *x, int ndim, const int *shape);
+/* Rows of x [..., C] seen as [N, C]: out [M, C] with out[i] = x[rows[i]]; rows strictly
+ * increasing in [0, N) (so the backward's scatter-add writes each row once). */
+Tensor *op_gather_rows(Ag *g, Tensor *x, const int *rows, int M);
 
 /* ------------------------------------------------------------------------------------------ */
 /* normalisation (fused forward and backward)                                                  */
