@@ -50,8 +50,8 @@ static float grad_of(Stepper *s, const Batch *b) {
         weights[i] = b->weights[rows[i]];
     }
     ModelBatch in = {.tokens = b->tokens, .B = b->B, .T = b->T, .digit_index = b->digit_index, .training = 1,
-                     .rng = s->rng, .rows = n ? rows : NULL, .n_rows = n};
-    Tensor *logits = model_forward(s->m, s->g, &in, NULL);  // [n, V]; [B, T, V] if n = 0
+                     .rng = s->rng, .rows = n && n < N ? rows : NULL, .n_rows = n};
+    Tensor *logits = model_forward(s->m, s->g, &in, NULL);  // [n, V]; [B, T, V] if n = 0 or N
     float *nll = s->task_nll ? arena_alloc(&s->g->arena, (size_t)(n ? n : 1) * sizeof(float)) : NULL;
     Tensor *loss = n ? op_cross_entropy(s->g, logits, targets, weights, nll)
                      : op_cross_entropy(s->g, logits, b->targets, b->weights, NULL);
