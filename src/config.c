@@ -46,7 +46,7 @@ static const char *const norm_names[] = {"layernorm", "rmsnorm", NULL};
 static const char *const act_names[] = {"gelu", "relu", NULL};
 static const char *const optim_names[] = {"adamw", "lion", "sgd", NULL};
 static const char *const sched_names[] = {"constant", "cosine", "poly", NULL};
-static const char *const lendist_names[] = {"uniform", "curriculum", NULL};
+static const char *const lendist_names[] = {"uniform", "curriculum", "pairs", NULL};
 static const char *const metric_names[] = {"exact_match", "token_accuracy", NULL};
 static const char *const section_names[] = {"model", "task", "train", "eval", "run", NULL};
 

@@ -92,7 +92,9 @@ typedef struct TaskConfig {
 typedef enum { OPT_ADAMW, OPT_LION, OPT_SGD } OptimKind;
 /* All schedules start with `warmup` steps of linear warmup from 0 (see optim_lr_at). */
 typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_POLY } SchedKind;
-typedef enum { LENDIST_UNIFORM, LENDIST_CURRICULUM } LenDist;
+/* uniform; a growing top (curriculum); P(n) proportional to 2n - 1 (pairs: with addition
+ * operands=balanced, every operand-length pair equally often) */
+typedef enum { LENDIST_UNIFORM, LENDIST_CURRICULUM, LENDIST_PAIRS } LenDist;
 
 typedef struct TrainConfig {
     int steps;              /* 2000 */

@@ -292,6 +292,14 @@ static int pick_length(DataStream *d, int ti, int step) {
     if (lo < tlo) lo = tlo;
     if (hi > thi) hi = thi;
     if (hi < lo) hi = lo;
+    if (tr->length_dist == LENDIST_PAIRS) {
+        /* P(n) = (2n - 1) / (hi^2 - (lo - 1)^2): the n with n^2 - (lo-1)^2 > u >= (n-1)^2 - (lo-1)^2 */
+        uint64_t base = (uint64_t)(lo - 1) * (uint64_t)(lo - 1);
+        uint64_t u = base + rng_below(&d->rng, (uint64_t)hi * (uint64_t)hi - base);
+        int n = lo;
+        while ((uint64_t)n * (uint64_t)n <= u) n++;
+        return n;
+    }
     return (int)rng_range(&d->rng, lo, hi);
 }
 

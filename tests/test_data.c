@@ -409,3 +409,33 @@ TEST(data_hint_max_length_trains_hints_longer_than_main) {
     CHECK(data_max_length(&f.cfg.train, 0) == 8 && data_max_length(&f.cfg.train, 1) == 30, "per-task longest length");
     fixture_free(&f);
 }
+
+TEST(data_length_dist_pairs_with_balanced_operands_gives_every_pair_equally) {
+    Fixture f;
+    if (!fixture_init(&f, "[model]\nmax_pos = 128\n[task]\nmain = addition\noperands = balanced\n"
+                          "[train]\nbatch_size = 50\nmin_length = 1\nmax_length = 6\nlength_dist = pairs\nbucket = 0\n"
+                          "[eval]\nlengths = 6\nn = 5\n")) return;
+    LgErr err;
+    int plus = -1, eq = -1, seen[7][7] = {{0}}, total = 0;
+    for (int i = 0; i < vocab_size(&f.vocab); i++) {
+        if (!strcmp(vocab_str(&f.vocab, i), "+")) plus = i;
+        if (!strcmp(vocab_str(&f.vocab, i), "=")) eq = i;
+    }
+    for (int s = 0; s < 1200; s++) {
+        CHECK(data_next(&f.d, s, &f.b, &err) == 0, "%s", err.msg);
+        for (int r = 0; r < f.b.B; r++) {
+            const int *row = f.b.tokens + (size_t)r * f.b.T;
+            int p = 1;
+            while (row[p] != plus) p++;
+            int q = p + 1;
+            while (row[q] != eq) q++;
+            seen[p - 1][q - p - 1]++, total++;
+        }
+    }
+    /* 36 pairs (len a, len b) in 1..6 x 1..6, each 1/36 of 60000 draws (~1667; sd ~40) */
+    for (int a = 1; a <= 6; a++)
+        for (int b = 1; b <= 6; b++)
+            CHECK(seen[a][b] > total / 36 * 0.9 && seen[a][b] < total / 36 * 1.1, "pair (%d, %d) seen %d of %d",
+                  a, b, seen[a][b], total);
+    fixture_free(&f);
+}

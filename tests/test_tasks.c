@@ -390,8 +390,10 @@ TEST(task_addition_equals_integer_sum_in_every_format) {
         "format=plain", "reverse=answer", "reverse=all", "pad=true", "pad=true reverse=all",
         "index_hints=true", "index_hints=true reverse=all pad=true", "index_hints=true reverse=answer hint_alphabet=300",
         "operands=equal", "operands=balanced reverse=all",
+        "carries=balanced", "carries=balanced pad=true reverse=all operands=balanced",
+        "carries=balanced index_hints=true reverse=answer",
     };
-    for (int k = 0; k < 10; k++) {
+    for (int k = 0; k < 13; k++) {
         check_addition(plain[k], 0);
         if (test_failed()) return;
     }
@@ -409,6 +411,8 @@ TEST(task_addition_scratchpad_lines_are_right) {
     check_addition("format=steps", 3);
     if (test_failed()) return;
     check_addition("format=steps reverse=all pad=true", 3);
+    if (test_failed()) return;
+    check_addition("format=simple carries=balanced", 1);
     if (test_failed()) return;
     check_addition("format=steps step_comp=false step_rest=false", 3);
     if (test_failed()) return;

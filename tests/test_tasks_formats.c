@@ -185,3 +185,70 @@ TEST(task_paper_format_bad_values_are_clear) {
     HAS(err.msg, "unknown task option 'twice'");
     vocab_free(&v);
 }
+
+/* ---- operand sampling ---- */
+
+/* carries of a + b, digit strings most significant first */
+static int count_carries(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b), c = 0, n = 0;
+    for (int i = 0; i < la || i < lb; i++) {
+        int v = c + (i < la ? a[la - 1 - i] - '0' : 0) + (i < lb ? b[lb - 1 - i] - '0' : 0);
+        c = v / 10, n += c;
+    }
+    return n;
+}
+
+/* the plain prompt's operands as digit strings */
+static void read_operands(TG *g, char *a, char *b) {
+    int plus = find_tok(g, 1, g->ex.prompt_len, "+"), k = 0;
+    for (int i = 1; i < plus; i++) a[k++] = (char)('0' + tg_digit(g, i));
+    a[k] = 0, k = 0;
+    for (int i = plus + 1; i < g->ex.prompt_len - 1; i++) b[k++] = (char)('0' + tg_digit(g, i));
+    b[k] = 0;
+}
+
+TEST(task_addition_carries_balanced_is_uniform_over_carry_counts) {
+    struct { const char *opts; int n, draws; } cases[] = {
+        {"carries=balanced operands=equal", 3, 8000},
+        {"carries=balanced", 12, 13000},
+        {"carries=balanced operands=balanced reverse=all", 30, 31000},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        TG g;
+        CHECK(tg_open(&g, "addition", cases[c].opts) == 0, "%s", g.err.msg);
+        Rng r;
+        rng_seed(&r, 12);
+        int n = cases[c].n, hist[64] = {0}, rev = strstr(cases[c].opts, "reverse=all") != NULL;
+        char a[64], b[64];
+        for (int it = 0; it < cases[c].draws; it++) {
+            CHECK(tg_gen(&g, &r, n) == 0, "%s", g.err.msg);
+            read_operands(&g, a, b);
+            if (rev) big_reverse(a), big_reverse(b);
+            int la = (int)strlen(a), lb = (int)strlen(b);
+            CHECK((la == 1 || a[0] != '0') && (lb == 1 || b[0] != '0'), "leading zero in %s + %s", a, b);
+            CHECK(la <= n && lb <= n && (la == n || lb == n), "operand lengths %d, %d at n = %d", la, lb, n);
+            hist[count_carries(a, b)]++;
+        }
+        /* carries 0..n, each about draws / (n + 1): within 15% (many standard deviations) */
+        double want = (double)cases[c].draws / (n + 1);
+        for (int k = 0; k <= n; k++)
+            CHECK(hist[k] > 0.85 * want && hist[k] < 1.15 * want, "[%s] n=%d: %d carries %d times, want ~%.0f",
+                  cases[c].opts, n, k, hist[k], want);
+        for (int k = n + 1; k < 64; k++) CHECK(hist[k] == 0);
+        tg_close(&g);
+    }
+    /* the default keeps the uniform digits: at n = 3 (equal), 3 carries in ~16% of sums, not 25% */
+    TG g;
+    CHECK(tg_open(&g, "addition", "operands=equal") == 0, "%s", g.err.msg);
+    Rng r;
+    rng_seed(&r, 12);
+    int three = 0;
+    char a[8], b[8];
+    for (int it = 0; it < 8000; it++) {
+        CHECK(tg_gen(&g, &r, 3) == 0);
+        read_operands(&g, a, b);
+        three += count_carries(a, b) == 3;
+    }
+    CHECK(three > 8000 * 0.13 && three < 8000 * 0.19, "uniform digits: 3 carries %d of 8000 (exact share 16.2%%)", three);
+    tg_close(&g);
+}

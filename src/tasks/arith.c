@@ -8,6 +8,8 @@
  */
 #include "task_impl.h"
 
+#include <math.h>
+
 #define ARITH_MAX 500
 
 /* named tokens in t->sym (0..9 are the digits) */
@@ -64,7 +66,7 @@ const TaskDef task_def_increment = {"increment", "add one to an n-digit number",
                                     inc_opts, 1, inc_setup, inc_max_tokens, inc_gen};
 
 /* ---- addition ---- */
-enum { A_FORMAT, A_REVERSE, A_PAD, A_HINTS, A_HINT_ALPHA, A_OPERANDS, A_SI, A_SC, A_SO, A_SV, A_SR, A_STEP_FORM };
+enum { A_FORMAT, A_REVERSE, A_PAD, A_HINTS, A_HINT_ALPHA, A_OPERANDS, A_SI, A_SC, A_SO, A_SV, A_SR, A_STEP_FORM, A_CARRIES };
 enum { F_PLAIN, F_SIMPLE, F_DETAILED, F_STEPS };
 enum { OPS_LONGEST, OPS_EQUAL, OPS_BALANCED };
 static const OptDef add_opts[] = {
@@ -85,8 +87,11 @@ static const OptDef add_opts[] = {
     {"step_form", OPTK_ENUM, "short", 0, 0, "short|nope",
      "steps format: comp x + y + c = s and [ carry = c ], or the NoPE paper's two-stage "
      "comp x + y + carry = x+y + c = s and [ carry : c ]"},
+    {"carries", OPTK_ENUM, "any", 0, 0, "any|balanced",
+     "digits uniform (any), or the number of carries uniform over 0..max(len a, len b) (Teaching Arithmetic's balanced data)"},
 };
 enum { SF_SHORT, SF_NOPE };
+enum { CARRY_ANY, CARRY_BALANCED };
 
 static int add_setup(Task *t, LgErr *err) {
     int fmt = topt(t, A_FORMAT);
@@ -111,7 +116,7 @@ static int add_setup(Task *t, LgErr *err) {
         }
         if (k - 1 < t->max_len) t->max_len = k - 1;
     }
-    task_alloc_scratch(t, 3 * (ARITH_MAX + 2));
+    task_alloc_scratch(t, 5 * (ARITH_MAX + 2));
     return 0;
 }
 
@@ -242,6 +247,78 @@ static void add_steps(Task *t, TaskExample *ex, const int *a, int wa, const int 
     }
 }
 
+static double log_choose(int n, int k) {
+    if (k < 0 || k > n) return -INFINITY;
+    return lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0);
+}
+
+/* k distinct positions of [0, n) uniformly, flagged in set[] (which the caller zeroed);
+ * idx holds n ints of scratch. Partial Fisher-Yates. */
+static void pick_subset(Rng *rng, int *set, int *idx, int n, int k) {
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 0; i < k; i++) {
+        int j = i + (int)rng_below(rng, (uint64_t)(n - i)), tmp = idx[i];
+        idx[i] = idx[j], idx[j] = tmp;
+        set[idx[i]] = 1;
+    }
+}
+
+/* A digit of a k-digit operand at position j (d[0] least significant): 1..9 at the top of a
+ * number of 2+ digits, else 0..9. */
+static int digit_lo(int j, int k) { return j == k - 1 && k > 1 ? 1 : 0; }
+
+/* Operands a [la], b [lb] whose sum has exactly c carries, c uniform over 0..m (m = max(la, lb)),
+ * and, given c, the carry pattern uniform over the patterns that are possible (Teaching
+ * Arithmetic's carry-balanced data, for any lengths). Positions j < s = min(la, lb) hold two
+ * digits and may carry or not whatever comes in; a position above s holds one digit and carries
+ * only as 9 + an incoming carry, so the carries there form a run that starts at s and needs a
+ * carry out of s - 1. With r carries in that run, the pattern is a (c - r)-subset of [0, s) (with
+ * s - 1 in it when r > 0): C(s, c) patterns for r = 0, C(s - 1, c - r - 1) for r > 0. Then every
+ * position draws its digits uniformly among those that give its carry. */
+static void balanced_carries(Rng *rng, int *a, int la, int *b, int lb, int *carry, int *idx) {
+    int m = la > lb ? la : lb, s = la < lb ? la : lb, c = (int)rng_below(rng, (uint64_t)(m + 1));
+    double lw[ARITH_MAX + 2], top = -INFINITY, total = 0;
+    for (int r = 0; r <= m - s; r++) {
+        lw[r] = r == 0 ? log_choose(s, c) : log_choose(s - 1, c - r - 1);
+        if (lw[r] > top) top = lw[r];
+    }
+    for (int r = 0; r <= m - s; r++) total += lw[r] == -INFINITY ? 0 : exp(lw[r] - top);
+    double u = rng_uniform(rng) * total;
+    int run = 0;
+    for (int r = 0; r <= m - s; r++) {
+        double w = lw[r] == -INFINITY ? 0 : exp(lw[r] - top);
+        if (w > 0) run = r;  /* the last possible r, should rounding leave u past the end */
+        if (w > 0 && u < w) break;
+        u -= w;
+    }
+    for (int j = 0; j < m; j++) carry[j] = 0;
+    if (run == 0) pick_subset(rng, carry, idx, s, c);
+    else {
+        carry[s - 1] = 1;
+        pick_subset(rng, carry, idx, s - 1, c - run - 1);
+        for (int j = s; j < s + run; j++) carry[j] = 1;
+    }
+    int *lng = la >= lb ? a : b, ll = la >= lb ? la : lb;
+    for (int j = 0; j < m; j++) {
+        int cin = j ? carry[j - 1] : 0;
+        if (j < s) {
+            int xlo = digit_lo(j, la), ylo = digit_lo(j, lb), x, y;
+            do {
+                x = xlo + (int)rng_below(rng, (uint64_t)(10 - xlo));
+                y = ylo + (int)rng_below(rng, (uint64_t)(10 - ylo));
+            } while ((x + y + cin >= 10) != carry[j]);
+            a[j] = x, b[j] = y;
+        } else if (carry[j]) {
+            lng[j] = 9;  /* 9 + the incoming carry */
+        } else {
+            int lo = digit_lo(j, ll), x;
+            do x = lo + (int)rng_below(rng, (uint64_t)(10 - lo));
+            while (x + cin >= 10);
+            lng[j] = x;
+        }
+    }
+}
+
 static void add_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     int *a = t->scratch, *b = a + ARITH_MAX + 2, *s = b + ARITH_MAX + 2;
     int fmt = topt(t, A_FORMAT), rev = topt(t, A_REVERSE), pad = topt(t, A_PAD);
@@ -259,8 +336,13 @@ static void add_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     }
     default: break;
     }
-    random_number(rng, a, la);
-    random_number(rng, b, lb);
+    if (topt(t, A_CARRIES) == CARRY_BALANCED) {
+        int *carry = s + ARITH_MAX + 2;
+        balanced_carries(rng, a, la, b, lb, carry, carry + ARITH_MAX + 2);
+    } else {
+        random_number(rng, a, la);
+        random_number(rng, b, lb);
+    }
     int wa = la, wb = lb;
     if (pad) {
         for (int j = la; j <= n; j++) a[j] = 0;
