@@ -4,7 +4,8 @@
 # by tools/install-deps.sh (when root) or named with the command to run.
 # `make MPI=1` builds ./lengen-mpi instead (mpicc, -DLG_MPI, objects in build-mpi/): the same
 # program that, started by mpirun, trains data-parallel (docs/scaling.md). `make test` builds
-# both, since the suite runs lengen-mpi under mpirun.
+# both, since the suite runs lengen-mpi under mpirun; `make test-slurm` runs a sweep on a real
+# single-node Slurm that it starts and stops (root; tools/install-deps.sh --slurm).
 
 CC      ?= gcc
 SAN     ?= 0
@@ -58,7 +59,7 @@ ifeq ($(SAN),1)
 MPI_BIN  := build-san-mpi/lengen-mpi
 endif
 
-.PHONY: all deps mpi-deps mpi-bin test run bench clean python-deps
+.PHONY: all deps mpi-deps mpi-bin test test-slurm run bench clean python-deps
 
 all: $(BIN)
 
@@ -105,6 +106,11 @@ $(BUILD)/run_tests: $(LIB_OBJ) $(TEST_OBJ) | deps
 # suite would otherwise spin-wait and slow everything several-fold (results do not change).
 test: $(BUILD)/run_tests $(BIN) mpi-bin
 	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} LENGEN_BIN=$(abspath $(BIN)) LENGEN_MPI_BIN=$(abspath $(MPI_BIN)) ASAN_OPTIONS=detect_leaks=$(SAN) $(BUILD)/run_tests $(T)
+
+# A real single-node Slurm (munge, slurmctld, slurmd with a generated slurm.conf in a temporary
+# folder, stopped afterwards) runs a 4-run sweep as one job array (tests/slurm_test.sh; root).
+test-slurm: $(BIN)
+	sh tests/slurm_test.sh $(abspath $(BIN))
 
 run: $(BIN)
 	./$(BIN) train --force

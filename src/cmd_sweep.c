@@ -1,5 +1,8 @@
 /* cmd_sweep: `lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]`: runs a grid
- * of training runs (src/sweep.h), then writes and prints the results table and draws the plot. */
+ * of training runs (src/sweep.h), then writes and prints the results table and draws the plot.
+ * `--slurm` submits the unfinished runs as one Slurm job array instead, whose task I runs
+ * `lengen sweep FILE --task I`; under mpirun (lengen-mpi) rank r of N runs r, r + N, ... and
+ * rank 0 writes the table. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -11,11 +14,14 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "dist.h"
 #include "sweep.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]\n\n"
+            "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]\n"
+            "       lengen sweep FILE --slurm [--wait] [--sbatch OPTION]... [--dry-run]\n"
+            "       mpirun -np N lengen-mpi sweep FILE [--workers W] [--threads T]\n\n"
             "Trains every run of the grid in FILE (a [sweep] section naming the base config, and a [grid]\n"
             "section of section.key = v1, v2, ... axes) as child `lengen train` processes, W at a time with\n"
             "T threads each (default: T = 1, W = cores / T). Finished runs are skipped, interrupted ones\n"
@@ -25,6 +31,13 @@ static void usage(FILE *f) {
             "  --threads T  threads per run (overrides [sweep] threads)\n"
             "  --table      only write and print the table of what has finished\n"
             "  --quiet      print only the table and failures\n"
+            "  --slurm      submit the unfinished runs as one Slurm job array (sbatch --array), one run\n"
+            "               per task; again after it ends to resubmit what did not finish\n"
+            "  --wait       with --slurm: wait for the array to finish, then write the table\n"
+            "  --sbatch OPT with --slurm: pass OPT to sbatch (repeatable), e.g. --sbatch --time=2:00:00\n"
+            "  --dry-run    with --slurm: write the job script and print the sbatch command only\n"
+            "  --task I     train grid point I only (what each array task runs); no table\n"
+            "Under mpirun (lengen-mpi) the ranks share the runs: rank r of N trains runs r, r + N, ...\n"
             "docs/sweeps.md has the file format and an example.\n");
 }
 
@@ -91,7 +104,9 @@ static void plot(const Sweep *s, const char *exe, int quiet) {
 int cmd_sweep(int argc, char **argv) {
     const char *file = NULL;
     long workers = -1, threads = -1;
-    int table_only = 0, quiet = 0;
+    int table_only = 0, quiet = 0, slurm = 0;
+    long task = -1;
+    SweepSlurm so = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
@@ -102,6 +117,25 @@ int cmd_sweep(int argc, char **argv) {
                 return 2;
             }
             i++;
+        } else if (!strcmp(a, "--task")) {
+            if (cli_parse_long(val, 0, 4095, &task)) {
+                fprintf(stderr, "lengen sweep: --task needs a grid index in 0..4095, got '%s'\n", val ? val : "");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--sbatch")) {
+            if (!val || so.n_args >= (int)(sizeof so.args / sizeof so.args[0])) {
+                fprintf(stderr, "lengen sweep: --sbatch needs an sbatch option (at most 16)\n");
+                return 2;
+            }
+            so.args[so.n_args++] = val;
+            i++;
+        } else if (!strcmp(a, "--slurm")) {
+            slurm = 1;
+        } else if (!strcmp(a, "--wait")) {
+            so.wait = 1;
+        } else if (!strcmp(a, "--dry-run")) {
+            so.dry_run = 1;
         } else if (!strcmp(a, "--table")) {
             table_only = 1;
         } else if (!strcmp(a, "--quiet")) {
@@ -119,10 +153,22 @@ int cmd_sweep(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    if (!slurm && (so.wait || so.dry_run || so.n_args)) {
+        fprintf(stderr, "lengen sweep: --wait, --dry-run and --sbatch go with --slurm\n");
+        return 2;
+    }
+    if ((slurm || table_only) && task >= 0) {
+        fprintf(stderr, "lengen sweep: --task trains one run; it does not go with --slurm or --table\n");
+        return 2;
+    }
     Sweep s;
     LgErr err;
     if (sweep_load(&s, file, &err) != 0) {
         fprintf(stderr, "lengen sweep: %s\n", err.msg);
+        return 2;
+    }
+    if (task >= s.n_runs) {
+        fprintf(stderr, "lengen sweep: --task %ld: %s has runs 0..%d\n", task, file, s.n_runs - 1);
         return 2;
     }
     if (threads > 0) {
@@ -140,6 +186,45 @@ int cmd_sweep(int argc, char **argv) {
         return 1;
     }
     exe[n] = 0;
+    if (slurm) {
+        int rc = sweep_slurm_submit(&s, exe, file, &so, &err);
+        if (rc < 0) {
+            fprintf(stderr, "lengen sweep: %s\n", err.msg);
+            return 1;
+        }
+        if (!so.wait || so.dry_run) return rc;
+        table_only = 1;   /* the array has finished: gather */
+        if (sweep_table(&s, stdout, &err) != 0) {
+            fprintf(stderr, "lengen sweep: %s\n", err.msg);
+            return 1;
+        }
+        printf("table: %s/%s/results.csv, results.md\n", s.out_dir, s.name);
+        return rc;
+    }
+    if (task >= 0) {   /* one grid point: an array task */
+        s.first = (int)task;
+        s.stride = s.n_runs;
+        s.workers = 1;
+        return sweep_execute(&s, exe, quiet);
+    }
+    if (dist_size() > 1) {
+        /* ranks share the runs; every rank's runs must end before rank 0 writes the table */
+        s.first = dist_rank();
+        s.stride = dist_size();
+        if (workers < 0 && threads < 0) {
+            long cores = sysconf(_SC_NPROCESSORS_ONLN) / dist_local_size();
+            s.workers = cores > s.threads ? (int)(cores / s.threads) : 1;
+        }
+        double failed = table_only ? 0 : sweep_execute(&s, exe, quiet);
+        dist_reduce_f64(&failed, 1, DIST_SUM);
+        if (dist_rank() > 0) return failed > 0;
+        if (sweep_table(&s, stdout, &err) != 0) {
+            fprintf(stderr, "lengen sweep: %s\n", err.msg);
+            return 1;
+        }
+        printf("table: %s/%s/results.csv, results.md\n", s.out_dir, s.name);
+        return failed > 0;
+    }
     int rc = table_only ? 0 : sweep_execute(&s, exe, quiet);
     if (sweep_table(&s, stdout, &err) != 0) {
         fprintf(stderr, "lengen sweep: %s\n", err.msg);

@@ -115,6 +115,7 @@ static int run_config(const Sweep *s, int r, Config *c, LgErr *err) {
 int sweep_load(Sweep *s, const char *path, LgErr *err) {
     memset(s, 0, sizeof *s);
     s->threads = 1;
+    s->stride = 1;
     snprintf(s->out_dir, sizeof s->out_dir, "runs");
     Loader ld = {s, err, 0};
     int rc = ini_parse(path, on_key, &ld);
@@ -199,6 +200,11 @@ static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
     return file_exists(path) ? RUN_RESUME : RUN_FRESH;
 }
 
+int sweep_run_finished(const Sweep *s, int r) {
+    char dir[900];
+    return run_state(s, r, dir, sizeof dir) == RUN_DONE;
+}
+
 /* Starts run r as a child; returns its pid or -1. */
 static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
     char dir[900], name[256], log[1200], threads[64], out_dir[700], run_name[300];
@@ -231,7 +237,9 @@ static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid != 0) return pid;
-    /* child: quiet OpenMP waiting when runs share cores, output to the run's log */
+    /* child: quiet OpenMP waiting when runs share cores, output to the run's log; a child of an
+     * MPI rank (lengen-mpi sweep under mpirun) is a process of its own, not a rank (dist.h) */
+    setenv("LENGEN_NO_MPI", "1", 1);
     setenv("OMP_WAIT_POLICY", "passive", 0);
     setenv("GOMP_SPINCOUNT", "10000", 0);
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -255,16 +263,21 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     }
     pid_t *pids = lg_calloc((size_t)s->workers, sizeof *pids, "sweep workers");
     int *slot_run = lg_calloc((size_t)s->workers, sizeof *slot_run, "sweep worker runs");
-    int next = 0, running = 0, failed = 0, done = 0, skipped = 0;
+    int next = s->first, running = 0, failed = 0, done = 0, skipped = 0;
+    int mine = s->first < s->n_runs ? (s->n_runs - s->first + s->stride - 1) / s->stride : 0;
     double t0 = lg_seconds();
-    if (!quiet)
+    if (!quiet && mine < s->n_runs)
+        printf("lengen sweep: %d of the %d runs of %s in %s (runs %d, %d, ...), %d workers x %d threads\n", mine,
+               s->n_runs, s->base, dir, s->first, s->first + s->stride, s->workers, s->threads);
+    else if (!quiet)
         printf("lengen sweep: %d runs of %s in %s, %d workers x %d threads\n", s->n_runs, s->base, dir, s->workers,
                s->threads);
     while (next < s->n_runs || running > 0) {
         /* fill free workers */
         for (int w = 0; w < s->workers && next < s->n_runs; w++) {
             if (pids[w] > 0) continue;
-            int r = next++;
+            int r = next;
+            next += s->stride;
             char rdir[900];
             RunState st = run_state(s, r, rdir, sizeof rdir);
             sweep_run_name(s, r, name, sizeof name);

@@ -43,6 +43,8 @@ typedef struct Sweep {
     int n_axes;
     SweepAxis axes[SWEEP_MAX_AXES];
     int n_runs;                                /* product of the axes' sizes */
+    int first, stride;                         /* sweep_execute runs first, first + stride, ...
+                                                  (0, 1 from sweep_load: every run) */
 } Sweep;
 
 /* Reads and checks a sweep file (every run's config must validate). Returns 0 or -1 with err. */
@@ -51,8 +53,27 @@ int sweep_load(Sweep *s, const char *path, LgErr *err);
 /* The grid point of run r: its name (cap bytes). */
 void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
 
-/* Runs the sweep with the binary `exe`. Returns 0 when every run finished, 1 otherwise. */
+/* Runs the sweep's runs first, first + stride, ... with the binary `exe`. Returns 0 when every
+ * one finished, 1 otherwise. */
 int sweep_execute(const Sweep *s, const char *exe, int quiet);
+
+/* Has run r reached [train] steps with an eval.csv (what sweep_execute skips)? */
+int sweep_run_finished(const Sweep *s, int r);
+
+/* Slurm (sweep_slurm.c): submits the unfinished runs of the sweep in file `file` as one job
+ * array, `sbatch --array=<their grid indices>`; task I runs `exe sweep FILE --task I` (grid
+ * point I, resumed if it has a checkpoint). The job script goes to <sweep>/slurm/job.sh, the
+ * tasks' output to <sweep>/slurm/<job>_<task>.out. Refuses while jobs of the same sweep are
+ * queued or running (squeue), so a run is never trained twice at once. */
+typedef struct SweepSlurm {
+    int wait;                 /* sbatch --wait: return when the array has finished */
+    int dry_run;              /* write job.sh and print the sbatch command, submit nothing */
+    int n_args;
+    const char *args[16];     /* more sbatch options (--partition=..., --time=...) */
+} SweepSlurm;
+/* Returns 0 (submitted, or nothing left to run), 1 when sbatch or a task failed, -1 with err
+ * when it could not submit. */
+int sweep_slurm_submit(const Sweep *s, const char *exe, const char *file, const SweepSlurm *o, LgErr *err);
 
 /* Writes results.csv and results.md into the sweep folder from the runs' eval.csv (runs
  * without one are listed with empty cells) and prints the Markdown to `out` if not NULL.

@@ -155,3 +155,30 @@ TEST(mpi_refuses_a_batch_smaller_than_the_job) {
     CHECK(rc == 2, "exit %d: %s", rc, out);
     CHECK(strstr(out, "batch_size = 1 is fewer rows than the job's 2 ranks"), "%s", out);
 }
+
+TEST(mpi_sweep_shares_the_runs_among_ranks) {
+    char dir[64], path[300], text[1200];
+    if (!setup(dir, sizeof dir)) return;
+    snprintf(path, sizeof path, "%s/sweep.ini", dir);
+    snprintf(text, sizeof text,
+             "[sweep]\nbase = %s/base.ini\nname = s\nout_dir = %s/runs\nthreads = 1\nworkers = 1\n"
+             "set = train.steps=10\nset = train.eval_every=10\n[grid]\nmodel.posenc = learned, nope\nrun.seed = 1, 2\n",
+             dir, dir);
+    CHECK(write_text(path, text), "cannot write %s", path);
+    char args[400];
+    snprintf(args, sizeof args, "sweep %s", path);
+    int rc = mpi_run(2, args);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    /* rank 0 trained runs 0 and 2, rank 1 runs 1 and 3; rank 0 alone wrote the table */
+    CHECK(strstr(out, "2 of the 4 runs") && strstr(out, "(runs 0, 2, ...)") && strstr(out, "(runs 1, 3, ...)"), "%s", out);
+    const char *t = strstr(out, "table:");
+    CHECK(t && !strstr(t + 1, "table:"), "not exactly one table: %s", out);
+    snprintf(path, sizeof path, "%s/runs/s/results.csv", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f, "no %s", path);
+    int rows = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f)) rows += strstr(line, ",10,") != NULL;   /* step 10 in every row */
+    fclose(f);
+    CHECK(rows == 4, "%d of 4 runs in results.csv at step 10", rows);
+}

@@ -164,3 +164,35 @@ TEST(sweep_bad_files_exit_2) {
         CHECK(strstr(out, bad[i][1]), "case %zu printed: %s", i, out);
     }
 }
+
+TEST(sweep_slurm_dry_run_lists_only_unfinished_runs) {
+    char dir[64], sweep[300], args[800], path[400], text[2048];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    /* nothing trained: all four in one array */
+    snprintf(args, sizeof args, "sweep %s --slurm --dry-run --sbatch --time=10", sweep);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "4 of 4 runs unfinished") && strstr(out, "--array=0-3 ") && strstr(out, "--cpus-per-task=1 ") &&
+          strstr(out, "--job-name=lengen-sweep-s ") && strstr(out, "--time=10 "), "%s", out);
+    snprintf(path, sizeof path, "%s/runs/s/slurm/job.sh", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f, "no %s", path);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    CHECK(strstr(text, "sweep.ini' --task \"$SLURM_ARRAY_TASK_ID\""), "job.sh: %s", text);
+    /* train grid points 1 and 3 as their array tasks would: only 0 and 2 are left */
+    for (int task = 1; task <= 3; task += 2) {
+        snprintf(args, sizeof args, "sweep %s --task %d", sweep, task);
+        rc = cli_run(args, out, sizeof out);
+        CHECK(rc == 0, "--task %d: exit %d: %s", task, rc, out);
+        CHECK(strstr(out, "1 of the 4 runs"), "--task %d: %s", task, out);
+    }
+    snprintf(args, sizeof args, "sweep %s --slurm --dry-run", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "2 of 4 runs unfinished") && strstr(out, "--array=0,2 "), "%s", out);
+    snprintf(args, sizeof args, "sweep %s --task 4", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "has runs 0..3"), "exit %d: %s", rc, out);
+}
