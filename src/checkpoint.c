@@ -195,6 +195,7 @@ int ckpt_open(CkptFile *f, const char *path, LgErr *err) {
     if (!err) err = &local;
     err->msg[0] = 0;
     snprintf(f->path, sizeof f->path, "%s", path);
+    if (lg_check_input_file(path, CKPT_MAX_FILE_BYTES, "checkpoint", err) != 0) return -1;
     if (access(path, R_OK) != 0) return lg_err(err, "%s: no such file or not readable", path);
     /* every byte checked before libhdf5 parses any: a damaged file never reaches the parser */
     hid_t file = h5u_open_verified(path, &f->checksum, err);

@@ -32,6 +32,8 @@
 
 #define CKPT_FORMAT "lengen"
 #define CKPT_VERSION 1
+/* ckpt_open refuses anything but a regular file of at most this size (a FIFO, /dev/zero) */
+#define CKPT_MAX_FILE_BYTES (16LL << 30)
 #define CKPT_MAXDIM 4
 
 typedef enum { CKPT_F32, CKPT_I64, CKPT_U64 } CkptType;

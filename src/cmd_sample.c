@@ -47,7 +47,7 @@ int cmd_sample(int argc, char **argv) {
         {"--task", "NAME", CLI_STR, &task, 0, 0, "a task name", "task to sample (default: the run's main task)"},
         {"--length", "N", CLI_INT, &length, 1, 1000000000, "a positive integer",
          "task length (default: the run's [train] max_length)"},
-        {"--n", "K", CLI_INT, &n, 1, 1000000000, "a positive integer", "examples (default 5)"},
+        {"--n", "K", CLI_INT, &n, 1, 100000, "an integer in 1..100000", "examples (default 5)"},
         {"--seed", "S", CLI_INT, &seed, 0, 1000000000, "a non-negative integer",
          "draw other examples than the run's held-out set"},
         CLI_OPT_THREADS(&threads),
@@ -78,7 +78,9 @@ int cmd_sample(int argc, char **argv) {
     SampleCtx ctx = {0};
     EvalResult r;
     LgErr err = {{0}};
-    rc = eval_task_length(e, ti, (int)length, (int)n, (int)n, &r, show, &ctx, &err);
+    /* decoded in batches of [eval] batch_size, so memory does not grow with K */
+    int batch = (int)n < e->cfg.eval.batch_size ? (int)n : e->cfg.eval.batch_size;
+    rc = eval_task_length(e, ti, (int)length, (int)n, batch, &r, show, &ctx, &err);
     if (rc != 0) fprintf(stderr, "lengen sample: %s\n", err.msg);
     else if (r.skipped[0]) {
         fprintf(stderr, "lengen sample: length %ld: %s\n", length, r.skipped);

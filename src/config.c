@@ -101,7 +101,7 @@ static const Key schema[] = {
 
     /* [train] */
     INT_KEY("train", "steps", train.steps, "2000", LOHI, 1, BIG, "optimizer steps"),
-    INT_KEY("train", "batch_size", train.batch_size, "64", LOHI, 1, 1 << 20, "examples per micro-batch"),
+    INT_KEY("train", "batch_size", train.batch_size, "64", LOHI, 1, 4096, "examples per micro-batch"),
     INT_KEY("train", "grad_accum", train.grad_accum, "1", LOHI, 1, 4096, "micro-batches accumulated per optimizer step"),
     ENUM_KEY("train", "optimizer", train.optimizer, optim_names, "adamw", "optimizer (update rules in docs/optim.md)"),
     FLT_KEY("train", "lr", train.lr, "0.001", POS, 0, 0, "peak learning rate"),
@@ -689,6 +689,7 @@ int cfg_load_string(Config *c, const char *text, const char *origin, LgErr *err)
 }
 
 int cfg_load_file(Config *c, const char *path, LgErr *err) {
+    if (lg_check_input_file(path, CFG_MAX_FILE_BYTES, "config file", err) != 0) return -1;
     FILE *f = fopen(path, "rb");
     if (!f) return lg_err(err, "%s: cannot open config file: %s", path, strerror(errno));
     size_t cap = 4096, n = 0;

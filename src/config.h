@@ -27,6 +27,7 @@
 #define CFG_MAX_TASKS 8
 #define CFG_MAX_TASK_OPTS 32
 #define CFG_MAX_LENGTHS 256
+#define CFG_MAX_FILE_BYTES (1 << 20)   /* a config (or sweep) file larger than 1 MiB is refused */
 
 typedef enum { NORM_LAYERNORM, NORM_RMSNORM } NormKind;
 typedef enum { ACT_GELU, ACT_RELU } ActKind;

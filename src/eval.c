@@ -2,6 +2,7 @@
 #include "eval.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "rundir.h"
@@ -128,6 +129,14 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         return 0;
     }
     if (batch > n) batch = n;
+    /* the decode cache (keys and values of every layer for batch x cap positions) is the big
+     * allocation: refuse one larger than half this machine's memory before making it */
+    double need = 4.0 * batch * cap * (2.0 * e->model.L * e->cfg.model.d_model + 12);
+    double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (have > 0 && need > have / 2)
+        return lg_err(err, "%s at length %d in batches of %d needs about %.1f GiB to decode, more than half "
+                      "this machine's %.1f GiB; lower the batch (--batch, [eval] batch_size) or the length",
+                      task_name(t), length, batch, need / (1 << 30), have / (1 << 30));
     DecodeBuf d;
     buf_init(&d, batch, cap);
     Ag g;

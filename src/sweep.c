@@ -117,6 +117,7 @@ int sweep_load(Sweep *s, const char *path, LgErr *err) {
     s->threads = 1;
     s->stride = 1;
     snprintf(s->out_dir, sizeof s->out_dir, "runs");
+    if (lg_check_input_file(path, CFG_MAX_FILE_BYTES, "sweep file", err) != 0) return -1;
     Loader ld = {s, err, 0};
     int rc = ini_parse(path, on_key, &ld);
     if (rc < 0) return lg_err(err, "cannot read %s: %s", path, strerror(errno));

@@ -120,6 +120,21 @@ void lg_path_beside(char *out, size_t cap, const char *file, const char *name) {
     snprintf(out, cap, "%.*s%s", slash ? (int)(slash - file) + 1 : 0, file, name);
 }
 
+int lg_check_input_file(const char *path, long long max_bytes, const char *what, LgErr *err) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return lg_err(err, "%s: cannot open the %s: %s", path, what,
+                      errno == ENOENT ? "no such file" : strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return lg_err(err, "%s: not a regular file (a %s); a %s must be a file", path,
+                      S_ISDIR(st.st_mode) ? "folder" : S_ISFIFO(st.st_mode) ? "FIFO" :
+                      S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device" : "socket or other special file", what);
+    if ((long long)st.st_size > max_bytes)
+        return lg_err(err, "%s: %lld bytes, more than a %s may have (%lld)", path, (long long)st.st_size, what,
+                      max_bytes);
+    return 0;
+}
+
 int lg_tmp_path(char *tmp, size_t cap, const char *path, LgErr *err) {
     if (snprintf(tmp, cap, "%s.tmp", path) >= (int)cap)
         return lg_err(err, "output path '%s' is too long (at most %zu characters)", path, cap - 5);

@@ -56,6 +56,11 @@ int lg_mkdir_p(const char *path, LgErr *err);
  * "runs/x/eval.csv"; a bare "ckpt.h5" -> "eval.csv"). */
 void lg_path_beside(char *out, size_t cap, const char *file, const char *name);
 
+/* Checks that path names a regular file of at most max_bytes before anything reads it, so a
+ * FIFO (which would block), a device like /dev/zero (which never ends) or a runaway file is
+ * refused with a message. `what` names the input ("config file"). Returns 0 or -1 with err. */
+int lg_check_input_file(const char *path, long long max_bytes, const char *what, LgErr *err);
+
 /* Atomic replacement: write a file under a temporary name, then move it over the real one,
  * so a crash or a failed write never leaves a half file under the real name, and a power loss
  * never leaves an empty one: the file is fsynced before the rename and its folder after.

@@ -599,6 +599,7 @@ fail:
 }
 
 RaspProg *rasp_load(const char *path, LgErr *err) {
+    if (lg_check_input_file(path, 65536, "RASP program", err) != 0) return NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return lg_err(err, "%s: cannot open the RASP program: %s", path, strerror(errno)), NULL;
     char *buf = lg_malloc(65537, "rasp source");
