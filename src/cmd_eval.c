@@ -3,6 +3,7 @@
  * Decodes held-out examples at each length (greedy, KV cache), prints exact match per task and
  * length and appends the rows to eval.csv beside the checkpoint. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -46,6 +47,22 @@ int cmd_eval(int argc, char **argv) {
     CliRun run;
     if ((rc = cli_load_run("eval", &run, target, &sets, threads)) != 0) return rc;
     Experiment *e = &run.e;
+    /* eval.csv belongs to the run folder's trainer while it runs: take the folder's lock */
+    char csv_path[600], dir[600];
+    rundir_eval_csv_path(csv_path, sizeof csv_path, run.ckpt_path);
+    snprintf(dir, sizeof dir, "%s", csv_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int lock_fd;
+    LgErr lerr;
+    if (rundir_lock(dir, "eval", 0, &lock_fd, &lerr) != 0) {
+        fprintf(stderr, "lengen eval: %s. Its eval.csv is written by that process; to evaluate the "
+                "checkpoint now, copy it elsewhere first (cp %s /tmp/x.h5; lengen eval /tmp/x.h5)\n",
+                lerr.msg, run.ckpt_path);
+        exp_free(e);
+        return 1;
+    }
     int only = -1;
     if (task && (only = cli_task_index("eval", e, task)) < 0) {
         exp_free(e);
@@ -57,8 +74,6 @@ int cmd_eval(int argc, char **argv) {
     rc = eval_sweep(e, only, r, &err);
     if (rc == 0) {
         eval_print_table(stdout, e, run.step, r, n_results);
-        char csv_path[600];
-        rundir_eval_csv_path(csv_path, sizeof csv_path, run.ckpt_path);
         FILE *csv = rundir_eval_csv_open(csv_path, 1, &err);
         if (!csv) {
             rc = -1;
@@ -69,6 +84,7 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (rc != 0) fprintf(stderr, "lengen eval: %s\n", err.msg);
+    rundir_unlock(lock_fd);
     lg_free(r);
     exp_free(e);
     return rc ? 1 : 0;

@@ -1,5 +1,5 @@
 /* cmd_train: `lengen train [CONFIG.ini] [--set section.key=value]... [--threads N] [--force]
- *             [--resume RUN] [--stop-at STEP] [--quiet]`
+ *             [--resume RUN [--fork NEWDIR]] [--stop-at STEP] [--quiet]`
  * Without CONFIG it trains the embedded default experiment (configs/default.ini). */
 #include <stdio.h>
 #include <string.h>
@@ -20,7 +20,10 @@ static void usage(FILE *f) {
             "  --set section.key=value  override a config key (repeatable), e.g. --set model.posenc=rope\n"
             "  --threads N              threads for OpenMP and OpenBLAS (default: LENGEN_THREADS or all cores)\n"
             "  --force                  start over in a run folder that already holds a run\n"
-            "  --resume RUN             continue RUN (a run folder or its ckpt.h5) exactly where it stopped\n"
+            "  --resume RUN             continue RUN (a run folder or its ckpt.h5) exactly where it stopped,\n"
+            "                           in RUN's folder whatever its config's out_dir and name say\n"
+            "  --fork NEWDIR            with --resume: continue in the new run folder NEWDIR instead (e.g.\n"
+            "                           from RUN/best.h5: config and history up to its step are copied)\n"
             "  --stop-at STEP           stop as if interrupted after STEP (writes the checkpoint; for tests)\n"
             "  --quiet                  no progress output\n");
 }
@@ -53,6 +56,10 @@ int cmd_train(int argc, char **argv) {
             if (!val) return fprintf(stderr, "lengen train: --resume needs a run folder or checkpoint\n"), 2;
             o.resume = val;
             i++;
+        } else if (!strcmp(a, "--fork")) {
+            if (!val) return fprintf(stderr, "lengen train: --fork needs a new run folder\n"), 2;
+            o.fork = val;
+            i++;
         } else if (!strcmp(a, "--force")) {
             o.force = 1;
         } else if (!strcmp(a, "--quiet")) {
@@ -76,6 +83,11 @@ int cmd_train(int argc, char **argv) {
     if (o.resume && config_path) {
         fprintf(stderr, "lengen train: --resume takes its config from the checkpoint; drop '%s' "
                 "(use --set to change keys)\n", config_path);
+        return 2;
+    }
+    if (o.fork && !o.resume) {
+        fprintf(stderr, "lengen train: --fork NEWDIR continues a checkpoint in a new folder: give it with "
+                "--resume RUN|CKPT\n");
         return 2;
     }
     Config cfg;

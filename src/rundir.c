@@ -2,14 +2,16 @@
 #include "rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const FILE_NAMES[] = {
     [RUNDIR_CONFIG] = "config.ini", [RUNDIR_TRAIN_CSV] = "train.csv", [RUNDIR_EVAL_CSV] = "eval.csv",
-    [RUNDIR_CKPT] = "ckpt.h5",      [RUNDIR_BEST] = "best.h5",
+    [RUNDIR_CKPT] = "ckpt.h5",      [RUNDIR_BEST] = "best.h5",         [RUNDIR_LOCK] = "lock",
 };
 
 static int file_exists(const char *path) {
@@ -25,11 +27,27 @@ static void path_in(char *out, size_t cap, const RunDir *r, RundirFile which) {
     rundir_file(out, cap, r->dir, which);
 }
 
-void rundir_init(RunDir *r, const Config *cfg) {
+void rundir_init_at(RunDir *r, const char *dir) {
     memset(r, 0, sizeof *r);
-    snprintf(r->dir, sizeof r->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
     path_in(r->ckpt, sizeof r->ckpt, r, RUNDIR_CKPT);
     path_in(r->best, sizeof r->best, r, RUNDIR_BEST);
+}
+
+void rundir_init(RunDir *r, const Config *cfg) {
+    char dir[sizeof r->dir];
+    snprintf(dir, sizeof dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
+    rundir_init_at(r, dir);
+}
+
+RundirState rundir_state(const char *dir) {
+    char path[1200];
+    rundir_file(path, sizeof path, dir, RUNDIR_CKPT);
+    if (file_exists(path)) return RUNDIR_HAS_CKPT;
+    rundir_file(path, sizeof path, dir, RUNDIR_TRAIN_CSV);
+    if (file_exists(path)) return RUNDIR_NO_CKPT;
+    rundir_file(path, sizeof path, dir, RUNDIR_CONFIG);
+    return file_exists(path) ? RUNDIR_NO_CKPT : RUNDIR_EMPTY;
 }
 
 /* Closes a CSV opened by us; a failed flush, earlier write or close is an error. */
@@ -73,7 +91,7 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
                   LgErr *err) {
     char path[700];
     path_in(path, sizeof path, r, RUNDIR_TRAIN_CSV);
-    if ((file_exists(r->ckpt) || file_exists(path)) && !force)
+    if (file_exists(r->ckpt) && !force)
         return lg_err(err, "run folder %s already holds a run; continue it with `lengen train --resume %s`, "
                       "start over with --force, or pick another [run] name", r->dir, r->dir);
     if (force) {
@@ -86,10 +104,10 @@ int rundir_create(RunDir *r, const char *config_text, const char *const *task_na
     return open_csvs(r, 0, task_names, n_tasks, err);
 }
 
-/* Keeps the header and the rows whose first field (the step) is <= step. A missing file is
- * fine (nothing to keep). */
-static int truncate_csv(const char *path, long step, LgErr *err) {
-    FILE *f = fopen(path, "r");
+/* Writes the header and the rows of src whose first field (the step) is <= step to path
+ * (atomically; path may be src). A missing src is fine (nothing to keep). */
+static int copy_csv_rows(const char *src, const char *path, long step, LgErr *err) {
+    FILE *f = fopen(src, "r");
     if (!f) return 0;
     char tmp[700];
     FILE *o = NULL;
@@ -108,11 +126,14 @@ static int truncate_csv(const char *path, long step, LgErr *err) {
         if (first || strtol(line, NULL, 10) <= step) fputs(line, o);
         first = 0;
     }
-    int rc = ferror(f) ? lg_err_io(err, "read", path) : 0;
+    int rc = ferror(f) ? lg_err_io(err, "read", src) : 0;
     fclose(f);
     if (csv_close(o, tmp, rc ? NULL : err) != 0 && rc == 0) rc = -1;
     return lg_tmp_commit(tmp, path, rc, err);
 }
+
+/* Keeps the header and the rows whose first field (the step) is <= step. */
+static int truncate_csv(const char *path, long step, LgErr *err) { return copy_csv_rows(path, path, step, err); }
 
 int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long step, LgErr *err) {
     char path[700];
@@ -135,6 +156,41 @@ int rundir_sync(RunDir *r, LgErr *err) {
         if (lg_fsync(fileno(files[i]), path, err) != 0) return -1;
     }
     return 0;
+}
+
+int rundir_fork_history(const RunDir *r, const char *src_dir, long step, LgErr *err) {
+    const RundirFile csvs[2] = {RUNDIR_TRAIN_CSV, RUNDIR_EVAL_CSV};
+    for (int i = 0; i < 2; i++) {
+        char src[700], dst[700];
+        rundir_file(src, sizeof src, src_dir, csvs[i]);
+        path_in(dst, sizeof dst, r, csvs[i]);
+        if (copy_csv_rows(src, dst, step, err) != 0) return -1;
+    }
+    return 0;
+}
+
+int rundir_copy_file(const char *src, const char *dst, LgErr *err) {
+    FILE *f = fopen(src, "rb");
+    if (!f) return lg_err_io(err, "read", src);
+    char tmp[700], buf[1 << 16];
+    FILE *o = NULL;
+    if (lg_tmp_path(tmp, sizeof tmp, dst, err) != 0) {
+        fclose(f);
+        return -1;
+    }
+    if (!(o = fopen(tmp, "wb"))) {
+        lg_err_io(err, "write", tmp);
+        fclose(f);
+        return -1;
+    }
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, n, o) != n) rc = lg_err_io(err, "write", tmp);
+    if (rc == 0 && ferror(f)) rc = lg_err_io(err, "read", src);
+    fclose(f);
+    if (csv_close(o, tmp, rc ? NULL : err) != 0 && rc == 0) rc = -1;
+    return lg_tmp_commit(tmp, dst, rc, err);
 }
 
 int rundir_close(RunDir *r, LgErr *err) {
@@ -215,4 +271,45 @@ void rundir_ckpt_of(const char *arg, char *out, size_t cap) {
         snprintf(out, cap, "%s", arg);
     else
         snprintf(out, cap, "%s%s%s", arg, n && arg[n - 1] == '/' ? "" : "/", FILE_NAMES[RUNDIR_CKPT]);
+}
+
+/* ---- the lock ---- */
+
+int rundir_lock(const char *dir, const char *who, int create, int *fd_out, LgErr *err) {
+    char path[1200];
+    rundir_file(path, sizeof path, dir, RUNDIR_LOCK);
+    *fd_out = -1;
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0666);
+    if (fd < 0) {
+        if (!create && errno == ENOENT) return 0;
+        return lg_err(err, "cannot open the lock file %s: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char holder[64] = {0};
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+        close(fd);
+        if (e != EWOULDBLOCK) return lg_err(err, "cannot lock %s: %s", path, strerror(e));
+        long pid = 0;
+        char cmd[32] = "";
+        if (n > 0) sscanf(holder, "%ld %31s", &pid, cmd);
+        if (pid > 0)
+            return lg_err(err, "run folder %s is in use by process %ld (lengen %s); wait for it to end or "
+                          "stop it (kill %ld), then try again", dir, pid, cmd[0] ? cmd : "?", pid);
+        return lg_err(err, "run folder %s is in use by another process (it holds %s); wait for it to end",
+                      dir, path);
+    }
+    char text[64];
+    int len = snprintf(text, sizeof text, "%ld %s\n", (long)getpid(), who);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+        lg_err_io(err, "write", path);
+        close(fd);
+        return -1;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+void rundir_unlock(int fd) {
+    if (fd >= 0) close(fd);
 }

@@ -8,6 +8,8 @@
  *                    eval.csv    step,task,length,n,exact_match,token_accuracy,first_error
  *                                (a row per evaluated task and length)
  *                    ckpt.h5     the latest checkpoint; best.h5 the best evaluation's
+ *                    lock        flock'ed by the one process writing the folder; holds its
+ *                                PID and command ("12345 train")
  *
  * `lengen eval` appends to the eval.csv beside the checkpoint it reads (any .h5, not only a
  * run folder's). Checkpoints themselves are written by checkpoint.c (atomically, checksummed).
@@ -31,16 +33,32 @@ typedef struct RunDir {
 } RunDir;
 
 /* A file of a run folder. */
-typedef enum { RUNDIR_CONFIG, RUNDIR_TRAIN_CSV, RUNDIR_EVAL_CSV, RUNDIR_CKPT, RUNDIR_BEST } RundirFile;
+typedef enum { RUNDIR_CONFIG, RUNDIR_TRAIN_CSV, RUNDIR_EVAL_CSV, RUNDIR_CKPT, RUNDIR_BEST, RUNDIR_LOCK } RundirFile;
 
 /* The path of file `which` in run folder dir ("dir/train.csv", ...). */
 void rundir_file(char *out, size_t cap, const char *dir, RundirFile which);
 
-/* The paths of cfg's run folder; opens and creates nothing. */
+/* The paths of cfg's run folder (<out_dir>/<name>); opens and creates nothing. */
 void rundir_init(RunDir *r, const Config *cfg);
+/* The paths of the run folder dir (a resumed run lives where it is, whatever its config says). */
+void rundir_init_at(RunDir *r, const char *dir);
 
-/* Starts a new run: refuses a folder that already holds one (a ckpt.h5 or train.csv) unless
- * force, which removes its checkpoints; creates the folder, writes config.ini and opens both
+/* Takes dir's lock: flock(LOCK_EX | LOCK_NB) on dir/lock, then writes "PID who" into it.
+ * create: make the lock file when missing (dir must exist); else a folder without one is not
+ * a locked run folder and 0 is returned with nothing held (*fd = -1). Returns 0 with *fd >= 0
+ * held until rundir_unlock or the process ends (the kernel releases it even after kill -9, so
+ * a stale lock needs no cleanup), or -1 with err naming the process that holds it. */
+int rundir_lock(const char *dir, const char *who, int create, int *fd, LgErr *err);
+void rundir_unlock(int fd);   /* fd < 0: nothing */
+
+/* Whether dir holds a run's checkpoint (ckpt.h5), or only the start of a run stopped before
+ * its first one (config.ini or train.csv without ckpt.h5). */
+typedef enum { RUNDIR_EMPTY, RUNDIR_NO_CKPT, RUNDIR_HAS_CKPT } RundirState;
+RundirState rundir_state(const char *dir);
+
+/* Starts a new run: refuses a folder that already holds one (a ckpt.h5) unless force, which
+ * removes its checkpoints (a folder of a run stopped before its first checkpoint is started
+ * over without force); creates the folder, writes config.ini and opens both
  * CSVs from scratch with their headers (train.csv gets a loss column per task name).
  * Returns 0 or -1 with err. */
 int rundir_create(RunDir *r, const char *config_text, const char *const *task_names, int n_tasks, int force,
@@ -53,6 +71,13 @@ int rundir_continue(RunDir *r, const char *const *task_names, int n_tasks, long 
 /* Flushes both CSVs and fsyncs them, so the rows up to a checkpoint outlive a power loss with
  * it (train.c calls it before each ckpt.h5). Returns 0 or -1 with err. */
 int rundir_sync(RunDir *r, LgErr *err);
+
+/* Starts run folder r as a fork of the run in src_dir at `step`: copies src_dir's train.csv
+ * and eval.csv rows up to that step (the source is only read). Returns 0 or -1 with err. */
+int rundir_fork_history(const RunDir *r, const char *src_dir, long step, LgErr *err);
+
+/* Copies the file src to dst atomically (dst.tmp, then rename). Returns 0 or -1 with err. */
+int rundir_copy_file(const char *src, const char *dst, LgErr *err);
 
 /* Closes the CSVs (r may be zeroed or half set up). Returns 0, or -1 with err (may be NULL)
  * when a write or the close of either failed. */

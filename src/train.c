@@ -2,11 +2,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -60,6 +63,7 @@ typedef struct Trainer {
     long step;                 /* optimizer steps completed */
     float best;                /* best eval score so far, -1 = none */
     RunDir run;                /* the run folder: paths, train.csv, eval.csv */
+    int lock_fd;               /* its lock (rundir_lock), held for the whole run; -1 none */
     EvalResult *results;
     int n_results;
     double *task_nll;          /* [n_tasks] per-task sums over a logging interval */
@@ -222,13 +226,17 @@ static void end_progress_line(const Trainer *t) {
 
 /* ---- evaluation ---- */
 
-static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
+/* Evaluates at t->step. record: append the rows to eval.csv and keep best.h5 (else only the
+ * table, for a finished run resumed). Returns 0, 1 when interrupted by a signal (nothing
+ * recorded; the loop writes the checkpoint and stops), -1 on failure. */
+static int evaluate(Trainer *t, int print_table, int quiet, int record, LgErr *err) {
     int rc = eval_sweep(&t->e, -1, t->results, err);
-    if (rc < 0) return -1;
-    if (rc > 0) return 0;  /* interrupted: the loop writes the checkpoint and stops */
-    char csv_path[700];
-    rundir_file(csv_path, sizeof csv_path, t->run.dir, RUNDIR_EVAL_CSV);
-    if (eval_write_csv(t->run.eval_csv, csv_path, &t->e, t->step, t->results, t->n_results, err) != 0) return -1;
+    if (rc != 0) return rc < 0 ? -1 : 1;   /* 1: interrupted; the loop writes the checkpoint and stops */
+    if (record) {
+        char csv_path[700];
+        rundir_file(csv_path, sizeof csv_path, t->run.dir, RUNDIR_EVAL_CSV);
+        if (eval_write_csv(t->run.eval_csv, csv_path, &t->e, t->step, t->results, t->n_results, err) != 0) return -1;
+    }
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {
         end_progress_line(t);
@@ -237,44 +245,201 @@ static int evaluate(Trainer *t, int print_table, int quiet, LgErr *err) {
         printf("eval at step %ld: %s %.4f (mean over lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
                score, task_name(t->e.tasks[0]));
     }
-    if (score > t->best) {
+    if (record && score > t->best) {
         t->best = (float)score;
         if (save_ckpt(t, t->run.best, err) != 0) return -1;
     }
     return 0;
 }
 
+static int eval_due(const TrainConfig *tr, long step) {
+    return (tr->eval_every > 0 && step % tr->eval_every == 0) || step == tr->steps;
+}
+
+static void count_rows_at(void *ctx, const RundirEvalRow *r) {
+    long *c = ctx;
+    if (r->step == c[0]) c[1]++;
+}
+
+/* Whether eval.csv has rows of the evaluation at t->step (a resumed run redoes one that was
+ * interrupted, which left none). */
+static int evaluated_at(const Trainer *t) {
+    char path[700];
+    rundir_file(path, sizeof path, t->run.dir, RUNDIR_EVAL_CSV);
+    long c[2] = {t->step, 0};
+    rundir_read_eval(path, count_rows_at, c);
+    return c[1] > 0;
+}
+
 /* ---- setup ---- */
 
-/* Returns 0, -2 when the experiment cannot be built (bad config, task or checkpoint), -1 on
- * other failures. */
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The step of the checkpoint at path, or -1 when it cannot be read. */
+static long ckpt_step_of(const char *path) {
+    CkptFile f;
+    if (ckpt_open(&f, path, NULL) != 0) return -1;
+    long step = (long)f.step;
+    ckpt_close(&f);
+    return step;
+}
+
+/* What --resume ARG names: a folder is that run folder and its ckpt.h5; a file is that
+ * checkpoint, in the folder that holds it. */
+static void resume_paths(const char *arg, char *dir, size_t dcap, char *ckpt, size_t ccap) {
+    if (is_dir(arg)) {
+        snprintf(dir, dcap, "%s", arg);
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') dir[--n] = 0;
+        rundir_file(ckpt, ccap, dir, RUNDIR_CKPT);
+        return;
+    }
+    snprintf(ckpt, ccap, "%s", arg);
+    const char *slash = strrchr(arg, '/');
+    if (!slash) snprintf(dir, dcap, ".");
+    else if (slash == arg) snprintf(dir, dcap, "/");
+    else snprintf(dir, dcap, "%.*s", (int)(slash - arg), arg);
+}
+
+/* Resuming `ckpt` into its own folder must not throw away a newer history there: refuses when
+ * ckpt is not the folder's ckpt.h5 and the folder's ckpt.h5 (or train.csv) is past its step. */
+static int check_not_older(const Trainer *t, const char *ckpt, long step, const char *arg, LgErr *err) {
+    if (same_file(ckpt, t->run.ckpt)) return 0;
+    struct stat st;
+    long newer = stat(t->run.ckpt, &st) == 0 ? ckpt_step_of(t->run.ckpt) : rundir_last_train_step(t->run.dir);
+    const char *what = stat(t->run.ckpt, &st) == 0 ? t->run.ckpt : "its train.csv";
+    if (stat(t->run.ckpt, &st) == 0 && newer < 0) newer = LONG_MAX;   /* unreadable: keep it */
+    if (newer <= step) return 0;
+    char at[64] = "an unreadable state";
+    if (newer != LONG_MAX) snprintf(at, sizeof at, "step %ld", newer);
+    return lg_err(err, "%s is at step %ld but run folder %s is further (%s is at %s); resuming from it "
+                  "there would throw the newer steps away. Continue the run with `lengen train --resume %s`, "
+                  "or start a new run folder from this checkpoint with `lengen train --resume %s --fork NEWDIR`",
+                  ckpt, step, t->run.dir, what, at, t->run.dir, arg);
+}
+
+/* How a run starts: fresh from a config, continuing a checkpoint in its own folder, or forked
+ * from a checkpoint into a new folder. */
+typedef enum { START_NEW, START_CONTINUE, START_FORK } StartMode;
+
+/* Takes the run folder's lock (creating the folder) before anything in it is written or
+ * checked. Rank 0 alone writes the folder, so it alone locks it (dist.h). */
+static int lock_run(Trainer *t, LgErr *err) {
+    if (t->rank > 0) return 0;
+    if (lg_mkdir_p(t->run.dir, err) != 0) return -1;
+    return rundir_lock(t->run.dir, "train", 1, &t->lock_fd, err);
+}
+
+/* A run folder without a checkpoint (stopped before its first one) resumed: its config.ini,
+ * with the overrides, from step 0. */
+static int restart_from_config(Trainer *t, const TrainOptions *o, LgErr *err) {
+    char path[700];
+    rundir_file(path, sizeof path, t->run.dir, RUNDIR_CONFIG);
+    Config cfg;
+    cfg_defaults(&cfg);
+    if (cfg_load_file(&cfg, path, err) != 0) return -1;
+    for (int i = 0; i < o->n_overrides; i++)
+        if (cfg_set(&cfg, o->overrides[i], err) != 0) return -1;
+    if (exp_build(&t->e, &cfg, err) != 0) return -1;
+    if (t->rank == 0)
+        fprintf(stderr, "lengen train: %s has no checkpoint yet (the run stopped before its first one); "
+            "starting it over from step 0 with its config.ini\n", t->run.dir);
+    return 0;
+}
+
+/* Resolves --resume/--fork: loads the experiment and its checkpoint (left open in *f, *have_f
+ * set) and sets the run folder, locked. Returns 0, -2 on bad input, -1 on other failures. */
+static int setup_resume(Trainer *t, const TrainOptions *o, StartMode *mode, CkptFile *f, int *have_f, LgErr *err) {
+    char dir[512], ckpt[600];
+    resume_paths(o->resume, dir, sizeof dir, ckpt, sizeof ckpt);
+    if (o->fork) {
+        *mode = START_FORK;
+        if (exp_load(&t->e, ckpt, o->overrides, o->n_overrides, f, err) != 0) return -2;
+        *have_f = 1;
+        rundir_init_at(&t->run, o->fork);
+        if (lock_run(t, err) != 0) return -1;
+        if (t->rank == 0 && rundir_state(t->run.dir) != RUNDIR_EMPTY)
+            return lg_err(err, "--fork %s: that folder already holds a run; fork into a new folder", o->fork), -2;
+        return 0;
+    }
+    *mode = START_CONTINUE;
+    if (!is_dir(dir)) return lg_err(err, "%s: no such run folder or checkpoint", o->resume), -2;
+    rundir_init_at(&t->run, dir);
+    if (lock_run(t, err) != 0) return -1;
+    struct stat st;
+    if (is_dir(o->resume) && stat(ckpt, &st) != 0 && rundir_state(dir) == RUNDIR_NO_CKPT) {
+        *mode = START_NEW;
+        return restart_from_config(t, o, err) != 0 ? -2 : 0;
+    }
+    if (exp_load(&t->e, ckpt, o->overrides, o->n_overrides, f, err) != 0) return -2;
+    *have_f = 1;
+    return check_not_older(t, ckpt, (long)f->step, o->resume, err) != 0 ? -2 : 0;
+}
+
+/* The forked folder's files: config.ini, the source's CSV rows up to the step, and best.h5
+ * when the source's is not past the step (else the fork forgets its best score, so its next
+ * evaluation writes a best.h5 of its own). */
+static int start_fork(Trainer *t, const TrainOptions *o, LgErr *err) {
+    char src_dir[512], src_ckpt[600], src_best[700];
+    resume_paths(o->resume, src_dir, sizeof src_dir, src_ckpt, sizeof src_ckpt);
+    char path[700];
+    rundir_file(path, sizeof path, t->run.dir, RUNDIR_CONFIG);
+    char *text = cfg_to_string(&t->e.cfg);
+    int rc = lg_write_atomic(path, text, strlen(text), NULL, 0, err);
+    lg_free(text);
+    if (rc != 0) return -1;
+    if (rundir_fork_history(&t->run, src_dir, t->step, err) != 0) return -1;
+    rundir_file(src_best, sizeof src_best, src_dir, RUNDIR_BEST);
+    struct stat st;
+    if (stat(src_best, &st) == 0 && ckpt_step_of(src_best) >= 0 && ckpt_step_of(src_best) <= t->step)
+        return rundir_copy_file(src_best, t->run.best, err);
+    t->best = -1;
+    return 0;
+}
+
+/* Returns 0, -2 when the experiment cannot be built (bad config, task or checkpoint) or the
+ * resume is refused, -1 on other failures. */
 static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *err) {
     memset(t, 0, sizeof *t);
     t->best = -1;
-    CkptFile f;
-    int resumed = o->resume != NULL;
-    /* a config, task or checkpoint the experiment cannot be built from is bad input: -2 */
-    if (resumed) {
-        if (exp_load(&t->e, o->resume, o->overrides, o->n_overrides, &f, err) != 0) return -2;
-    } else if (exp_build(&t->e, cfg, err) != 0) {
-        return -2;
-    }
-    const Config *c = &t->e.cfg;
+    t->lock_fd = -1;
     t->rank = dist_rank();
     t->size = dist_size();
+    CkptFile f;
+    int have_f = 0, bad = 0;
+    StartMode mode = START_NEW;
+    /* a config, task or checkpoint the experiment cannot be built from is bad input: -2 */
+    if (o->resume) {
+        bad = setup_resume(t, o, &mode, &f, &have_f, err);
+    } else if (exp_build(&t->e, cfg, err) != 0) {
+        bad = -2;
+    } else {
+        rundir_init(&t->run, &t->e.cfg);
+        if (lock_run(t, err) != 0) bad = -1;
+    }
+    if (bad) goto fail;
+    const Config *c = &t->e.cfg;
     lg_set_threads(dist_threads(c->run.threads));
-    rundir_init(&t->run, c);
     const char *names[CFG_MAX_TASKS];
     for (int i = 0; i < t->e.n_tasks; i++) names[i] = task_name(t->e.tasks[i]);
     optim_init(&t->opt, &c->train, &t->e.model.params);
+    bad = -1;
     if (data_init(&t->data, c, t->e.tasks, t->e.n_tasks, err) != 0) goto fail;
     batch_init(&t->batch, c->train.batch_size, data_max_T(&t->data));
     if (t->size > 1) {
         if (c->train.batch_size < t->size) {
             lg_err(err, "[train] batch_size = %d is fewer rows than the job's %d ranks (each rank trains on its "
                    "rows of the global batch); raise batch_size or start fewer ranks", c->train.batch_size, t->size);
-            if (resumed) ckpt_close(&f);
-            return -2;
+            bad = -2;
+            goto fail;
         }
         batch_init(&t->slice, (c->train.batch_size + t->size - 1) / t->size, data_max_T(&t->data));
     }
@@ -290,18 +455,22 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
               data_max_T(&t->data), t->task_nll, t->task_count);
     t->tty = !o->quiet && t->rank == 0 && isatty(STDERR_FILENO);
 
-    if (resumed) {
+    if (have_f) {
         if (load_state(t, &f, err) != 0) goto fail;
         ckpt_close(&f);
-        resumed = 0;  /* f closed */
+        have_f = 0;
         if (data_seek(&t->data, t->step * c->train.grad_accum, err) != 0) goto fail;
         if (t->step > c->train.steps) {
             lg_err(err, "%s is at step %ld, past [train] steps = %d; raise it with --set train.steps=N",
-                   t->run.ckpt, t->step, c->train.steps);
+                   o->resume, t->step, c->train.steps);
             goto fail;
         }
+        if (t->rank == 0 && mode == START_FORK && start_fork(t, o, err) != 0) goto fail;
         if (t->rank == 0 && rundir_continue(&t->run, names, t->e.n_tasks, t->step, err) != 0) goto fail;
     } else if (t->rank == 0) {
+        if (!o->resume && rundir_state(t->run.dir) == RUNDIR_NO_CKPT && !o->force)
+            fprintf(stderr, "lengen train: %s holds a run stopped before its first checkpoint; starting it over\n",
+                    t->run.dir);
         char *text = cfg_to_string(c);
         int rc = rundir_create(&t->run, text, names, t->e.n_tasks, o->force, err);
         lg_free(text);
@@ -312,12 +481,13 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
     if (t->rank > 0) t->model_rng = rng_fork(&t->model_rng, (uint64_t)t->rank);
     return 0;
 fail:
-    if (resumed) ckpt_close(&f);
-    return -1;
+    if (have_f) ckpt_close(&f);
+    return bad;
 }
 
 static void teardown(Trainer *t) {
     rundir_close(&t->run, NULL);
+    rundir_unlock(t->lock_fd);
     lg_free(t->results);
     lg_free(t->task_nll);
     lg_free(t->task_count);
@@ -374,8 +544,18 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     double t0 = lg_seconds(), t_log = t0;
     double loss_log = 0;
     int n_log = 0;
-    int evaluated_at_end = 0;
-    while (t.step < tr->steps) {
+    int evaluated_at_end = 0, cut = 0;
+    if (t.rank == 0 && t.step > 0 && eval_due(tr, t.step) && !evaluated_at(&t)) {
+        /* the evaluation at the checkpoint's step was interrupted: redo it first */
+        int ev = evaluate(&t, t.step == tr->steps && !quiet, quiet, 1, &err);
+        if (ev < 0) {
+            fprintf(stderr, "lengen train: evaluation at step %ld: %s\n", t.step, err.msg);
+            rc = 1;
+        }
+        evaluated_at_end = ev == 0 && t.step == tr->steps;
+        cut = ev == 1;
+    }
+    while (rc == 0 && !cut && t.step < tr->steps) {
         float lr = optim_lr_at(tr, (int)t.step), loss, norm;
         long tokens;
         if (train_step(&t, lr, &loss, &norm, &tokens, &err) != 0) {
@@ -417,14 +597,15 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             t_log = now;
         }
         int stopping = t.size > 1 ? t.stop_all : stop_signal != 0;
-        if ((tr->eval_every > 0 && t.step % tr->eval_every == 0) || last) {
-            if (t.rank == 0 && evaluate(&t, last && !quiet, quiet, &err) != 0) {
+        if (eval_due(tr, t.step)) {
+            int ev = t.rank == 0 ? evaluate(&t, last && !quiet, quiet, 1, &err) : 0;
+            if (ev < 0) {
                 fprintf(stderr, "lengen train: evaluation at step %ld: %s\n", t.step, err.msg);
                 if (t.size > 1) dist_abort(1);   /* the other ranks wait in the next step */
                 rc = 1;
                 break;
             }
-            evaluated_at_end = last;
+            evaluated_at_end = last && ev == 0;
         }
         if ((tr->ckpt_every > 0 && t.step % tr->ckpt_every == 0) || last ||
             stopping || (o->stop_at > 0 && t.step == o->stop_at)) {
@@ -449,12 +630,21 @@ int train_run(const Config *cfg, const TrainOptions *o) {
             break;
         }
     }
-    if (rc == 0 && !evaluated_at_end && !quiet) {
-        /* resumed at the last step or nothing to do: still show the table */
-        if (evaluate(&t, 1, o->quiet, &err) != 0) {
+    if (rc == 0 && !stop_signal && !evaluated_at_end && !quiet) {
+        /* resumed at the last step, already evaluated: show the table (eval.csv has its rows) */
+        if (evaluate(&t, 1, quiet, 0, &err) < 0) {
             fprintf(stderr, "lengen train: evaluation: %s\n", err.msg);
             rc = 1;
         }
+    }
+    if (rc == 0 && stop_signal) {
+        /* interrupted outside the loop's own stop (the redone or the final table's evaluation):
+         * the checkpoint on disk is at this step already */
+        end_progress_line(&t);
+        if (t.rank == 0)
+            fprintf(stderr, "lengen train: interrupted at step %ld during evaluation; continue with "
+                    "`lengen train --resume %s`\n", t.step, t.run.dir);
+        rc = 128 + stop_signal;
     }
     if (rundir_close(&t.run, &err) != 0 && rc == 0) {
         fprintf(stderr, "lengen train: %s\n", err.msg);
