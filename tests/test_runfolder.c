@@ -283,9 +283,10 @@ TEST(runfolder_one_trainer_per_folder) {
     }
 }
 
-/* Kills a trainer that checkpoints every step with SIGKILL 20 times, each a random moment
- * after it has made progress; every checkpoint left behind must load, and each time the folder
- * is resumed as it is (the lock needs no cleanup). */
+/* Kills a trainer that checkpoints every step with SIGKILL 20 times, after it has made
+ * progress: half the times as soon as a checkpoint's .tmp file appears, half at a random moment
+ * after a row; every checkpoint left behind must load, and each time the folder is resumed as
+ * it is (the lock needs no cleanup). */
 TEST(runfolder_kill_9_during_checkpoint_writes) {
     char dir[64], run[300], ck[400], tmp[400], best[400];
     if (!make_dir(dir, sizeof dir)) return;
@@ -305,8 +306,20 @@ TEST(runfolder_kill_9_during_checkpoint_writes) {
                                          "train.eval_every=40", NULL)
                            : spawn(resume);
         CHECK(wait_step(run, last), "kill %d: no progress after the restart", k);
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        usleep((useconds_t)(r >> 33) % 4000);   /* the row is logged right before the write */
+        if (k % 2 == 0) {
+            /* even kills: the moment a new ckpt.h5.tmp appears (the save's write), at most 5 s */
+            struct stat now;
+            for (int i = 0; i < 50000; i++) {
+                if (stat(tmp, &now) == 0 && (!had_tmp || now.st_ino != before.st_ino ||
+                                             now.st_mtim.tv_nsec != before.st_mtim.tv_nsec))
+                    break;
+                usleep(100);
+            }
+        } else {
+            /* odd kills: a random moment up to 4 ms after a row (each row is followed by a save) */
+            r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+            usleep((useconds_t)(r >> 33) % 4000);
+        }
         kill(pid, SIGKILL);
         exit_status(pid);
         struct stat after;
