@@ -14,7 +14,7 @@ extern const char lengen_default_config[];   /* configs/default.ini, compiled in
 static void usage(FILE *f) {
     fprintf(f,
             "usage: lengen train [CONFIG.ini] [options]\n"
-            "       lengen train --resume RUN [--set section.key=value]...\n\n"
+            "       lengen train --resume RUN|CKPT [--fork NEWDIR] [--set section.key=value]...\n\n"
             "Trains the experiment in CONFIG.ini (without it: the built-in default experiment,\n"
             "configs/default.ini) into <out_dir>/<name>/ and prints exact match per length at the end.\n"
             "  --set section.key=value  override a config key (repeatable), e.g. --set model.posenc=rope\n"

@@ -201,6 +201,7 @@ TEST(runfolder_resume_into_a_copy_writes_only_the_copy) {
     CHECK(ckpt_step(ck) == 9, "the copy's checkpoint is at step %ld", ckpt_step(ck));
     snprintf(ck, sizeof ck, "%s/elsewhere/runs", dir);
     CHECK(!exists(ck), "resume created %s", ck);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_older_checkpoint_refuses_and_forks) {
@@ -246,6 +247,7 @@ TEST(runfolder_older_checkpoint_refuses_and_forks) {
     /* a fork into a folder that holds a run is refused */
     st = sh("$L train --resume %s --fork %s --quiet", best, run);
     CHECK(st == 2 && strstr(out, "already holds a run"), "exit %d: %s", st, out);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_one_trainer_per_folder) {
@@ -281,6 +283,7 @@ TEST(runfolder_one_trainer_per_folder) {
         int sa = exit_status(a), sb = exit_status(b);
         CHECK((sa == 0) + (sb == 0) == 1 && sa + sb == 1, "race %d: exits %d and %d (want one 0 and one 1)", k, sa, sb);
     }
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 /* Kills a trainer that checkpoints every step with SIGKILL 20 times, after it has made
@@ -346,6 +349,7 @@ TEST(runfolder_kill_9_during_checkpoint_writes) {
     fprintf(stderr, "    %d of %d kills left a ckpt.h5.tmp (killed during a checkpoint write); "
             "every checkpoint loaded\n", during_write, kills);
     CHECK(during_write >= 5, "only %d kills landed during a checkpoint write; the test does not test what it says", during_write);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_interrupted_evaluation_is_redone_and_exits_nonzero) {
@@ -380,6 +384,7 @@ TEST(runfolder_interrupted_evaluation_is_redone_and_exits_nonzero) {
     for (char *p = text; p && (p = strstr(p, "\n10,copy,")); p++) rows++;
     free(text);
     CHECK(rows == 6, "showing the table of a finished run appended rows (%d at step 10)", rows);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_killed_before_first_checkpoint_resumes_or_retrains) {
@@ -401,6 +406,7 @@ TEST(runfolder_killed_before_first_checkpoint_resumes_or_retrains) {
     for (char *p = text; p && *p; p++) lines += *p == '\n';
     free(text);
     CHECK(lines == 7, "train.csv has %d lines, want the header and 6 rows", lines);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_config_checks_and_input_bounds) {
@@ -435,4 +441,5 @@ TEST(runfolder_config_checks_and_input_bounds) {
     CHECK(st == 0 && strstr(out, "of 300 right"), "exit %d: %s", st, out);
     st = sh("$L eval %s/t --batch 1000000 --n 1000000 --lengths 1000", dir);
     CHECK(st == 1 && strstr(out, "more than half"), "exit %d: %s", st, out);
+    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
