@@ -36,6 +36,16 @@ void test_fail(const char *file, int line, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+void test_fail_check(const char *file, int line, const char *cond, const char *fmt, ...) {
+    va_list ap;
+    current_failed = 1;
+    fprintf(stderr, "    %s:%d: CHECK(%s)", file, line, cond);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 void test_fail_near(const char *file, int line, const char *an, double a, const char *bn, double b,
                     const char *fmt, ...) {
     va_list ap;

@@ -14,6 +14,9 @@
 typedef void (*TestFn)(void);
 void test_register(const char *name, const char *file, TestFn fn);
 void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* CHECK's failure: the condition's text is printed as text (it may hold a '%'), then the message. */
+void test_fail_check(const char *file, int line, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int test_failed(void);  /* has the current test failed? */
 
 #define TEST(name)                                                                  \
@@ -26,7 +29,7 @@ int test_failed(void);  /* has the current test failed? */
 #define CHECK(cond, ...)                                                            \
     do {                                                                            \
         if (!(cond)) {                                                              \
-            test_fail(__FILE__, __LINE__, "CHECK(" #cond ") " __VA_ARGS__);         \
+            test_fail_check(__FILE__, __LINE__, #cond, " " __VA_ARGS__);           \
             return;                                                                 \
         }                                                                           \
     } while (0)
