@@ -62,7 +62,7 @@ ifeq ($(SAN),1)
 MPI_BIN  := build-san-mpi/lengen-mpi
 endif
 
-.PHONY: all deps mpi-deps mpi-bin test test-slurm run bench clean python-deps
+.PHONY: all deps mpi-deps mpi-bin test test-slurm run bench bench-mpi clean python-deps
 
 all: $(BIN)
 
@@ -122,6 +122,11 @@ run: $(BIN)
 # (tools/bench.sh; BENCH_QUICK=1 for a smoke run). Results go in docs/performance.md.
 bench: $(BIN) python-deps
 	sh tools/bench.sh
+
+# 2 MPI ranks x 1 thread against 1 process x 2 threads on the workload rows, alternating
+# (tools/bench_mpi.sh; BENCH_MPI_ROUNDS, BENCH_QUICK=1). Results go in docs/performance.md.
+bench-mpi: $(BIN) mpi-bin
+	sh tools/bench_mpi.sh
 
 clean:
 	rm -rf build build-san build-mpi build-san-mpi lengen lengen-mpi

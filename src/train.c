@@ -75,6 +75,7 @@ typedef struct Trainer {
     int rank, size;
     Batch slice;               /* size > 1: this rank's rows of the global batch */
     int stop_all;              /* size > 1: a rank was signalled (agreed every step) */
+    double reduce_s;           /* size > 1: seconds in the gradient allreduce (incl. waiting) */
 } Trainer;
 
 /* The train.csv row of the logging interval ending at t->step; clears the interval's per-task
@@ -165,7 +166,9 @@ static int train_step(Trainer *t, float lr, float *loss_out, float *norm_out, lo
     }
     if (t->size > 1) {
         Params *p = &t->e.model.params;
+        double t0 = lg_seconds();
         dist_sum_f32(p->grad, p->n);
+        t->reduce_s += lg_seconds() - t0;
         double v[2] = {loss_sum, stop_signal != 0};
         dist_reduce_f64(v, 2, DIST_SUM);
         loss_sum = v[0];
@@ -649,6 +652,13 @@ int train_run(const Config *cfg, const TrainOptions *o) {
     if (rundir_close(&t.run, &err) != 0 && rc == 0) {
         fprintf(stderr, "lengen train: %s\n", err.msg);
         rc = 1;
+    }
+    if (rc == 0 && !quiet && t.size > 1 && t.step > start_step) {
+        double wall = lg_seconds() - t0;
+        printf("gradient allreduce (rank 0, waiting for the slowest rank included): %.2f ms/step, %.1f%% of the %.1f "
+               "ms a step took (wall time, evaluations included); %zu floats (%.2f MB) a step\n",
+               1e3 * t.reduce_s / (t.step - start_step), 100 * t.reduce_s / wall, 1e3 * wall / (t.step - start_step),
+               t.e.model.params.n, 4e-6 * (double)t.e.model.params.n);
     }
     if (rc == 0 && !quiet)
         printf("run folder: %s (train.csv, eval.csv, ckpt.h5, best.h5)\n", t.run.dir);

@@ -112,6 +112,7 @@ TEST(mpi_two_ranks_train_the_one_process_curve) {
     CHECK(rc == 0, "exit %d: %s", rc, out);
     /* one job of two ranks, not two separate processes training the same run */
     CHECK(strstr(out, "2 ranks x 1 threads, global batch 15"), "%s", out);
+    CHECK(strstr(out, "gradient allreduce (rank 0") && strstr(out, "4512 floats"), "rank 0's allreduce time: %s", out);
     const char *end = strstr(out, "run folder:");
     CHECK(end && !strstr(end + 1, "run folder:"), "not exactly one rank printed the end of the run: %s", out);
     check_same_curve(dir, "one", "two", 20);
