@@ -441,6 +441,31 @@ TEST(task_addition_operand_lengths_cover_pairs) {
     tg_close(&g);
 }
 
+/* The plain bound is exact with pad=true (every number has n + 1 places), with and without index
+ * hints, so a 40-digit plain sum fits 128 positions (the bound once counted hints for every
+ * plain sum: 6(n+1)+8 = 254, and experiments/rasp could not train or evaluate it). */
+TEST(task_addition_plain_bound_is_tight) {
+    const char *opts[] = {"pad=true", "pad=true index_hints=true", "", "index_hints=true"};
+    for (int c = 0; c < 4; c++) {
+        TG g;
+        CHECK(tg_open(&g, "addition", opts[c]) == 0, "%s", g.err.msg);
+        Rng r;
+        rng_seed(&r, 7);
+        for (int n = 1; n <= 40; n += 13) {
+            int most = 0;
+            for (int it = 0; it < 200; it++) {
+                CHECK(tg_gen(&g, &r, n) == 0, "%s", g.err.msg);
+                if (g.ex.n_tokens > most) most = g.ex.n_tokens;
+            }
+            int bound = task_max_tokens(g.t, n), pad = c < 2;
+            CHECK(most <= bound, "[%s] n=%d: %d tokens > bound %d", opts[c], n, most, bound);
+            if (pad) CHECK(most == bound, "[%s] n=%d: longest %d, bound %d (not tight)", opts[c], n, most, bound);
+        }
+        if (c == 2) CHECK(task_max_tokens(g.t, 40) <= 128, "a 40-digit plain sum needs %d", task_max_tokens(g.t, 40));
+        tg_close(&g);
+    }
+}
+
 TEST(task_increment_and_multiplication_are_right) {
     const char *cases[][2] = {{"increment", NULL}, {"increment", "reverse=all"}, {"increment", "reverse=answer"},
                               {"multiplication", NULL}, {"multiplication", "reverse=all"},

@@ -120,13 +120,15 @@ static int add_setup(Task *t, LgErr *err) {
     return 0;
 }
 
+/* Plain: the task token, a, +, b, =, the sum and <eos>, each number at most w = n + 1 places
+ * (exactly w with pad), so 3w + 4; index hints put a hint before every digit: 6w + 4. */
 static int add_max_tokens(const Task *t, int n) {
     int w = n + 1;
     switch (topt(t, A_FORMAT)) {
     case F_SIMPLE: return 11 * w + 10;
     case F_DETAILED: return 6 * w * w + 40 * w + 60;
     case F_STEPS: return w * (2 * w + 30) + 3 * w + 10;
-    default: return 6 * w + 8;
+    default: return (topt(t, A_HINTS) ? 6 : 3) * w + 4;
     }
 }
 
