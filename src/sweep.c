@@ -391,6 +391,12 @@ int sweep_table(const Sweep *s, FILE *out, LgErr *err) {
         }
     }
     char csv_path[1000], md_path[1000];
+    snprintf(dir, sizeof dir, "%s/%s", s->out_dir, s->name);
+    if (lg_mkdir_p(dir, err) != 0) {   /* --table before any run started: an empty table */
+        lg_free(rr);
+        lg_free(have);
+        return -1;
+    }
     snprintf(csv_path, sizeof csv_path, "%s/%s/results.csv", s->out_dir, s->name);
     snprintf(md_path, sizeof md_path, "%s/%s/results.md", s->out_dir, s->name);
     FILE *csv = fopen(csv_path, "w"), *md = fopen(md_path, "w");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli_run.h"
@@ -88,8 +89,14 @@ static void check_table_equals_eval(const char *dir) {
 TEST(sweep_trains_the_grid_skips_finished_runs_and_tables_eval_csv) {
     char dir[64], sweep[300], args[400], log[400];
     if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
-    snprintf(args, sizeof args, "sweep %s", sweep);
+    /* --table before any run started: an empty table, not a missing folder */
+    snprintf(args, sizeof args, "sweep %s --table", sweep);
     int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "--table before any run: exit %d: %s", rc, out);
+    snprintf(log, sizeof log, "%s/runs/s/results.csv", dir);
+    CHECK(access(log, F_OK) == 0, "--table before any run wrote no %s", log);
+    snprintf(args, sizeof args, "sweep %s", sweep);
+    rc = cli_run(args, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
     CHECK(strstr(out, "4 trained, 0 skipped, 0 failed"), "%s", out);
     check_table_equals_eval(dir);
