@@ -83,8 +83,8 @@ int h5u_mem_commit(hid_t file, const char *path, int rc, LgErr *err);
  * header version from a newer lengen, unreadable). */
 int h5u_verify(const char *path, LgErr *err);
 
-/* h5u_verify, then opens the very file it checked (through its descriptor: /proc/self/fd)
- * read-only with HDF5. Returns the file id with *checksum = h5u_verify's 1 or 0, or -1 with
+/* h5u_verify, then opens the very bytes it checked (read again through the same descriptor
+ * into memory, opened by HDF5's core driver as a file image) read-only with HDF5. Returns the file id with *checksum = h5u_verify's 1 or 0, or -1 with
  * err (h5u_verify's refusals, or HDF5 cannot open it). */
 hid_t h5u_open_verified(const char *path, int *checksum, LgErr *err);
 
