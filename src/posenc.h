@@ -2,8 +2,9 @@
  * plan per batch and calls its hooks where position acts; it never looks at the scheme.
  *
  * The schemes (one file each in src/posenc/, one row each in posenc_list.h) act:
- *   - on the input embedding: learned (pos_emb table), sinusoidal (fixed table), abacus
- *     (learned embedding of each digit's place inside its own number)   -> pe_embed
+ *   - on the input embedding: learned (pos_emb table), sinusoidal (fixed table), abacus and
+ *     coupled (learned embedding of each digit's place inside its own number; they differ in
+ *     their training offsets)   -> pe_embed
  *   - on q and k: rope (GPT-J interleaved rotary on a fraction of each head)  -> pe_rotate
  *   - as an additive attention bias: t5 (bucketed relative bias), alibi (Press slopes), fire
  *     (learned MLP of a normalised log distance)           -> pe_layer_bias, pe_decode_biases

@@ -21,7 +21,8 @@
     X(PE_ALIBI, "alibi", pe_scheme_alibi)        \
     X(PE_ROPE, "rope", pe_scheme_rope)           \
     X(PE_FIRE, "fire", pe_scheme_fire)           \
-    X(PE_ABACUS, "abacus", pe_scheme_abacus)
+    X(PE_ABACUS, "abacus", pe_scheme_abacus)    \
+    X(PE_COUPLED, "coupled", pe_scheme_coupled)
 
 #define PE_LIST_ENUM(kind, name, scheme) kind,
 typedef enum { PE_LIST(PE_LIST_ENUM) PE_COUNT } PeKind;

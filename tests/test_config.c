@@ -149,7 +149,7 @@ TEST(config_errors_name_line_and_suggest) {
     EXPECT_LOAD_ERROR("[train]\nlr = 0\n", "[train] lr = 0 must be > 0");
     EXPECT_LOAD_ERROR("[train]\nlr = nan\n", "not a finite");
     EXPECT_LOAD_ERROR("[model]\nlayers = 0\n", "[model] layers = 0 must be in [1, 256]");
-    EXPECT_LOAD_ERROR("[model]\nposenc = rotary\n", "posenc = 'rotary' is not one of: nope, learned, sinusoidal, t5, alibi, rope, fire, abacus");
+    EXPECT_LOAD_ERROR("[model]\nposenc = rotary\n", "posenc = 'rotary' is not one of: nope, learned, sinusoidal, t5, alibi, rope, fire, abacus, coupled");
     EXPECT_LOAD_ERROR("[model]\nbias = maybe\n", "bias = 'maybe' is not a boolean");
     EXPECT_LOAD_ERROR("[eval]\nbest_metric = accuracy\n", "not one of: exact_match, token_accuracy");
     EXPECT_LOAD_ERROR("[eval]\nlengths = 5, 10:x\n", "t.ini:2:", "'10:x'");

@@ -138,7 +138,7 @@ TEST(golden_abacus) { run_golden("abacus"); }
 /* ---- KV cache vs full forward ------------------------------------------------------------- */
 
 static const char *pe_label(PeKind k) {
-    static const char *n[] = {"nope", "learned", "sinusoidal", "t5", "alibi", "rope", "fire", "abacus"};
+    static const char *n[] = {"nope", "learned", "sinusoidal", "t5", "alibi", "rope", "fire", "abacus", "coupled"};
     return n[k];
 }
 
@@ -341,6 +341,13 @@ TEST(kv_cache_abacus) {
     small_cfg(&c, PE_ABACUS);
     c.abacus_max_digits = 6;
     c.abacus_max_offset = 3;
+    kv_matches_full(&c);
+}
+TEST(kv_cache_coupled) {
+    ModelConfig c;
+    small_cfg(&c, PE_COUPLED);
+    c.abacus_max_digits = 6;
+    c.abacus_max_offset = 1;
     kv_matches_full(&c);
 }
 
@@ -590,4 +597,52 @@ TEST(training_only_randomness_and_no_steady_state_allocation) {
     CHECK(model_check_batch(&m, &ev, &err) == -1 && strstr(err.msg, "abacus_max_digits"), "%s", err.msg);
     ag_free(&g);
     model_free(&m);
+}
+
+/* Position coupling: at evaluation (offset 0) the same forward as abacus given the same table;
+ * in training each example's offset is uniform over every shift that keeps its largest digit
+ * place in the table (measured on many plans), so short examples reach the top rows. */
+TEST(coupled_equals_abacus_at_eval_and_draws_offsets_that_fit) {
+    ModelConfig ca, cc;
+    small_cfg(&ca, PE_ABACUS);
+    ca.abacus_max_digits = 9;
+    ca.abacus_max_offset = 4;
+    cc = ca;
+    cc.posenc = PE_COUPLED;
+    Model ma, mc;
+    LgErr err;
+    CHECK(model_init(&ma, &ca, 10, 1, &err) == 0, "%s", err.msg);
+    CHECK(model_init(&mc, &cc, 10, 1, &err) == 0, "%s", err.msg);
+    CHECK(ma.params.n == mc.params.n, "same parameter count");
+    tm_perturb(&ma, 3);
+    memcpy(mc.params.data, ma.params.data, ma.params.n * sizeof(float));
+    CHECK(params_find(&mc.params, "pe.coupled.weight") && !params_find(&mc.params, "pe.abacus.weight"),
+          "coupled names its table pe.coupled.weight");
+    int tokens[2 * 6] = {1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, dig[2 * 6] = {0, 2, 1, 0, 2, 1, 0, 1, 0, 3, 2, 1};
+    Ag g;
+    ag_init(&g, 1 << 12);
+    ModelBatch ev = {.tokens = tokens, .B = 2, .T = 6, .digit_index = dig};
+    Tensor *ya = model_forward(&ma, &g, &ev, NULL);
+    Tensor *yc = model_forward(&mc, &g, &ev, NULL);
+    for (int i = 0; i < 2 * 6 * 10; i++) CHECK(ya->data[i] == yc->data[i], "eval logit %d differs", i);
+    /* rows = 1 + 9 + 3 = 13; example 0's largest place is 2 (room 0..10), example 1's is 3 (0..9) */
+    int hist[2][16] = {{0}};
+    Rng r;
+    rng_seed(&r, 4);
+    for (int k = 0; k < 4400; k++) {
+        ag_reset(&g);
+        PePlan p;
+        pe_plan_forward(&p, &mc.pe, &g, 2, 6, NULL, dig, 1, &r);
+        CHECK(p.offset, "a training plan draws offsets");
+        hist[0][p.offset[0]]++, hist[1][p.offset[1]]++;
+    }
+    for (int o = 0; o < 16; o++) {
+        CHECK(o <= 10 || hist[0][o] == 0, "example 0: offset %d past its room", o);
+        CHECK(o <= 9 || hist[1][o] == 0, "example 1: offset %d past its room", o);
+        if (o <= 10) CHECK(hist[0][o] > 300 && hist[0][o] < 500, "example 0: offset %d drawn %d times of ~400", o, hist[0][o]);
+        if (o <= 9) CHECK(hist[1][o] > 330 && hist[1][o] < 550, "example 1: offset %d drawn %d times of ~440", o, hist[1][o]);
+    }
+    ag_free(&g);
+    model_free(&ma);
+    model_free(&mc);
 }
