@@ -1,0 +1,27 @@
+#!/bin/sh
+# Arithmetic-format study (issue 12): trains every run of the sweeps in this folder into
+# runs/arithmetic/<sweep>/ (11 formats x 3 seeds for the length study, then Teaching
+# Arithmetic's sample-complexity runs: 4 formats x 3 seeds), one thread each, then writes the
+# tables to experiments/arithmetic/tables.md and the plots to experiments/arithmetic/arithmetic_*.png.
+#   experiments/arithmetic/run.sh                     # everything not finished yet
+#   WORKERS=2 experiments/arithmetic/run.sh           # two runs side by side (one per core)
+#   SWEEPS="plain abacus" experiments/arithmetic/run.sh  # only these sweeps
+#   TABLE_ONLY=1 experiments/arithmetic/run.sh        # only the tables and plots of what finished
+# Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5.
+set -eu
+cd "$(dirname "$0")/../.."
+make -s lengen
+EXP=experiments/arithmetic
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
+SWEEPS=${SWEEPS:-"plain reverse_answer reverse_all index_hints index_hints_reverse abacus coupled fire_recipe simple steps detailed sample_complexity sample_complexity_reverse"}
+if [ -z "${TABLE_ONLY:-}" ]; then
+    status=0
+    for s in $SWEEPS; do
+        start=$(date +%s)
+        ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+    done
+    [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/arithmetic/*/*.log" >&2
+fi
+/usr/bin/python3 $EXP/table.py --dir $EXP --plot $EXP/arithmetic > $EXP/tables.md
+cat $EXP/tables.md

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Positional-encoding ablation (issue 12): trains every run of the sweeps in this folder
+# (5 NoPE-paper tasks x 10 schemes x 3 seeds = 150 runs, one thread each) into
+# runs/pe_ablation/<sweep>/, then writes the tables to experiments/pe_ablation/tables.md and the
+# per-length curves to experiments/pe_ablation/pe_ablation.png (table.py).
+#   experiments/pe_ablation/run.sh                  # everything not finished yet
+#   WORKERS=2 experiments/pe_ablation/run.sh        # two runs side by side (one per core)
+#   SWEEPS="copy sum" experiments/pe_ablation/run.sh  # only these sweeps (file names without .sweep)
+#   TABLE_ONLY=1 experiments/pe_ablation/run.sh     # only the tables and the plot of what finished
+# Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5, so
+# rerunning the same command after a stop finishes the study. The seven-scheme sweeps of every
+# task come first, then RoPE 25%, then randomized positions.
+set -eu
+cd "$(dirname "$0")/../.."
+make -s lengen
+EXP=experiments/pe_ablation
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
+TASKS="copy reverse sum parity lego"
+if [ -z "${SWEEPS:-}" ]; then
+    SWEEPS="$TASKS"
+    for t in $TASKS; do SWEEPS="$SWEEPS ${t}_rope25"; done
+    for t in $TASKS; do SWEEPS="$SWEEPS ${t}_random"; done
+fi
+if [ -z "${TABLE_ONLY:-}" ]; then
+    status=0
+    for s in $SWEEPS; do
+        start=$(date +%s)
+        ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+    done
+    [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/pe_ablation/*/*.log" >&2
+fi
+/usr/bin/python3 $EXP/table.py --dir $EXP --plot $EXP/pe_ablation.png > $EXP/tables.md
+cat $EXP/tables.md

@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""table: the positional-encoding ablation's tables and plot, from the runs of its sweeps.
+
+    experiments/pe_ablation/table.py [--dir experiments/pe_ablation] [--plot FILE.png]
+
+Reads every *.sweep file of the folder (its out_dir/name, the task and its training length from
+the `set` lines, the grid) and, for each run, eval.csv and train.csv. The checkpoint of a run is
+chosen on validation at the training lengths, as the issue asks: among the evaluated steps, the
+one with the best mean exact match over the evaluated lengths <= [train] max_length (the latest
+such step on ties). At that step it reports in-distribution accuracy (mean over those lengths)
+and out-of-distribution accuracy (mean over the longer ones: the NoPE paper's "test acc overall"
+averages its OOD buckets the same way).
+
+Prints Markdown: one row per run (pending runs marked), OOD accuracy per task and scheme (mean
+and min..max over seeds; a scheme whose in-distribution mean is below 95% is marked "not
+converged"), and the mean reciprocal rank of the schemes beside the NoPE paper's. Standard
+library only; --plot needs matplotlib (per-length curves, one panel per task, mean over seeds).
+"""
+import argparse
+import configparser
+import csv
+import glob
+import os
+import statistics
+
+# The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
+PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
+CONVERGED = 95.0
+
+
+def read_sweep(path):
+    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
+    # `set` repeats: read it by hand, configparser keeps only the last
+    sets = []
+    section = None
+    with open(path) as f:
+        for line in f:
+            s = line.split(";", 1)[0].strip()
+            if s.startswith("["):
+                section = s
+            elif section == "[sweep]" and s.startswith("set") and "=" in s:
+                k, v = s.split("=", 1)[1].split("=", 1)
+                sets.append((k.strip(), v.strip()))
+    cp.read(path)
+    out = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
+    axes = [(k, [v.strip() for v in vals.split(",")]) for k, vals in cp["grid"].items()]
+    return out, dict(sets), axes
+
+
+def run_names(axes):
+    """The sweep's run names in its order (last axis fastest), as src/sweep.c spells them."""
+    names = [("", {})]
+    for key, vals in axes:
+        short = key.rsplit(".", 1)[1]
+        names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
+                  dict(point, **{key: v})) for n, point in names for v in vals]
+    return names
+
+
+def scheme_label(sets, point):
+    pe = point.get("model.posenc", sets.get("model.posenc", "nope"))
+    if pe == "rope" and float(sets.get("model.rope_fraction", "1")) < 1:
+        pe = "rope25"
+    if sets.get("model.random_positions", "false") == "true":
+        pe += "+rand"
+    return pe
+
+
+def csv_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_result(d, train_max, steps):
+    """None for a run that has not finished, else a dict: step (chosen), id, ood, em {length: %}, secs."""
+    train = csv_rows(os.path.join(d, "train.csv"))
+    evals = csv_rows(os.path.join(d, "eval.csv"))
+    last = int(train[-1]["step"]) if train else 0
+    if not evals or last < steps:
+        return {"reached": last}
+    main = evals[0]["task"]
+    by_step = {}
+    for r in evals:
+        if r["task"] == main:
+            by_step.setdefault(int(r["step"]), {})[int(r["length"])] = 100 * float(r["exact_match"])
+    best = None
+    for step in sorted(by_step):
+        em = by_step[step]
+        ind = [v for n, v in em.items() if n <= train_max]
+        score = statistics.mean(ind) if ind else 0.0
+        if best is None or score >= best[0]:
+            best = (score, step)
+    em = by_step[best[1]]
+    ood = [v for n, v in em.items() if n > train_max]
+    return {"step": best[1], "id": best[0], "ood": statistics.mean(ood) if ood else float("nan"), "em": em,
+            "secs": float(train[-1]["elapsed_s"]) if train and "elapsed_s" in train[-1] else None}
+
+
+def fmt_spread(vals):
+    if not vals:
+        return "pending"
+    m = statistics.mean(vals)
+    return "%.1f (%.0f..%.0f, %d)" % (m, min(vals), max(vals), len(vals)) if len(vals) > 1 else "%.1f (1)" % m
+
+
+def ranks(scores):
+    """Competition ranks (1 = best; ties share the better rank) of {scheme: score}."""
+    order = sorted(scores.values(), reverse=True)
+    return {k: 1 + order.index(v) for k, v in scores.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", default="experiments/pe_ablation")
+    ap.add_argument("--plot")
+    a = ap.parse_args()
+    base = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+    base.read(os.path.join(a.dir, "base.ini"))
+    steps_default = int(base["train"]["steps"])
+    runs, tasks, schemes = [], [], []
+    for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
+        out, sets, axes = read_sweep(path)
+        task = os.path.basename(path).split("_")[0].replace(".sweep", "")
+        train_max = int(sets.get("train.max_length", base["train"]["max_length"]))
+        steps = int(sets.get("train.steps", steps_default))
+        for name, point in run_names(axes):
+            label = scheme_label(sets, point)
+            res = run_result(os.path.join(out, name), train_max, steps)
+            runs.append((task, label, point.get("run.seed", "1"), os.path.join(out, name), train_max, res))
+            if task not in tasks:
+                tasks.append(task)
+            if label not in schemes:
+                schemes.append(label)
+
+    print("| task | scheme | seed | chosen step | train s | in-dist | OOD |")
+    print("|---|---|---|---|---|---|---|")
+    for task, label, seed, d, train_max, r in runs:
+        if "em" not in r:
+            state = "pending" + (" (stopped at step %d, resumable)" % r["reached"] if r["reached"] else "")
+            print("| %s | %s | %s | %s | | | |" % (task, label, seed, state))
+        else:
+            print("| %s | %s | %s | %d | %s | %.1f | %.1f |" % (task, label, seed, r["step"],
+                  "%.0f" % r["secs"] if r["secs"] is not None else "", r["id"], r["ood"]))
+    print()
+
+    cell = {}
+    for task, label, seed, d, train_max, r in runs:
+        if "em" in r:
+            cell.setdefault((task, label), []).append(r)
+    print("OOD exact match (%%): mean (min..max, seeds) at the step chosen on the training lengths; "
+          "* = in-distribution mean below %.0f%% (not converged)" % CONVERGED)
+    print()
+    print("| scheme | %s |" % " | ".join(tasks))
+    print("|---|%s" % ("---|" * len(tasks)))
+    for s in schemes:
+        cells = []
+        for t in tasks:
+            rs = cell.get((t, s), [])
+            txt = fmt_spread([r["ood"] for r in rs])
+            if rs and statistics.mean(r["id"] for r in rs) < CONVERGED:
+                txt += " *"
+            cells.append(txt)
+        print("| %s | %s |" % (s, " | ".join(cells)))
+    print()
+
+    # MRR: per task, schemes ranked by mean OOD accuracy over seeds; tasks where some compared
+    # scheme has no finished run are left out (and named).
+    def mrr(names):
+        total, used = {s: 0.0 for s in names}, []
+        for t in tasks:
+            scores = {}
+            for s in names:
+                rs = cell.get((t, s), [])
+                if not rs:
+                    break
+                scores[s] = statistics.mean(r["ood"] for r in rs)
+            else:
+                rk = ranks(scores)
+                for s in names:
+                    total[s] += 1.0 / rk[s]
+                used.append(t)
+        return {s: total[s] / len(used) for s in names} if used else None, used
+
+    ours5, used5 = mrr(list(PAPER_MRR))
+    ours_all, used_all = mrr(schemes)
+    print("Mean reciprocal rank over tasks (schemes ranked by mean OOD exact match per task)")
+    print()
+    print("| scheme | NoPE paper (5 schemes) | ours, same 5 | ours, all %d schemes |" % len(schemes))
+    print("|---|---|---|---|")
+    for s in schemes:
+        print("| %s | %s | %s | %s |" % (s, "%.3f" % PAPER_MRR[s] if s in PAPER_MRR else "",
+              "%.3f" % ours5[s] if ours5 and s in ours5 else ("pending" if s in PAPER_MRR else ""),
+              "%.3f" % ours_all[s] if ours_all else "pending"))
+    print()
+    print("Tasks in the 5-scheme MRR: %s; in the all-scheme MRR: %s" % (", ".join(used5) or "none yet",
+          ", ".join(used_all) or "none yet"))
+
+    if a.plot and cell:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, axs = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.5), squeeze=False)
+        for ax, t in zip(axs[0], tasks):
+            for s in schemes:
+                rs = cell.get((t, s), [])
+                if not rs:
+                    continue
+                lens = sorted(set.intersection(*(set(r["em"]) for r in rs)))
+                ax.plot(lens, [statistics.mean(r["em"][n] for r in rs) for n in lens], marker=".", label=s)
+            tm = next(tm for tt, _, _, _, tm, _ in runs if tt == t)
+            ax.axvline(tm, color="gray", lw=0.8, ls="--")
+            ax.set_title(t)
+            ax.set_xlabel("length")
+            ax.set_ylim(-2, 102)
+        axs[0][0].set_ylabel("exact match (%), mean over seeds")
+        axs[0][-1].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(a.plot, dpi=110)
+        print("\nplot: %s" % a.plot)
+
+
+if __name__ == "__main__":
+    main()
