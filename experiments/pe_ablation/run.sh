@@ -7,12 +7,18 @@
 #   WORKERS=2 experiments/pe_ablation/run.sh        # two runs side by side (one per core)
 #   SWEEPS="copy sum" experiments/pe_ablation/run.sh  # only these sweeps (file names without .sweep)
 #   TABLE_ONLY=1 experiments/pe_ablation/run.sh     # only the tables and the plot of what finished
+#   RANKS=8 experiments/pe_ablation/run.sh          # over MPI: the runs shared among 8 ranks
+#                                                   # (mpirun -np 8 ./lengen-mpi sweep; make MPI=1)
+#   SLURM=1 experiments/pe_ablation/run.sh          # on Slurm: each sweep as one job array
+#                                                   # (lengen sweep --slurm --wait; SBATCH="..." adds
+#                                                   # sbatch options, e.g. SBATCH="--partition=cpu")
 # Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5, so
 # rerunning the same command after a stop finishes the study. The seven-scheme sweeps of every
 # task come first, then RoPE 25%, then randomized positions.
 set -eu
 cd "$(dirname "$0")/../.."
 make -s lengen
+if [ -n "${RANKS:-}" ]; then make -s mpi-bin; fi
 EXP=experiments/pe_ablation
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 TASKS="copy reverse sum parity lego"
@@ -25,7 +31,14 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     status=0
     for s in $SWEEPS; do
         start=$(date +%s)
-        ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        if [ -n "${RANKS:-}" ]; then
+            mpirun -np "$RANKS" ./lengen-mpi sweep $EXP/$s.sweep --workers 1 --threads 1 --quiet || status=$?
+        elif [ -n "${SLURM:-}" ]; then
+            # shellcheck disable=SC2086
+            ./lengen sweep $EXP/$s.sweep --slurm --wait ${SBATCH:+--sbatch "$SBATCH"} --quiet || status=$?
+        else
+            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        fi
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
     done
     [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/pe_ablation/*/*.log" >&2
