@@ -9,4 +9,7 @@
  * truncated to cap). Returns the exit status, or -1 if it did not exit normally. */
 int cli_run(const char *args, char *out, size_t cap);
 
+/* Writes text to path (a config or sweep file for cli_run). Returns 1 on success, 0 on failure. */
+int write_text(const char *path, const char *text);
+
 #endif

@@ -307,7 +307,7 @@ static void tiny_ini(char *buf, size_t n, const char *dir, int d_model, int step
              d_model, steps, log_every, dir);
 }
 
-static int write_text(const char *path, const char *text) {
+static int write_string(const char *path, const char *text) {
     return write_whole(path, text, (long)strlen(text));
 }
 
@@ -317,7 +317,7 @@ TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksum
     temp_dir(dir, sizeof dir);
     snprintf(ini, sizeof ini, "%s/t.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 3, 1);
-    CHECK(write_text(ini, text) == 0);
+    CHECK(write_string(ini, text) == 0);
     snprintf(cmd, sizeof cmd, "train %s --quiet", ini);
     int rc = cli_run(cmd, out, sizeof out);
     CHECK(rc == 0, "exit %d: %s", rc, out);
@@ -385,7 +385,7 @@ TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
     snprintf(run, sizeof run, "%s/r", dir);
     snprintf(ini, sizeof ini, "%s/t.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 2, 1);
-    CHECK(write_text(ini, text) == 0);
+    CHECK(write_string(ini, text) == 0);
     snprintf(cmd, sizeof cmd, "train %s --quiet", ini);
     int rc = cli_run(cmd, out_ckpt, sizeof out_ckpt);
     CHECK(rc == 0, "exit %d: %s", rc, out_ckpt);
@@ -397,10 +397,10 @@ TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
     snprintf(ini_csv, sizeof ini_csv, "%s/csv.ini", dir);
     /* a checkpoint (~1 MB) that does not fit */
     tiny_ini(text, sizeof text, d.dir, 64, 2, 1);
-    int ok = write_text(ini_full, text) == 0;
+    int ok = write_string(ini_full, text) == 0;
     /* a train.csv that outgrows the disk: 3000 rows, no checkpoint before the end */
     tiny_ini(text, sizeof text, d.dir, 8, 3000, 1);
-    ok = ok && write_text(ini_csv, text) == 0;
+    ok = ok && write_string(ini_csv, text) == 0;
     snprintf(cmd, sizeof cmd, "train %s --quiet", ini_full);
     int rc_ckpt = run_small(&d, cmd, out_ckpt, sizeof out_ckpt);
     int tmp_ckpt = has_tmp(d.dir);
@@ -497,11 +497,11 @@ TEST(integrity_sweep_table_on_a_full_disk_fails_naming_the_file) {
     temp_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/base.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 2, 1);
-    CHECK(write_text(path, text) == 0);
+    CHECK(write_string(path, text) == 0);
     snprintf(text, sizeof text, "[sweep]\nbase = %s/base.ini\nname = s\nout_dir = %s\n[grid]\nrun.seed = 1, 2\n",
              dir, dir);
     snprintf(path, sizeof path, "%s/sweep.ini", dir);
-    CHECK(write_text(path, text) == 0);
+    CHECK(write_string(path, text) == 0);
     snprintf(path, sizeof path, "%s/s", dir);
     CHECK(lg_mkdir_p(path, NULL) == 0);
     snprintf(path, sizeof path, "%s/s/results.csv", dir);
@@ -540,7 +540,7 @@ TEST(integrity_kill_9_during_checkpoint_writes_leaves_loadable_checkpoints) {
                  "log_every = 1\neval_every = 0\nckpt_every = 1\n"
                  "[eval]\nlengths = 4\nn = 4\n"
                  "[run]\nname = r%d\nout_dir = %s\nseed = 3\nthreads = 1\n", k, dir);
-        CHECK(write_text(ini, text) == 0);
+        CHECK(write_string(ini, text) == 0);
         pid_t pid = start_train(ini);
         CHECK(pid > 0, "fork");
         snprintf(ckpt, sizeof ckpt, "%s/r%d/ckpt.h5", dir, k);

@@ -34,13 +34,6 @@ static int mpi_run(int np, const char *args) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    return fclose(f) == 0;
-}
-
 /* copy with a loss mask on the answer, lengths 1..8 (rows of different lengths, so the ranks'
  * shares of loss positions differ), two micro-batches a step, length split, bucketing */
 static const char *base_ini =

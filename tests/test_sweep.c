@@ -13,13 +13,6 @@
 
 static char out[1 << 16];
 
-static int write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fputs(text, f);
-    return fclose(f) == 0;
-}
-
 /* a tiny copy run: 40 steps, checkpoints every 10, eval at 20 and 40 */
 static const char *base_ini =
     "[model]\nlayers = 1\nheads = 2\nd_model = 16\nmax_pos = 64\nposenc = learned\n"
