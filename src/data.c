@@ -287,6 +287,8 @@ static int pick_length(DataStream *d, int ti, int step) {
     int lo = tr->min_length, hi = data_max_length(tr, ti);
     if (tr->length_dist == LENDIST_CURRICULUM && tr->curriculum_steps > 0 && step < tr->curriculum_steps)
         hi = lo + (int)((double)(hi - lo) * (step + 1) / tr->curriculum_steps);
+    /* a new run's lengths are within the task's (exp_check_lengths); a run made before that
+     * check had them clamped here, and a resumed one keeps drawing as it did */
     int tlo, thi;
     task_length_range(t, &tlo, &thi);
     if (lo < tlo) lo = tlo;

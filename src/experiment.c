@@ -21,17 +21,13 @@ static int build_tasks(Experiment *e, LgErr *err) {
     return 0;
 }
 
-/* Training lengths must be legal for every task, and the longest training sequence must fit
- * the model's positions. */
-static int check_lengths(const Experiment *e, LgErr *err) {
+/* The longest training sequence must fit the model's positions. */
+static int check_positions(const Experiment *e, LgErr *err) {
     const TrainConfig *tr = &e->cfg.train;
     for (int i = 0; i < e->n_tasks; i++) {
         int lo, hi;
         task_length_range(e->tasks[i], &lo, &hi);
         int max_len = data_max_length(tr, i);
-        if (tr->min_length > hi || max_len < lo)
-            return lg_err(err, "[train] lengths %d..%d do not overlap task '%s''s legal lengths %d..%d",
-                          tr->min_length, max_len, task_name(e->tasks[i]), lo, hi);
         int top = max_len < hi ? max_len : hi;
         int need = data_train_tokens(tr, e->tasks[i], i) - 1;
         int row = tr->pack ? (tr->pack_len ? tr->pack_len : e->cfg.model.max_pos) : need;
@@ -43,12 +39,46 @@ static int check_lengths(const Experiment *e, LgErr *err) {
     return 0;
 }
 
-int exp_build(Experiment *e, const Config *cfg, LgErr *err) {
+int exp_check_lengths(const Experiment *e, LgErr *err) {
+    const TrainConfig *tr = &e->cfg.train;
+    for (int i = 0; i < e->n_tasks; i++) {
+        int lo, hi;
+        task_length_range(e->tasks[i], &lo, &hi);
+        const char *name = task_name(e->tasks[i]), *role = i ? " (a hint)" : "";
+        if (tr->min_length < lo)
+            return lg_err(err, "[train] min_length = %d but task '%s'%s generates lengths %d..%d only; "
+                          "set min_length >= %d", tr->min_length, name, role, lo, hi, lo);
+        int max_len = data_max_length(tr, i);
+        if (max_len > hi) {
+            if (i == 0)
+                return lg_err(err, "[train] max_length = %d but task '%s' generates lengths %d..%d only "
+                              "(its options bound them); set max_length <= %d or widen the task's options",
+                              max_len, name, lo, hi, hi);
+            if (tr->hint_max_length)
+                return lg_err(err, "[train] hint_max_length = %d but task '%s' (a hint) generates lengths "
+                              "%d..%d only; set hint_max_length <= %d", max_len, name, lo, hi, hi);
+            return lg_err(err, "[train] max_length = %d (also the hints' longest length) but task '%s' (a hint) "
+                          "generates lengths %d..%d only; set [train] hint_max_length = %d",
+                          max_len, name, lo, hi, hi);
+        }
+    }
+    int lo, hi;
+    task_length_range(e->tasks[0], &lo, &hi);
+    for (int k = 0; k < e->cfg.eval.n_lengths; k++) {
+        int L = e->cfg.eval.lengths[k];
+        if (L < lo || L > hi)
+            return lg_err(err, "[eval] lengths: %d is outside the lengths %d..%d task '%s' generates; "
+                          "keep [eval] lengths within %d..%d", L, lo, hi, task_name(e->tasks[0]), lo, hi);
+    }
+    return 0;
+}
+
+static int build(Experiment *e, const Config *cfg, int strict, LgErr *err) {
     memset(e, 0, sizeof *e);
     e->cfg = *cfg;
     if (cfg_validate(&e->cfg, err) != 0) return -1;
     if (build_tasks(e, err) != 0) return -1;
-    if (check_lengths(e, err) != 0 ||
+    if ((strict && exp_check_lengths(e, err) != 0) || check_positions(e, err) != 0 ||
         model_init(&e->model, &e->cfg.model, vocab_size(&e->vocab), e->cfg.run.seed, err) != 0) {
         for (int i = 0; i < e->n_tasks; i++) task_free(e->tasks[i]);
         vocab_free(&e->vocab);
@@ -58,6 +88,8 @@ int exp_build(Experiment *e, const Config *cfg, LgErr *err) {
     e->has_model = 1;
     return 0;
 }
+
+int exp_build(Experiment *e, const Config *cfg, LgErr *err) { return build(e, cfg, 1, err); }
 
 int exp_load(Experiment *e, const char *arg, const char *const *overrides, int n_overrides,
              CkptFile *f_out, LgErr *err) {
@@ -72,7 +104,7 @@ int exp_load(Experiment *e, const char *arg, const char *const *overrides, int n
     if (cfg_load_string(&cfg, f.config, origin, err) != 0) goto fail;
     for (int i = 0; i < n_overrides; i++)
         if (cfg_set(&cfg, overrides[i], err) != 0) goto fail;
-    if (exp_build(e, &cfg, err) != 0) goto fail;
+    if (build(e, &cfg, 0, err) != 0) goto fail;
     if (f.n_vocab != e->vocab.n) {
         lg_err(err, "%s: stored vocabulary has %d tokens but the tasks build %d; the checkpoint "
                "was made with other task options or another lengen version", path, f.n_vocab, e->vocab.n);

@@ -367,6 +367,8 @@ static int setup_resume(Trainer *t, const TrainOptions *o, StartMode *mode, Ckpt
         *mode = START_FORK;
         if (exp_load(&t->e, ckpt, o->overrides, o->n_overrides, f, err) != 0) return -2;
         *have_f = 1;
+        /* a fork is a new run: its lengths are checked as a new run's */
+        if (exp_check_lengths(&t->e, err) != 0) return -2;
         rundir_init_at(&t->run, o->fork);
         if (lock_run(t, err) != 0) return -1;
         if (t->rank == 0 && rundir_state(t->run.dir) != RUNDIR_EMPTY)

@@ -137,3 +137,46 @@ TEST(eval_set_attn_scale_on_a_checkpoint) {
     lg_free(got);
     unlink(path);
 }
+
+/* A task does not clamp the lengths a run asks for: sort over the ten values 0..9 without
+ * repeats has lists of 1..10 elements, and every length key outside that is an error at build
+ * time (lengen config and lengen train) naming the key, the value, the range and the fix. */
+static int build_error(const char *const *sets, int n_sets, char *msg, size_t cap) {
+    static const char *ini = "[model]\nlayers = 1\nheads = 1\nd_model = 8\nmax_pos = 64\n"
+                             "[task]\nmain = sort\nhints = fill:0.5\nvalues = 0..9\nrepeat = false\n"
+                             "[train]\nmin_length = 2\nmax_length = 10\n[eval]\nlengths = 5:10\n";
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    if (cfg_load_string(&c, ini, "ini", &err) != 0) return snprintf(msg, cap, "%.400s", err.msg), -2;
+    for (int i = 0; i < n_sets; i++)
+        if (cfg_set(&c, sets[i], &err) != 0) return snprintf(msg, cap, "%.400s", err.msg), -2;
+    Experiment e;
+    if (exp_build(&e, &c, &err) != 0) return snprintf(msg, cap, "%.400s", err.msg), -1;
+    exp_free(&e);
+    msg[0] = 0;
+    return 0;
+}
+
+TEST(lengths_outside_the_task_are_errors_not_clamps) {
+    char msg[512];
+    CHECK(build_error(NULL, 0, msg, sizeof msg) == 0, "the base config: %s", msg);
+    const char *hint_ok[] = {"train.max_length=8", "train.hint_max_length=10", "eval.lengths=5:8"};
+    CHECK(build_error(hint_ok, 3, msg, sizeof msg) == 0, "%s", msg);
+    static const struct {
+        const char *set[2];
+        const char *want[4];
+    } bad[] = {
+        {{"train.max_length=500"}, {"[train] max_length = 500", "'sort'", "1..10", "max_length <= 10"}},
+        {{"train.max_length=11"}, {"[train] max_length = 11", "'sort'", "1..10", "max_length <= 10"}},
+        {{"eval.lengths=5:11"}, {"[eval] lengths", "11", "1..10", "'sort'"}},
+        {{"train.max_length=8", "train.hint_max_length=12"}, {"hint_max_length = 12", "'fill'", "1..10", "<= 10"}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = bad[i].set[1] ? 2 : 1;
+        CHECK(build_error(bad[i].set, n, msg, sizeof msg) == -1, "%s built (or failed before the build: %s)",
+              bad[i].set[n - 1], msg);
+        for (int k = 0; k < 4; k++)
+            CHECK(strstr(msg, bad[i].want[k]), "%s: the message lacks '%s': %s", bad[i].set[n - 1], bad[i].want[k], msg);
+    }
+}
