@@ -29,6 +29,12 @@ typedef enum {
 
 /* range flags: which bounds apply and whether they are open */
 enum { R_LO = 1, R_HI = 2, R_LO_OPEN = 4, R_HI_OPEN = 8 };
+/* K_LENGTHS: the list may be empty */
+enum { R_EMPTY_OK = 16 };
+/* a K_LENGTHS key points at a count followed by its CFG_MAX_LENGTHS-long list */
+_Static_assert(offsetof(EvalConfig, lengths) == offsetof(EvalConfig, n_lengths) + sizeof(int), "n_lengths, lengths");
+_Static_assert(offsetof(EvalConfig, best_lengths) == offsetof(EvalConfig, n_best_lengths) + sizeof(int),
+               "n_best_lengths, best_lengths");
 
 typedef struct Key {
     const char *section, *name;
@@ -129,11 +135,12 @@ static const Key schema[] = {
     INT_KEY("train", "ckpt_every", train.ckpt_every, "500", LOHI, 0, BIG, "steps between checkpoints; 0 = only at the end"),
 
     /* [eval] */
-    {"eval", "lengths", K_LENGTHS, OFF(eval), 0, NULL, "10:100:10", 0, 0, 0, "lengths evaluated: numbers and start:stop:step ranges (stop inclusive), comma separated, ascending"},
+    {"eval", "lengths", K_LENGTHS, OFF(eval.n_lengths), 0, NULL, "10:100:10", 0, 0, 0, "lengths evaluated: numbers and start:stop:step ranges (stop inclusive), comma separated, ascending"},
     INT_KEY("eval", "n", eval.n, "200", LOHI, 1, 1 << 24, "held-out examples per length"),
     INT_KEY("eval", "batch_size", eval.batch_size, "64", LOHI, 1, 1 << 20, "examples decoded together"),
     BOOL_KEY("eval", "hints", eval.hints, "true", "also evaluate the hint tasks (false: the main task only, half the time for one hint)"),
-    STR_KEY("eval", "best_metric", eval.best_metric, metric_names, "exact_match", "metric (mean over lengths, main task) that picks best.h5"),
+    STR_KEY("eval", "best_metric", eval.best_metric, metric_names, "exact_match", "metric (mean over best_lengths, main task) that picks best.h5"),
+    {"eval", "best_lengths", K_LENGTHS, OFF(eval.n_best_lengths), 0, NULL, "", R_EMPTY_OK, 0, 0, "the lengths (a subset of lengths) whose mean best_metric picks best.h5, e.g. the validation lengths, leaving out-of-distribution lengths only watched; empty = all of lengths"},
 
     /* [run] */
     STR_KEY("run", "name", run.name, NULL, "default", "run name; output goes to out_dir/name/ (letters, digits, . _ -)"),
@@ -507,13 +514,14 @@ static int set_key(Config *c, const Key *k, const char *v, Where w, LgErr *err) 
     }
     case K_LENGTHS: {
         LgErr e2;
-        int n;
-        EvalConfig *ev = &c->eval;
+        int n = 0;
+        int *count = (int *)(base + k->off), *list = count + 1;   /* n_X then X[CFG_MAX_LENGTHS] */
         int tmp[CFG_MAX_LENGTHS];
-        if (cfg_parse_lengths(v, tmp, CFG_MAX_LENGTHS, &n, &e2)) return where_err(err, w, "[%s] %s = '%s': %s", k->section, k->name, v, e2.msg);
-        memset(ev->lengths, 0, sizeof ev->lengths);
-        memcpy(ev->lengths, tmp, (size_t)n * sizeof(int));
-        ev->n_lengths = n;
+        if (!((k->range & R_EMPTY_OK) && !*skip_ws(v)) && cfg_parse_lengths(v, tmp, CFG_MAX_LENGTHS, &n, &e2))
+            return where_err(err, w, "[%s] %s = '%s': %s", k->section, k->name, v, e2.msg);
+        memset(list, 0, CFG_MAX_LENGTHS * sizeof(int));
+        memcpy(list, tmp, (size_t)n * sizeof(int));
+        *count = n;
         return 0;
     }
     case K_MAIN:
@@ -818,7 +826,11 @@ static void format_key(const Config *c, const Key *k, char *buf, size_t size) {
     }
     case K_STRING: snprintf(buf, size, "%s", base + k->off); break;
     case K_U64: snprintf(buf, size, "%llu", *(const unsigned long long *)(base + k->off)); break;
-    case K_LENGTHS: format_lengths(buf, size, c->eval.lengths, c->eval.n_lengths); break;
+    case K_LENGTHS: {
+        const int *count = (const int *)(base + k->off);
+        format_lengths(buf, size, count + 1, *count);
+        break;
+    }
     case K_MAIN: snprintf(buf, size, "%s", c->task.tasks[0].name); break;
     case K_MAIN_WEIGHT: format_float(buf, size, c->task.tasks[0].sample_weight); break;
     case K_HINTS: format_task_list(buf, size, c->task.tasks + 1, c->task.n_tasks - 1, 0); break;
@@ -960,6 +972,14 @@ int cfg_validate(const Config *c, LgErr *err) {
         if (ev->lengths[i] < 1) return lg_err(err, "[eval] lengths: %d is not a positive length", ev->lengths[i]);
         if (i && ev->lengths[i] <= ev->lengths[i - 1])
             return lg_err(err, "[eval] lengths must be ascending without repeats, but %d follows %d", ev->lengths[i], ev->lengths[i - 1]);
+    }
+    for (int i = 0; i < ev->n_best_lengths; i++) {
+        int in = 0;
+        for (int k = 0; k < ev->n_lengths; k++) in |= ev->lengths[k] == ev->best_lengths[i];
+        if (!in)
+            return lg_err(err, "[eval] best_lengths: %d is not one of [eval] lengths; best_lengths picks "
+                          "best.h5 from lengths that are evaluated, so list a subset of lengths (or leave it "
+                          "empty for all of them)", ev->best_lengths[i]);
     }
     int metric_ok = 0;
     for (int i = 0; metric_names[i]; i++) metric_ok |= !strcmp(ev->best_metric, metric_names[i]);

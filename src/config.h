@@ -132,8 +132,10 @@ typedef struct EvalConfig {
     int n;                          /* 200 held-out examples per length */
     int batch_size;                 /* 64 */
     int hints;                      /* 1: evaluate the hint tasks too; 0: the main task only */
-    char best_metric[CFG_NAME_MAX]; /* "exact_match" (or "token_accuracy"): mean over lengths,
-                                       main task; picks best.h5 */
+    char best_metric[CFG_NAME_MAX]; /* "exact_match" (or "token_accuracy"): mean over the
+                                       best lengths, main task; picks best.h5 */
+    int n_best_lengths;             /* 0 (""): all of lengths */
+    int best_lengths[CFG_MAX_LENGTHS];   /* a subset of lengths; the mean that picks best.h5 */
 } EvalConfig;
 
 typedef struct RunConfig {
@@ -164,7 +166,7 @@ int cfg_load_string(Config *c, const char *text, const char *origin, LgErr *err)
  * line; origin "--set". A [task] key that is not a mixture key sets a task option. */
 int cfg_set(Config *c, const char *assignment, LgErr *err);
 /* Every key's range (as in the schema) and the cross-field checks: heads divide d_model, the
- * positional keys (pe_check: rope dims, t5 buckets, random positions, ...), min_length <= max_length, warmup < steps, eval lengths ascending and unique, main
+ * positional keys (pe_check: rope dims, t5 buckets, random positions, ...), min_length <= max_length, warmup < steps, eval lengths ascending and unique, best_lengths a subset of them, main
  * task set, no duplicate task names, ... Checks that need the task library (lengths legal for
  * the task, sequences fitting max_pos) are the trainer's. Returns 0 or -1 with err. */
 int cfg_validate(const Config *c, LgErr *err);

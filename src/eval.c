@@ -240,15 +240,21 @@ void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult 
     fflush(f);
 }
 
+static int is_best_length(const EvalConfig *ec, int length) {
+    if (ec->n_best_lengths == 0) return 1;
+    for (int k = 0; k < ec->n_best_lengths; k++)
+        if (ec->best_lengths[k] == length) return 1;
+    return 0;
+}
+
 double eval_score(const Experiment *e, const EvalResult *r, int n_results, const char *metric) {
     double sum = 0;
     int n = 0;
     int tok = strcmp(metric, "token_accuracy") == 0;
     for (int i = 0; i < n_results; i++)
-        if (r[i].task == 0 && r[i].n) {
+        if (r[i].task == 0 && r[i].n && is_best_length(&e->cfg.eval, r[i].length)) {
             sum += tok ? r[i].token_accuracy : r[i].exact_match;
             n++;
         }
-    (void)e;
     return n ? sum / n : -1;
 }

@@ -54,7 +54,8 @@ int eval_write_csv(FILE *f, const char *path, const Experiment *e, long step, co
  * training range are marked. */
 void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);
 /* Mean of the chosen metric ("exact_match" or "token_accuracy") over the evaluated lengths of
- * the main task; -1 when none was evaluated. */
+ * the main task that are in [eval] best_lengths (all of them when that is empty); the score
+ * that picks best.h5. -1 when none was evaluated. */
 double eval_score(const Experiment *e, const EvalResult *r, int n_results, const char *metric);
 
 #endif

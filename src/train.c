@@ -245,8 +245,8 @@ static int evaluate(Trainer *t, int print_table, int quiet, int record, LgErr *e
         end_progress_line(t);
         eval_print_table(stdout, &t->e, t->step, t->results, t->n_results);
     } else if (!quiet && !t->tty) {
-        printf("eval at step %ld: %s %.4f (mean over lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
-               score, task_name(t->e.tasks[0]));
+        printf("eval at step %ld: %s %.4f (mean over %s lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
+               score, t->e.cfg.eval.n_best_lengths ? "[eval] best_lengths'" : "all", task_name(t->e.tasks[0]));
     }
     if (record && score > t->best) {
         t->best = (float)score;

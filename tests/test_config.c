@@ -296,6 +296,7 @@ static int change_everything(Config *c, LgErr *err) {
         "train.curriculum_steps=300", "train.pack=true", "train.pack_len=900", "train.length_split=3", "train.bucket=4", "train.log_every=5",
         "train.eval_every=0", "train.ckpt_every=100",
         "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.best_metric=token_accuracy",
+        "eval.best_lengths=5:25:5,100",
         "run.name=everything", "run.out_dir=/tmp/somewhere else", "run.seed=12345678901234", "run.threads=2",
     };
     for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)

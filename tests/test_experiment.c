@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/eval.h"
 #include "../src/experiment.h"
 #include "test.h"
 
@@ -179,4 +180,36 @@ TEST(lengths_outside_the_task_are_errors_not_clamps) {
         for (int k = 0; k < 4; k++)
             CHECK(strstr(msg, bad[i].want[k]), "%s: the message lacks '%s': %s", bad[i].set[n - 1], bad[i].want[k], msg);
     }
+}
+
+/* eval_score, the number that picks best.h5: with [eval] best_lengths = 5 only length 5 counts.
+ * At step A length 5 is at 0.9 and the out-of-distribution 20 at 0.1; at step B 0.8 and 0.6.
+ * The mean over all lengths prefers B (0.7 > 0.5); best_lengths = 5 prefers A. */
+TEST(eval_score_uses_best_lengths) {
+    Experiment e;
+    memset(&e, 0, sizeof e);
+    LgErr err;
+    cfg_defaults(&e.cfg);
+    CHECK(cfg_set(&e.cfg, "task.main=copy", &err) == 0 && cfg_set(&e.cfg, "eval.lengths=5,20", &err) == 0, "%s", err.msg);
+    EvalResult a[2] = {{.task = 0, .length = 5, .n = 10, .exact_match = 0.9},
+                       {.task = 0, .length = 20, .n = 10, .exact_match = 0.1}};
+    EvalResult b[2] = {{.task = 0, .length = 5, .n = 10, .exact_match = 0.8},
+                       {.task = 0, .length = 20, .n = 10, .exact_match = 0.6}};
+    CHECK(cfg_validate(&e.cfg, &err) == 0, "%s", err.msg);
+    CHECK(eval_score(&e, a, 2, "exact_match") < eval_score(&e, b, 2, "exact_match"), "all lengths: B wins");
+    CHECK(cfg_set(&e.cfg, "eval.best_lengths=5", &err) == 0 && cfg_validate(&e.cfg, &err) == 0, "%s", err.msg);
+    CHECK_NEAR(eval_score(&e, a, 2, "exact_match"), 0.9, 1e-12, 0);
+    CHECK_NEAR(eval_score(&e, b, 2, "exact_match"), 0.8, 1e-12, 0);
+    /* the default writes and reads back as empty (all lengths); a length not evaluated is refused */
+    Config c;
+    cfg_defaults(&c);
+    CHECK(c.eval.n_best_lengths == 0);
+    CHECK(cfg_set(&c, "task.main=copy", &err) == 0, "%s", err.msg);
+    char *text = cfg_to_string(&c);
+    Config back;
+    cfg_defaults(&back);
+    CHECK(cfg_load_string(&back, text, "written", &err) == 0 && cfg_equal(&c, &back), "%s", err.msg);
+    lg_free(text);
+    CHECK(cfg_set(&c, "eval.best_lengths=15", &err) == 0);
+    CHECK(cfg_validate(&c, &err) != 0 && strstr(err.msg, "best_lengths") && strstr(err.msg, "15"), "%s", err.msg);
 }
