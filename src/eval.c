@@ -203,11 +203,11 @@ int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err) {
 }
 
 int eval_write_csv(FILE *f, const char *path, const Experiment *e, long step, const EvalResult *r, int n_results,
-                   LgErr *err) {
+                   const char *overrides, LgErr *err) {
     for (int i = 0; i < n_results; i++)
         if (r[i].n)
             rundir_eval_row(f, step, task_name(e->tasks[r[i].task]), r[i].length, r[i].n, r[i].exact_match,
-                            r[i].token_accuracy, r[i].first_error);
+                            r[i].token_accuracy, r[i].first_error, overrides);
     return lg_flush_check(f, path, err);
 }
 

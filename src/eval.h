@@ -47,9 +47,10 @@ int eval_sweep(Experiment *e, int only, EvalResult *results, LgErr *err);
 void eval_set_interrupt(const volatile int *flag);
 
 /* Appends a row per evaluated result to the eval.csv f (rundir.h: its columns; path names it
- * in messages) and flushes. Returns 0, or -1 with err when the rows could not be written. */
+ * in messages; overrides, when neither NULL nor "", go in every row's 8th field) and flushes.
+ * Returns 0, or -1 with err when the rows could not be written. */
 int eval_write_csv(FILE *f, const char *path, const Experiment *e, long step, const EvalResult *r, int n_results,
-                   LgErr *err);
+                   const char *overrides, LgErr *err);
 /* Prints the exact-match table: a row per length, a column per task; lengths inside the
  * training range are marked. */
 void eval_print_table(FILE *f, const Experiment *e, long step, const EvalResult *r, int n_results);

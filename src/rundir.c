@@ -231,8 +231,17 @@ void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path) {
 }
 
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
-                     double token_accuracy, double first_error) {
-    fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f\n", step, task, length, n, exact_match, token_accuracy, first_error);
+                     double token_accuracy, double first_error, const char *overrides) {
+    fprintf(f, "%ld,%s,%d,%d,%.6f,%.6f,%.3f", step, task, length, n, exact_match, token_accuracy, first_error);
+    if (overrides && *overrides) {
+        fputs(",\"", f);
+        for (const char *p = overrides; *p; p++) {
+            if (*p == '"') fputc('"', f);   /* CSV: a quote inside a quoted field is doubled */
+            fputc(*p, f);
+        }
+        fputc('"', f);
+    }
+    fputc('\n', f);
 }
 
 long rundir_last_train_step(const char *dir) {
@@ -258,6 +267,9 @@ int rundir_read_eval(const char *path, void (*row)(void *ctx, const RundirEvalRo
         if (sscanf(line, "%ld,%127[^,],%d,%d,%lf,%lf,%lf", &r.step, r.task, &r.length, &r.n, &r.exact_match,
                    &r.token_accuracy, &r.first_error) < 5)
             continue;
+        int commas = 0;   /* task names hold no comma: a 7th one starts the overrides field */
+        for (const char *p = line; *p && commas < 7; p++) commas += *p == ',';
+        if (commas == 7) continue;
         row(ctx, &r);
     }
     fclose(f);

@@ -93,10 +93,12 @@ int rundir_train_row(RunDir *r, long step, double loss, const double *task_sum, 
 FILE *rundir_eval_csv_open(const char *path, int append, LgErr *err);
 /* The eval.csv beside a checkpoint file (what `lengen eval` appends to). */
 void rundir_eval_csv_path(char *out, size_t cap, const char *ckpt_path);
-/* Appends one eval.csv row (the header's columns); lg_flush_check (util.h) tells whether it
- * was written. */
+/* Appends one eval.csv row (the header's columns; with overrides neither NULL nor "", an 8th
+ * field holding them, CSV-quoted: the --set assignments of a `lengen eval` that changed what
+ * was evaluated, so the row never passes for one of the run's own); lg_flush_check (util.h)
+ * tells whether it was written. */
 void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, double exact_match,
-                     double token_accuracy, double first_error);
+                     double token_accuracy, double first_error, const char *overrides);
 
 /* The step of the last row of dir's train.csv, or -1 without a file or a row. */
 long rundir_last_train_step(const char *dir);
@@ -109,8 +111,9 @@ typedef struct RundirEvalRow {
     double exact_match, token_accuracy, first_error;
 } RundirEvalRow;
 
-/* Calls row(ctx, r) for each row of the eval.csv at path, in file order (the header and lines
- * without step,task,length,n,exact_match are skipped; missing later fields read as 0).
+/* Calls row(ctx, r) for each row of the eval.csv at path, in file order (the header, lines
+ * without step,task,length,n,exact_match and rows with an overrides field are skipped: those
+ * are not the run's own evaluations; missing later fields read as 0).
  * Returns 0, or -1 when the file cannot be opened. */
 int rundir_read_eval(const char *path, void (*row)(void *ctx, const RundirEvalRow *r), void *ctx);
 

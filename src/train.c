@@ -238,7 +238,8 @@ static int evaluate(Trainer *t, int print_table, int quiet, int record, LgErr *e
     if (record) {
         char csv_path[700];
         rundir_file(csv_path, sizeof csv_path, t->run.dir, RUNDIR_EVAL_CSV);
-        if (eval_write_csv(t->run.eval_csv, csv_path, &t->e, t->step, t->results, t->n_results, err) != 0) return -1;
+        if (eval_write_csv(t->run.eval_csv, csv_path, &t->e, t->step, t->results, t->n_results, NULL, err) != 0)
+            return -1;
     }
     double score = eval_score(&t->e, t->results, t->n_results, t->e.cfg.eval.best_metric);
     if (print_table) {

@@ -471,14 +471,14 @@ TEST(integrity_csv_row_and_close_report_a_failed_write) {
     CHECK(rc == -1 && strstr(err.msg, "/tmp/lengen_run_on_a_full_disk/train.csv") && strstr(err.msg, "disk full"),
           "%s", err.msg);
     CHECK(rundir_sync(&r, &err) == -1 && strstr(err.msg, "train.csv"), "%s", err.msg);
-    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);   /* buffered: seen at close */
+    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1, NULL);   /* buffered: seen at close */
     err.msg[0] = 0;
     CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "train.csv") && strstr(err.msg, "an earlier write"),
           "the first failure: %s", err.msg);
     CHECK(!r.train_csv && !r.eval_csv, "both closed");
     r.eval_csv = fopen("/dev/full", "w");
     CHECK(r.eval_csv, "open /dev/full");
-    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1);
+    rundir_eval_row(r.eval_csv, 10, "copy", 4, 8, 1, 1, -1, NULL);
     CHECK(rundir_close(&r, &err) == -1 && strstr(err.msg, "eval.csv") && strstr(err.msg, "disk full"), "%s", err.msg);
 }
 

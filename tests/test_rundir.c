@@ -26,8 +26,8 @@ TEST(rundir_eval_rows_read_back) {
     rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
     FILE *f = rundir_eval_csv_open(path, 0, &err);
     CHECK(f, "%s", err.msg);
-    rundir_eval_row(f, 500, "sort_unique", 20, 64, 0.953125, 0.99, 3.5);
-    rundir_eval_row(f, 1000, "copy", 100, 32, 1.0, 1.0, -1.0);
+    rundir_eval_row(f, 500, "sort_unique", 20, 64, 0.953125, 0.99, 3.5, NULL);
+    rundir_eval_row(f, 1000, "copy", 100, 32, 1.0, 1.0, -1.0, NULL);
     fclose(f);
     Rows rs = {0};
     CHECK(rundir_read_eval(path, keep_row, &rs) == 0);

@@ -502,3 +502,50 @@ TEST(runfolder_best_h5_from_best_lengths) {
     CHECK(st == 2 && strstr(out, "best_lengths") && strstr(out, "4"), "exit %d: %s", st, out);
     sh("rm -rf %s", dir);
 }
+
+/* lengen eval's rows: plain ones append to the run folder's eval.csv as the trainer's do; with
+ * a --set outside [eval] (the model, the tasks) they carry the overrides in an 8th field, which
+ * the readers skip (rundir_read_eval: the trainer's resume and the sweep's table); a checkpoint
+ * outside a run folder is printed only, and --out FILE names where its rows go. */
+static void count_row(void *ctx, const RundirEvalRow *r) { (*(int *)ctx)++; }
+
+static int count_lines(const char *path, const char *needle) {
+    char *text = slurp(path, NULL);
+    int n = 0;
+    for (char *p = text; p && (p = strstr(p, needle)); p++) n++;
+    free(text);
+    return n;
+}
+
+TEST(runfolder_eval_rows_with_overrides_are_marked) {
+    char dir[64], run[300], csv[400], x[400], o[400];
+    if (!make_dir(dir, sizeof dir)) return;
+    snprintf(run, sizeof run, "%s/t", dir);
+    snprintf(csv, sizeof csv, "%s/eval.csv", run);
+    snprintf(x, sizeof x, "%s/x.h5", dir);
+    snprintf(o, sizeof o, "%s/o.csv", dir);
+    SH_OK(0, "$L train %s/tiny.ini --set run.out_dir=%s --quiet", dir, dir);
+    int rows = 0;
+    CHECK(rundir_read_eval(csv, count_row, &rows) == 0 && rows == 4, "%d rows after training", rows);
+    /* --lengths, --n and eval.* keys evaluate the run as trained: plain rows */
+    SH_OK(0, "$L eval %s --n 4 --set eval.hints=false", run);
+    CHECK(strstr(out, "appended to") && !strstr(out, "overrides"), "%s", out);
+    rows = 0;
+    CHECK(rundir_read_eval(csv, count_row, &rows) == 0 && rows == 6, "%d rows after a plain eval", rows);
+    SH_OK(0, "$L eval %s --n 4 --set model.attn_scale=1.5 --threads 1", run);
+    CHECK(strstr(out, "marked with the overrides 'model.attn_scale=1.5'"), "%s", out);
+    CHECK(count_lines(csv, ",\"model.attn_scale=1.5\"\n") == 2, "eval.csv lacks the marked rows");
+    rows = 0;
+    CHECK(rundir_read_eval(csv, count_row, &rows) == 0 && rows == 6, "the marked rows were read as the run's (%d)", rows);
+    /* the trainer resumes over them: a finished run's evaluation at step 6 is still found */
+    SH_OK(0, "$L train --resume %s --quiet", run);
+    /* outside a run folder: printed only, or to --out */
+    SH_OK(0, "cp %s/best.h5 %s && $L eval %s --n 4", run, x, x);
+    CHECK(strstr(out, "rows not written"), "%s", out);
+    snprintf(csv, sizeof csv, "%s/eval.csv", dir);
+    CHECK(!exists(csv), "%s was written beside a checkpoint outside a run folder", csv);
+    SH_OK(0, "$L eval %s --n 4 --out %s", x, o);
+    CHECK(count_lines(o, "step,task,length,n,exact_match,token_accuracy,first_error\n") == 1 &&
+          count_lines(o, ",copy,") == 2, "%s", out);
+    sh("rm -rf %s", dir);
+}

@@ -7,7 +7,8 @@
 Each RUN is a run folder (its eval.csv) or an eval.csv. By default the main task's rows of the
 last evaluated step are drawn; --task picks another task (or `all`), --step a step (or `all`:
 one curve per step, to watch generalization appear). Rows repeated for the same step, task and
-length (a later `lengen eval` appends to eval.csv) keep the last. The shaded band is the run's
+length (a later `lengen eval` appends to eval.csv) keep the last; rows with an 8th field, the
+overrides of a `lengen eval --set` (another model or data than the run's), are left out. The shaded band is the run's
 training length range when its config.ini is beside eval.csv.
 """
 import argparse
@@ -35,6 +36,8 @@ def read_run(arg):
         if not r.fieldnames or not need <= set(r.fieldnames):
             sys.exit("%s: expected the columns %s, got %s" % (path, sorted(need), r.fieldnames))
         for row in r:
+            if row.get(None):  # an `overrides` field: `lengen eval --set`, not the run as trained
+                continue
             key = (int(row["step"]), row["task"], int(row["length"]))
             if key not in rows:
                 order.append(key)

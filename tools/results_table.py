@@ -5,7 +5,8 @@
 
 One row per run (its folder name), one column per evaluated length, from the last evaluated
 step of the main task (the first task in eval.csv). Lengths inside the run's training range
-(from its config.ini) are marked with *. Standard library only.
+(from its config.ini) are marked with *. Rows marked with overrides (an 8th field, from
+`lengen eval --set`) are left out. Standard library only.
 """
 import argparse
 import configparser
@@ -16,7 +17,8 @@ import sys
 
 def last_step_rows(path):
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        # rows with an `overrides` field come from `lengen eval --set`, not the run as trained
+        rows = [r for r in csv.DictReader(f) if not r.get(None)]
     if not rows:
         sys.exit("%s: no evaluation rows" % path)
     main = rows[0]["task"]

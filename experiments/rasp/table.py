@@ -49,7 +49,8 @@ def csv_rows(path):
     if not os.path.exists(path):
         return []
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        # eval.csv rows with an `overrides` field come from `lengen eval --set`, not the run as trained
+        return [r for r in csv.DictReader(f) if not r.get(None)]
 
 
 def run_result(d):
