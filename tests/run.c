@@ -1,11 +1,14 @@
 /* The test runner: runs every registered test (or those whose name contains argv[1]) and
- * prints "N passed, N failed". Exit status 1 when any test failed. */
+ * prints "N passed, N failed". Exit status 1 when any test failed. After each test it removes
+ * the temporary folders the test made (files.h), also when the test failed midway; with
+ * LENGEN_TEST_KEEP=1 a failed test's folders stay and are named. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/util.h"
+#include "files.h"
 #include "test.h"
 
 typedef struct {
@@ -68,6 +71,8 @@ static int by_file_then_name(const void *a, const void *b) {
 int main(int argc, char **argv) {
     const char *filter = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
+    const char *keep_env = getenv("LENGEN_TEST_KEEP");
+    int keep = keep_env && strcmp(keep_env, "0") != 0;
     lg_set_threads(0);
     qsort(cases, (size_t)n_cases, sizeof *cases, by_file_then_name);
     for (int i = 0; i < n_cases; i++) {
@@ -76,6 +81,7 @@ int main(int argc, char **argv) {
         double t0 = lg_seconds();
         cases[i].fn();
         double dt = lg_seconds() - t0;
+        test_tmpdir_cleanup(keep && current_failed);
         printf("%s %-48s %7.2fs\n", current_failed ? "FAIL" : "ok  ", cases[i].name, dt);
         fflush(stdout);
         if (current_failed) failed++; else passed++;

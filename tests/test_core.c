@@ -1,10 +1,12 @@
 /* Tests of the core: arena reuse, parameter block layout, rng determinism. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../src/autograd.h"
 #include "../src/rng.h"
 #include "../src/tensor.h"
 #include "../src/util.h"
+#include "files.h"
 #include "test.h"
 
 TEST(arena_folds_chunks_and_then_stops_allocating) {
@@ -64,4 +66,26 @@ TEST(rng_is_deterministic_and_uniform) {
     CHECK(fabs(mean) < 0.02 && fabs(var - 1) < 0.03, "normal mean %g var %g", mean, var);
     Rng f1 = rng_fork(&a, 1), f2 = rng_fork(&a, 2);
     CHECK(rng_u64(&f1) != rng_u64(&f2), "forks with different labels must differ");
+}
+
+/* test_tmpdir's folders go, contents and all, when the runner cleans up after a test (which it
+ * does after every test, passed or failed); kept (LENGEN_TEST_KEEP) they stay. */
+TEST(test_tmpdir_folders_are_removed_after_the_test) {
+    char dir[64], path[200];
+    struct stat st;
+    for (int keep = 0; keep < 2; keep++) {
+        CHECK(test_tmpdir(dir, sizeof dir));
+        CHECK(strstr(dir, "/lengen_test_") && stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "%s", dir);
+        snprintf(path, sizeof path, "%s/sub", dir);
+        CHECK(mkdir(path, 0700) == 0, "mkdir %s", path);
+        snprintf(path, sizeof path, "%s/sub/file", dir);
+        FILE *f = fopen(path, "w");
+        CHECK(f && fputs("x", f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+        test_tmpdir_cleanup(keep);
+        CHECK((stat(dir, &st) == 0) == keep, "%s %s after the cleanup", dir, keep ? "was removed" : "is still there");
+    }
+    /* the kept one is the harness's no more: remove it by hand */
+    CHECK(remove(path) == 0);
+    snprintf(path, sizeof path, "%s/sub", dir);
+    CHECK(remove(path) == 0 && remove(dir) == 0);
 }

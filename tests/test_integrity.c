@@ -26,20 +26,10 @@
 #include "../src/util.h"
 #include "cli_run.h"
 #include "model_helpers.h"
+#include "files.h"
 #include "test.h"
 
 static const char *VOCAB[] = {"<pad>", "0", "1", "+", "=", "é"};
-
-static void temp_dir(char *buf, size_t n) {
-    snprintf(buf, n, "/tmp/lengen_test_XXXXXX");
-    if (!mkdtemp(buf)) buf[0] = 0;
-}
-
-static void remove_tree(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
 
 static unsigned char *read_whole(const char *path, long *size) {
     FILE *f = fopen(path, "rb");
@@ -107,7 +97,7 @@ static int save_small(const char *path, Model *m, LgErr *err) {
 
 TEST(integrity_checkpoint_carries_a_crc_header_and_older_files_still_load) {
     char dir[64], path[128], old[128];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(path, sizeof path, "%s/m.h5", dir);
     snprintf(old, sizeof old, "%s/old.h5", dir);
     Model m;
@@ -162,7 +152,6 @@ TEST(integrity_checkpoint_carries_a_crc_header_and_older_files_still_load) {
     lg_free(buf);
     model_free(&m);
     model_free(&q);
-    remove_tree(dir);
 }
 
 /* Opens a mutant and, when it opens, loads its parameters into m. Returns 0 or -1 with err. */
@@ -210,7 +199,7 @@ static void try_mutant(Mutants *mu, long size) {
 
 TEST(integrity_damaged_checkpoints_are_refused_before_hdf5_reads_them) {
     char dir[64], path[128], mpath[128];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(path, sizeof path, "%s/m.h5", dir);
     snprintf(mpath, sizeof mpath, "%s/mutant.h5", dir);
     Model m;
@@ -260,12 +249,11 @@ TEST(integrity_damaged_checkpoints_are_refused_before_hdf5_reads_them) {
     lg_free(mu.buf);
     lg_free(orig);
     model_free(&m);
-    remove_tree(dir);
 }
 
 TEST(integrity_failed_save_closes_every_hdf5_id_and_leaves_no_tmp) {
     char dir[64], path[128], tmp[140];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(path, sizeof path, "%s/m.h5", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     Params p;
@@ -292,7 +280,6 @@ TEST(integrity_failed_save_closes_every_hdf5_id_and_leaves_no_tmp) {
     CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == before, "HDF5 ids left open after a save");
     CHECK(exists(path) && !exists(tmp));
     params_free(&p);
-    remove_tree(dir);
 }
 
 /* A tiny run's config text with out_dir dir. */
@@ -314,7 +301,7 @@ static int write_string(const char *path, const char *text) {
 TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksummed) {
     char dir[64], ini[128], text[1024], cmd[1024], ckpt[160], probe[160];
     static char out[1 << 16];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(ini, sizeof ini, "%s/t.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 3, 1);
     CHECK(write_string(ini, text) == 0);
@@ -341,7 +328,6 @@ TEST(integrity_commands_refuse_a_damaged_checkpoint_and_probe_files_are_checksum
         rc = cli_run(cmd, out, sizeof out);
         CHECK(rc == 2 && strstr(out, "checksum mismatch") && strstr(out, ckpt), "%s: exit %d: %s", cmd, rc, out);
     }
-    remove_tree(dir);
 }
 /* A small disk for the full-disk test: a 64 KiB tmpfs mounted on dir when we may mount one
  * (root), else a file size limit of 8 KiB on the commands run (prefix; SIGXFSZ ignored, so a
@@ -353,14 +339,13 @@ typedef struct SmallDisk {
 } SmallDisk;
 
 static void small_disk_open(SmallDisk *d) {
-    temp_dir(d->dir, sizeof d->dir);
+    if (!test_tmpdir(d->dir, sizeof d->dir)) d->dir[0] = 0;
     d->mounted = mount("tmpfs", d->dir, "tmpfs", 0, "size=64k") == 0;
     snprintf(d->prefix, sizeof d->prefix, "%s", d->mounted ? "" : "trap '' XFSZ; ulimit -f 16; ");
 }
 
 static void small_disk_close(SmallDisk *d) {
     if (d->mounted && umount(d->dir) != 0) fprintf(stderr, "could not unmount %s: %s\n", d->dir, strerror(errno));
-    remove_tree(d->dir);
 }
 
 /* Runs lengen args on the small disk's terms. */
@@ -381,7 +366,7 @@ static int has_tmp(const char *dir) {
 TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
     static char out_ckpt[1 << 14], out_probe[1 << 14], out_csv[1 << 14], out_eval[1 << 14];
     char dir[64], ini[128], text[1024], cmd[1024], run[128];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(run, sizeof run, "%s/r", dir);
     snprintf(ini, sizeof ini, "%s/t.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 2, 1);
@@ -421,7 +406,6 @@ TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
     ok = ok && unlink(csv) == 0 && symlink("/dev/full", csv) == 0;
     snprintf(cmd, sizeof cmd, "eval %s", run);
     int rc_eval = cli_run(cmd, out_eval, sizeof out_eval);
-    remove_tree(dir);
 
     const char *why = d.mounted ? "No space left on device (disk full)" : "(file size limit reached)";
     printf("    small disk: %s\n", d.mounted ? "64 KiB tmpfs" : "8 KiB file size limit (no mount permission)");
@@ -438,7 +422,7 @@ TEST(integrity_full_disk_and_failed_csv_writes_end_in_a_clean_message) {
 
 TEST(integrity_csv_rows_are_synced_before_a_checkpoint) {
     char dir[64];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     RunDir r;
     memset(&r, 0, sizeof r);
     snprintf(r.dir, sizeof r.dir, "%s", dir);
@@ -454,7 +438,6 @@ TEST(integrity_csv_rows_are_synced_before_a_checkpoint) {
     CHECK(b && size == 10, "the row is in the file after rundir_sync (%ld bytes)", size);
     lg_free(b);
     CHECK(rundir_close(&r, &err) == 0, "%s", err.msg);
-    remove_tree(dir);
 }
 
 TEST(integrity_csv_row_and_close_report_a_failed_write) {
@@ -494,7 +477,7 @@ TEST(integrity_output_that_cannot_be_written_is_a_failure) {
 TEST(integrity_sweep_table_on_a_full_disk_fails_naming_the_file) {
     static char out[1 << 12];
     char dir[64], path[200], text[600], cmd[300];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(path, sizeof path, "%s/base.ini", dir);
     tiny_ini(text, sizeof text, dir, 16, 2, 1);
     CHECK(write_string(path, text) == 0);
@@ -508,7 +491,6 @@ TEST(integrity_sweep_table_on_a_full_disk_fails_naming_the_file) {
     CHECK(symlink("/dev/full", path) == 0);
     snprintf(cmd, sizeof cmd, "sweep %s/sweep.ini --table", dir);
     int rc = cli_run(cmd, out, sizeof out);
-    remove_tree(dir);
     CHECK(rc == 1 && strstr(out, "results.csv") && strstr(out, "(disk full)"), "exit %d: %s", rc, out);
 }
 
@@ -527,7 +509,7 @@ static pid_t start_train(const char *ini) {
 
 TEST(integrity_kill_9_during_checkpoint_writes_leaves_loadable_checkpoints) {
     char dir[64], ini[128], text[1024], ckpt[200], tmp[210];
-    temp_dir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(ini, sizeof ini, "%s/t.ini", dir);
     /* a checkpoint (~1.2 MB) after every step, so most kills land in or next to a save */
     int rounds = 12, present = 0, mid_write = 0, bad = 0;
@@ -571,7 +553,6 @@ TEST(integrity_kill_9_during_checkpoint_writes_leaves_loadable_checkpoints) {
         }
         if (!ok && !bad++) snprintf(first_bad, sizeof first_bad, "round %d: %s", k, err.msg);
     }
-    remove_tree(dir);
     printf("    %d kill -9s: %d left a ckpt.h5 (every one verified and loaded), %d hit a write (.tmp left)\n",
            rounds, present, mid_write);
     CHECK(bad == 0, "%d checkpoints did not load; first: %s", bad, first_bad);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "cli_run.h"
+#include "files.h"
 #include "test.h"
 
 static char out[1 << 16];
@@ -44,8 +45,7 @@ static const char *base_ini =
     "[eval]\nlengths = 2,4,8\nn = 20\n";
 
 static int setup(char *dir, size_t cap) {
-    snprintf(dir, cap, "/tmp/lengen_mpi_XXXXXX");
-    if (!mkdtemp(dir)) return EXPECT(0, "mkdtemp");
+    if (!test_tmpdir(dir, cap)) return 0;
     char path[300];
     snprintf(path, sizeof path, "%s/base.ini", dir);
     return EXPECT(write_text(path, base_ini), "cannot write %s", path);

@@ -12,6 +12,7 @@
 #include "../src/experiment.h"
 #include "../src/probe.h"
 #include "../src/train.h"
+#include "files.h"
 #include "test.h"
 
 static const char *probe_ini =
@@ -58,10 +59,10 @@ static void attr_str(hid_t f, const char *name, char *out, size_t cap) {
     H5Tclose(t);
 }
 
-/* Trains the tiny probe_ini model into a new folder dir (64 bytes, mkdtemp'd here) and loads its
+/* Trains the tiny probe_ini model into a new folder dir (64 bytes, test_tmpdir'd here) and loads its
  * run into e. Returns 1, or 0 after failing the test. */
 static int tiny_trained_model(char *dir, Experiment *e) {
-    if (!EXPECT(mkdtemp(dir), "mkdtemp")) return 0;
+    if (!test_tmpdir(dir, 64)) return 0;
     Config c;
     LgErr err;
     cfg_defaults(&c);
@@ -78,7 +79,7 @@ static int tiny_trained_model(char *dir, Experiment *e) {
 }
 
 TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
-    char dir[64] = "/tmp/lengen_probe_XXXXXX";
+    char dir[64];
     Experiment e;
     LgErr err;
     if (!tiny_trained_model(dir, &e)) return;
@@ -195,15 +196,12 @@ TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
     free(want_tok);
     free(want_n);
     exp_free(&e);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* probe_summary against the same statistics recomputed here from the probe file's /attn,
  * /tokens, /prompt_len and /n_tokens of the same held-out examples, for every target. */
 TEST(probe_summary_matches_the_dumped_attention) {
-    char dir[64] = "/tmp/lengen_probe_XXXXXX";
+    char dir[64];
     Experiment e;
     LgErr err;
     if (!tiny_trained_model(dir, &e)) return;
@@ -261,7 +259,4 @@ TEST(probe_summary_matches_the_dumped_attention) {
     free(tok);
     free(attn);
     exp_free(&e);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../src/rundir.h"
+#include "files.h"
 #include "test.h"
 
 typedef struct {
@@ -19,10 +20,9 @@ static void keep_row(void *ctx, const RundirEvalRow *r) {
 }
 
 TEST(rundir_eval_rows_read_back) {
-    char dir[256], path[300];
-    snprintf(dir, sizeof dir, "/tmp/lengen_test_%d_rundir", (int)getpid());
+    char dir[64], path[300];
     LgErr err;
-    CHECK(lg_mkdir_p(dir, &err) == 0, "%s", err.msg);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
     FILE *f = rundir_eval_csv_open(path, 0, &err);
     CHECK(f, "%s", err.msg);
@@ -31,8 +31,7 @@ TEST(rundir_eval_rows_read_back) {
     fclose(f);
     Rows rs = {0};
     CHECK(rundir_read_eval(path, keep_row, &rs) == 0);
-    remove(path);
-    rmdir(dir);
+    remove(path);   /* for the missing-file case below */
     CHECK(rs.n == 2, "n %d", rs.n);
     const RundirEvalRow *a = &rs.rows[0], *b = &rs.rows[1];
     CHECK(a->step == 500 && !strcmp(a->task, "sort_unique") && a->length == 20 && a->n == 64);

@@ -19,6 +19,7 @@
 #include "../src/experiment.h"
 #include "../src/rundir.h"
 #include "../src/util.h"
+#include "files.h"
 #include "test.h"
 
 /* A tiny copy experiment: checkpoints and evaluations at steps 3 and 6. */
@@ -34,8 +35,7 @@ static char out[1 << 16];
 
 /* A fresh folder /tmp/lengen_test_XXXXXX with tiny.ini in it. */
 static int make_dir(char *dir, size_t cap) {
-    snprintf(dir, cap, "/tmp/lengen_test_XXXXXX");
-    if (!mkdtemp(dir)) return EXPECT(0, "mkdtemp failed");
+    if (!test_tmpdir(dir, cap)) return 0;
     char ini[300];
     snprintf(ini, sizeof ini, "%s/tiny.ini", dir);
     FILE *f = fopen(ini, "w");
@@ -201,7 +201,6 @@ TEST(runfolder_resume_into_a_copy_writes_only_the_copy) {
     CHECK(ckpt_step(ck) == 9, "the copy's checkpoint is at step %ld", ckpt_step(ck));
     snprintf(ck, sizeof ck, "%s/elsewhere/runs", dir);
     CHECK(!exists(ck), "resume created %s", ck);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_older_checkpoint_refuses_and_forks) {
@@ -247,7 +246,6 @@ TEST(runfolder_older_checkpoint_refuses_and_forks) {
     /* a fork into a folder that holds a run is refused */
     st = sh("$L train --resume %s --fork %s --quiet", best, run);
     CHECK(st == 2 && strstr(out, "already holds a run"), "exit %d: %s", st, out);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_one_trainer_per_folder) {
@@ -283,7 +281,6 @@ TEST(runfolder_one_trainer_per_folder) {
         int sa = exit_status(a), sb = exit_status(b);
         CHECK((sa == 0) + (sb == 0) == 1 && sa + sb == 1, "race %d: exits %d and %d (want one 0 and one 1)", k, sa, sb);
     }
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 /* Kills a trainer that checkpoints every step with SIGKILL 20 times, after it has made
@@ -349,7 +346,6 @@ TEST(runfolder_kill_9_during_checkpoint_writes) {
     fprintf(stderr, "    %d of %d kills left a ckpt.h5.tmp (killed during a checkpoint write); "
             "every checkpoint loaded\n", during_write, kills);
     CHECK(during_write >= 5, "only %d kills landed during a checkpoint write; the test does not test what it says", during_write);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_interrupted_evaluation_is_redone_and_exits_nonzero) {
@@ -384,7 +380,6 @@ TEST(runfolder_interrupted_evaluation_is_redone_and_exits_nonzero) {
     for (char *p = text; p && (p = strstr(p, "\n10,copy,")); p++) rows++;
     free(text);
     CHECK(rows == 6, "showing the table of a finished run appended rows (%d at step 10)", rows);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_killed_before_first_checkpoint_resumes_or_retrains) {
@@ -406,7 +401,6 @@ TEST(runfolder_killed_before_first_checkpoint_resumes_or_retrains) {
     for (char *p = text; p && *p; p++) lines += *p == '\n';
     free(text);
     CHECK(lines == 7, "train.csv has %d lines, want the header and 6 rows", lines);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 TEST(runfolder_config_checks_and_input_bounds) {
@@ -441,7 +435,6 @@ TEST(runfolder_config_checks_and_input_bounds) {
     CHECK(st == 0 && strstr(out, "of 300 right"), "exit %d: %s", st, out);
     st = sh("$L eval %s/t --batch 1000000 --n 1000000 --lengths 1000", dir);
     CHECK(st == 1 && strstr(out, "more than half"), "exit %d: %s", st, out);
-    sh("rm -rf %s", dir);   /* a failed check returns before this: its folder stays for a look */
 }
 
 /* [eval] best_lengths picks best.h5 from the validation lengths only. The run below (token
@@ -500,7 +493,6 @@ TEST(runfolder_best_h5_from_best_lengths) {
     /* a best_lengths entry that is not evaluated is a config error, in config and train alike */
     int st = sh("$L config %s/tiny.ini --set eval.best_lengths=4", dir);
     CHECK(st == 2 && strstr(out, "best_lengths") && strstr(out, "4"), "exit %d: %s", st, out);
-    sh("rm -rf %s", dir);
 }
 
 /* lengen eval's rows: plain ones append to the run folder's eval.csv as the trainer's do; with
@@ -547,5 +539,4 @@ TEST(runfolder_eval_rows_with_overrides_are_marked) {
     SH_OK(0, "$L eval %s --n 4 --out %s", x, o);
     CHECK(count_lines(o, "step,task,length,n,exact_match,token_accuracy,first_error\n") == 1 &&
           count_lines(o, ",copy,") == 2, "%s", out);
-    sh("rm -rf %s", dir);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli_run.h"
+#include "files.h"
 #include "test.h"
 
 static char out[1 << 16];
@@ -22,8 +23,7 @@ static const char *base_ini =
     "[eval]\nlengths = 2,4,6\nn = 20\n";
 
 static int setup(char *dir, size_t cap, char *sweep, size_t scap) {
-    snprintf(dir, cap, "/tmp/lengen_sweep_XXXXXX");
-    if (!mkdtemp(dir)) return EXPECT(0, "mkdtemp");
+    if (!test_tmpdir(dir, cap)) return 0;
     char base[300], text[1200];
     snprintf(base, sizeof base, "%s/base.ini", dir);
     snprintf(sweep, scap, "%s/sweep.ini", dir);

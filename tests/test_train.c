@@ -15,6 +15,7 @@
 #include "../src/experiment.h"
 #include "../src/train.h"
 #include "../src/util.h"
+#include "files.h"
 #include "test.h"
 
 /* A tiny copy experiment: 2 layers, d 32, copy of 1..6 symbols from 6, rope. */
@@ -42,11 +43,6 @@ static int make_config(Config *c, const char *ini, const char *dir, const char *
     }
     if (cfg_validate(c, &err) != 0) return EXPECT(0, "%s", err.msg);
     return 1;
-}
-
-static void tmpdir(char *buf, size_t n) {
-    snprintf(buf, n, "/tmp/lengen_test_XXXXXX");
-    if (!mkdtemp(buf)) buf[0] = 0;
 }
 
 static char *read_file(const char *path) {
@@ -82,7 +78,7 @@ static char *losses_of(const char *dir, const char *name) {
 
 TEST(train_tiny_model_learns_copy) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config c;
     if (!make_config(&c, copy_ini, dir, NULL)) return;
     TrainOptions o = {.quiet = 1};
@@ -104,7 +100,7 @@ TEST(train_tiny_model_learns_copy) {
  * match. `bucket` is the [train] bucket setting. */
 static void check_resume_bit_identical(const char *bucket) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config a, b;
     /* dropout and random positions on, so every Rng stream matters */
     char extra[400];
@@ -160,7 +156,7 @@ static int csv_column(const char *dir, const char *name, int col, double *v, int
 
 TEST(train_length_split_gives_the_unsplit_gradient) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config a, b;
     /* copy with hints of another loss weight, grad_accum 2; grad_clip off so the norm is raw */
     const char *extra = "train.steps=8 train.log_every=1 train.grad_clip=0 train.grad_accum=2 train.warmup=2 "
@@ -191,7 +187,7 @@ TEST(train_resume_is_bit_identical_mid_bucket_pool) {
 
 TEST(train_refuses_bad_checkpoints) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config c;
     if (!make_config(&c, copy_ini, dir, "train.steps=10 train.warmup=2")) return;
     TrainOptions o = {.quiet = 1};
@@ -229,7 +225,7 @@ TEST(train_refuses_bad_checkpoints) {
 
 TEST(train_existing_run_needs_resume_or_force) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config c;
     if (!make_config(&c, copy_ini, dir, "train.steps=5 train.warmup=1")) return;
     TrainOptions o = {.quiet = 1};
@@ -241,7 +237,7 @@ TEST(train_existing_run_needs_resume_or_force) {
 
 TEST(train_stops_on_divergence_keeping_the_last_checkpoint) {
     char dir[64];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     Config c;
     /* an absurd learning rate without clipping overflows within a few steps */
     if (!make_config(&c, copy_ini, dir,
@@ -267,7 +263,7 @@ static void interrupt_run(int sig, const char *set1, const char *set2, const cha
     const char *bin = getenv("LENGEN_BIN");
     CHECK(bin, "LENGEN_BIN is set by make test");
     char dir[64], ini[600];
-    tmpdir(dir, sizeof dir);
+    if (!test_tmpdir(dir, sizeof dir)) return;
     snprintf(ini, sizeof ini, "%s/copy.ini", dir);
     FILE *f = fopen(ini, "w");
     CHECK(f);
