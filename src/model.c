@@ -151,6 +151,15 @@ static Tensor *embed(Model *m, Ag *g, const int *tokens, const PePlan *pl) {
 /* ------------------------------------------------------------------------------------------ */
 /* the block: one for training, evaluation, prefill and decoding                               */
 
+/* The real (non-padding) positions of a batch whose rows have lengths: keep [P] are their
+ * indices b*T + t in [B, T], and rows_packed [n_rows] the loss rows' indices among them. */
+typedef struct {
+    const int *keep;
+    int P;
+    const int *rows_packed;
+    const int *lens;          /* [B] */
+} Packing;
+
 /* Layer l's attention options from the plan: a forward plan has one bias [rows, H, T, T] and a
  * temperature factor per query row, a decode plan one bias and one factor per sequence. */
 static AttnOpts attn_opts(Model *m, Ag *g, const PePlan *pl, int l) {
@@ -168,10 +177,11 @@ static AttnOpts attn_opts(Model *m, Ag *g, const PePlan *pl, int l) {
  * (training, evaluation); with one, the T new tokens' keys and values are appended to layer
  * l's cache and the queries attend over all that sequence has cached (prefill, decoding). */
 static Tensor *attention(Model *m, Ag *g, int l, Tensor *qkv, const PePlan *pl, const KVCache *kv,
-                         Tensor **probs) {
+                         Tensor **probs, const Packing *pk) {
     int H = m->H, hd = m->hd, D = m->D;
     AttnOpts o = attn_opts(m, g, pl, l);
     o.probs_out = probs;
+    if (pk) return op_attention_qkv_ragged(g, qkv, H, pl->B, pl->T, pk->lens, &o);  // [P, D]
     if (!kv && !pe_rotates(&m->pe)) return op_attention_qkv(g, qkv, H, &o);  // no head copies
     Tensor *q = op_split_heads(g, qkv, H, hd, 0);                               // [B, H, T, hd]
     Tensor *k = op_split_heads(g, qkv, H, hd, D);
@@ -192,14 +202,16 @@ static Tensor *attention(Model *m, Ag *g, int l, Tensor *qkv, const PePlan *pl, 
 /* Block l on x [B, T, D]:  x += dropout(proj(attention(norm1(x))));  x += dropout(mlp(norm2(x)))
  * With rows (the last block of a forward that wants logits at a few positions only): after the
  * attention, which needs every position's keys and values, only those rows of x and of the
- * attention output go on (the rest of the block is per row): x [n_rows, D]. */
+ * attention output go on (the rest of the block is per row): x [n_rows, D]. With pk, x is
+ * [P, D], the real positions only, and attention runs on each sequence at its own length. */
 static Tensor *block(Model *m, Ag *g, int l, Tensor *x, const PePlan *pl, const KVCache *kv, int training,
-                     Rng *rng, ModelTrace *trace, const int *rows, int n_rows) {
+                     Rng *rng, ModelTrace *trace, const int *rows, int n_rows, const Packing *pk) {
     ModelLayer *y = &m->layers[l];
     Tensor *h = norm(m, g, x, y->ln1_w, y->ln1_b);
-    Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);                              // [B, T, 3D]
-    Tensor *a = attention(m, g, l, qkv, pl, kv, trace && trace->attn ? &trace->attn[l] : NULL);
+    Tensor *qkv = linear(g, h, y->qkv_w, y->qkv_b);                              // [B, T, 3D] or [P, 3D]
+    Tensor *a = attention(m, g, l, qkv, pl, kv, trace && trace->attn ? &trace->attn[l] : NULL, pk);
     if (rows) {
+        if (pk) rows = pk->rows_packed;
         a = op_gather_rows(g, a, rows, n_rows);                                  // [n_rows, D]
         x = op_gather_rows(g, x, rows, n_rows);
     }
@@ -215,10 +227,11 @@ static Tensor *block(Model *m, Ag *g, int l, Tensor *x, const PePlan *pl, const 
  * at kv->len (which the caller advances). With rows, only those positions leave the last
  * block: [n_rows, D]. */
 static Tensor *body(Model *m, Ag *g, const int *tokens, const PePlan *pl, int training, Rng *rng,
-                    ModelTrace *trace, const KVCache *kv, const int *rows, int n_rows) {
+                    ModelTrace *trace, const KVCache *kv, const int *rows, int n_rows, const Packing *pk) {
     Tensor *x = dropout(m, g, embed(m, g, tokens, pl), training, rng);
+    if (pk) x = op_gather_rows(g, x, pk->keep, pk->P);                          // [P, D]
     for (int l = 0; l < m->L; l++)
-        x = block(m, g, l, x, pl, kv, training, rng, trace, l == m->L - 1 ? rows : NULL, n_rows);
+        x = block(m, g, l, x, pl, kv, training, rng, trace, l == m->L - 1 ? rows : NULL, n_rows, pk);
     return norm(m, g, x, m->lnf_w, m->lnf_b);
 }
 
@@ -234,13 +247,45 @@ int model_check_batch(const Model *m, const ModelBatch *in, LgErr *err) {
     return 0;
 }
 
+/* in's real positions from in->lens into pk (arena memory), or NULL when there is no padding
+ * to skip. Every loss row must be a real position. */
+static const Packing *packing(Packing *pk, Ag *g, const ModelBatch *in) {
+    int B = in->B, T = in->T, P = 0;
+    for (int b = 0; b < B; b++) {
+        LG_ASSERT(in->lens[b] >= 1 && in->lens[b] <= T, "model_forward: lens[%d] = %d outside [1, %d]", b,
+                  in->lens[b], T);
+        P += in->lens[b];
+    }
+    if (P == B * T) return NULL;
+    int *keep = arena_alloc(&g->arena, (size_t)P * sizeof(int));
+    int *start = arena_alloc(&g->arena, (size_t)B * sizeof(int));  // packed index of row b's position 0
+    for (int b = 0, p = 0; b < B; b++) {
+        start[b] = p;
+        for (int t = 0; t < in->lens[b]; t++) keep[p++] = b * T + t;
+    }
+    int *rp = arena_alloc(&g->arena, (size_t)in->n_rows * sizeof(int));
+    for (int i = 0; i < in->n_rows; i++) {
+        int b = in->rows[i] / T, t = in->rows[i] % T;
+        LG_ASSERT(t < in->lens[b], "model_forward: loss row %d (row %d, position %d) is past lens[%d] = %d",
+                  in->rows[i], b, t, b, in->lens[b]);
+        rp[i] = start[b] + t;
+    }
+    pk->keep = keep;
+    pk->P = P;
+    pk->rows_packed = rp;
+    pk->lens = in->lens;
+    return pk;
+}
+
 Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) {
     LG_ASSERT(!(in->training && m->cfg.dropout > 0) || in->rng, "model_forward: training needs in->rng");
     PePlan pl;
     pe_plan_forward(&pl, &m->pe, g, in->B, in->T, in->positions, in->digit_index, in->training, in->rng);
     LG_ASSERT(!in->rows || (!trace && in->n_rows >= 1),
               "model_forward: rows (%d of them) need n_rows >= 1 and no trace", in->n_rows);
-    Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL, in->rows, in->n_rows);
+    Packing pk = {0};
+    const Packing *ppk = in->rows && in->lens && !pe_rotates(&m->pe) ? packing(&pk, g, in) : NULL;
+    Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL, in->rows, in->n_rows, ppk);
     return op_linear(g, x, m->head, NULL);  // [B, T, V] or [n_rows, V]
 }
 
@@ -280,7 +325,7 @@ Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int
     for (int b = 0; b < B; b++) kv->len[b] = 0;  /* a prefill starts every sequence afresh */
     PePlan pl;
     pe_plan_forward(&pl, &m->pe, g, B, T, NULL, digit_index, 0, NULL);
-    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv, NULL, 0);  // [B, T, D]; cache rows 0..T-1
+    Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv, NULL, 0, NULL);  // [B, T, D]; cache rows 0..T-1
     Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
     for (int b = 0; b < B; b++) {
         LG_ASSERT(prompt_len[b] >= 1 && prompt_len[b] <= T,
@@ -303,7 +348,7 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
     /* per sequence: the query is at position n = len[b] over keys 0..n */
     PePlan pl;
     pe_plan_decode(&pl, &m->pe, g, B, kv->len, digit_index);
-    Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv, NULL, 0);  // [B, 1, D]
+    Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv, NULL, 0, NULL);  // [B, 1, D]
     for (int b = 0; b < B; b++) kv->len[b]++;
     int shape[2] = {B, D};
     Tensor *logits = op_linear(g, op_reshape(g, x, 2, shape), m->head, NULL);  // [B, V]

@@ -68,6 +68,11 @@ typedef struct ModelBatch {
                                  strictly increasing, that need logits (training: the loss
                                  positions); the last block then runs the rows only */
     int n_rows;
+    const int *lens;          /* NULL or, with rows, [B] positions of each row that matter: row b's
+                                 positions t >= lens[b] are padding (weight 0, and under the causal
+                                 mask seen by no earlier position). The blocks then run their
+                                 linears, norms and MLP on the sum(lens) real positions only;
+                                 attention still sees [B, T] (the padding's q, k, v are 0) */
 } ModelBatch;
 
 /* What a forward can hand back for probing; any pointer may be NULL. Arrays are [L] and are

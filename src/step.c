@@ -49,13 +49,27 @@ static float grad_of(Stepper *s, const Batch *b) {
         targets[i] = b->targets[rows[i]];
         weights[i] = b->weights[rows[i]];
     }
+    /* row r's length: up to its last position of a task (or with loss); the rest is padding,
+     * which the blocks then skip (ModelBatch lens) */
+    int *lens = arena_alloc(&s->g->arena, (size_t)b->B * sizeof(int)), P = 0;
+    for (int r = 0; r < b->B; r++) {
+        int t = b->T - 1;
+        while (t > 0 && b->pos_task[(size_t)r * b->T + t] < 0 && !(b->weights[(size_t)r * b->T + t] > 0)) t--;
+        lens[r] = t + 1;
+        P += lens[r];
+    }
     ModelBatch in = {.tokens = b->tokens, .B = b->B, .T = b->T, .digit_index = b->digit_index, .training = 1,
-                     .rng = s->rng, .rows = n && n < N ? rows : NULL, .n_rows = n};
+                     .rng = s->rng, .rows = n && n < N ? rows : NULL, .n_rows = n, .lens = lens};
     Tensor *logits = model_forward(s->m, s->g, &in, NULL);  // [n, V]; [B, T, V] if n = 0 or N
     float *nll = s->task_nll ? arena_alloc(&s->g->arena, (size_t)(n ? n : 1) * sizeof(float)) : NULL;
     Tensor *loss = n ? op_cross_entropy(s->g, logits, targets, weights, nll)
                      : op_cross_entropy(s->g, logits, b->targets, b->weights, NULL);
     ag_backward(s->g, loss);
+    /* The step's memory grows with its P real positions, which vary from batch to batch; scaled
+     * to P = N it bounds every later batch of at most this shape (the part proportional to P
+     * grows by N / P, the rest not at all), so the arena is sized for that once instead of
+     * growing whenever a batch has more real positions than any before. */
+    size_t bound = (size_t)((double)s->g->arena.used * N / P);
     float v = loss->data[0];
     if (nll)
         for (int i = 0; i < n; i++)
@@ -64,6 +78,7 @@ static float grad_of(Stepper *s, const Batch *b) {
                 s->task_count[b->pos_task[rows[i]]]++;
             }
     ag_reset(s->g);
+    arena_reserve(&s->g->arena, bound);
     return v;
 }
 

@@ -74,6 +74,16 @@ void arena_reset(Arena *a) {
     a->used = 0;
 }
 
+void arena_reserve(Arena *a, size_t bytes) {
+    LG_ASSERT(a->used == 0, "arena_reserve on an arena in use (%zu bytes)", a->used);
+    if (!a->head->prev && a->head->size >= bytes) return;
+    size_t size = bytes + bytes / 8;
+    if (size < a->head->size) size = a->head->size;
+    chunks_free(a->head);
+    a->head = chunk_new(size, NULL);
+    a->capacity = size;
+}
+
 void arena_free(Arena *a) {
     chunks_free(a->head);
     memset(a, 0, sizeof *a);

@@ -46,6 +46,9 @@ void *arena_calloc(Arena *a, size_t bytes);  /* zeroed */
 /* Forget everything allocated; if the step spilled into extra chunks, replace them with one
  * chunk of the peak size so the next step fits without touching the heap. */
 void arena_reset(Arena *a);
+/* On an empty (just reset) arena: makes sure the next step can use `bytes` without touching
+ * the heap; when it holds less, replaces its memory with one chunk of bytes + bytes / 8. */
+void arena_reserve(Arena *a, size_t bytes);
 void arena_free(Arena *a);
 
 /* ---- tensors ---- */

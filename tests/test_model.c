@@ -442,10 +442,12 @@ TEST(init_is_gpt2_and_seeded) {
 
 /* A forward asked for logits at a few rows (the loss positions of a training step) gives the
  * full forward's logits there, and the same loss and parameter gradients, for schemes acting
- * on the input, on q and k, and as a bias. */
+ * on the input, on q and k, and as a bias; so does one that also skips each row's padding
+ * (ModelBatch lens: rows 1 and 2 end early, with junk tokens after their end). */
 TEST(forward_at_rows_equals_the_full_forward_there) {
     enum { B = 3, T = 9, V = 11 };
-    PeKind kinds[] = {PE_NOPE, PE_LEARNED, PE_ROPE, PE_ALIBI};
+    PeKind kinds[] = {PE_NOPE, PE_LEARNED, PE_ROPE, PE_ALIBI, PE_T5, PE_FIRE};
+    const int lens[B] = {T, T - 2, T - 1};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         ModelConfig c;
         small_cfg(&c, kinds[k]);
@@ -459,7 +461,7 @@ TEST(forward_at_rows_equals_the_full_forward_there) {
             tokens[i] = (i * 7 + 3) % V;
             targets[i] = (i * 5 + 1) % V;
             int t = i % T, b = i / T;
-            weights[i] = t >= 3 + 2 * b ? 0.5f + 0.25f * b : 0.0f;  /* a tail of each row, per row */
+            weights[i] = t >= 3 + 2 * b && t < lens[b] ? 0.5f + 0.25f * b : 0.0f;  /* a tail of each row */
             if (weights[i] > 0) {
                 rows[n] = i;
                 rt[n] = targets[i];
@@ -491,6 +493,18 @@ TEST(forward_at_rows_equals_the_full_forward_there) {
         ag_backward(&g, loss);
         for (size_t i = 0; i < np; i++)
             CHECK_NEAR(m.params.grad[i], full_grad[i], 1e-6, 1e-4, "scheme %zu grad %zu", k, i);
+        ag_reset(&g);
+        in.lens = lens;  /* the padding skipped: [P, D] through the blocks */
+        lr = model_forward(&m, &g, &in, NULL);                              // [n, V]
+        CHECK(lr->ndim == 2 && lr->shape[0] == n && lr->shape[1] == V);
+        for (int i = 0; i < n * V; i++)
+            CHECK_NEAR(lr->data[i], want[i], 1e-5, 1e-5, "scheme %zu, lens: logit %d", k, i);
+        loss = op_cross_entropy(&g, lr, rt, rw, NULL);
+        CHECK_NEAR(loss->data[0], want_loss, 1e-6, 1e-6, "scheme %zu, lens: loss", k);
+        params_zero_grad(&m.params);
+        ag_backward(&g, loss);
+        for (size_t i = 0; i < np; i++)
+            CHECK_NEAR(m.params.grad[i], full_grad[i], 1e-6, 1e-4, "scheme %zu, lens: grad %zu", k, i);
         ag_free(&g);
         lg_free(want);
         lg_free(full_grad);

@@ -58,7 +58,8 @@ TEST(fast_attention_kernels_equal_the_reference) {
         float scale = 1.0f / sqrtf((float)hd);
         float *o1 = zeros(nq), *o2 = zeros(nq), *p1 = zeros(np), *p2 = zeros(np);
         attention_forward(o1, p1, q, kk, v, bias, 0, hs, rs, scale, k->causal, B, H, Tq, Tk, hd, Tk);
-        AttnLayout lq = {(size_t)H * Tq * hd, (size_t)Tq * hd, hd}, lk = {(size_t)H * Tk * hd, (size_t)Tk * hd, hd};
+        AttnLayout lq = {.bs = (size_t)H * Tq * hd, .hs = (size_t)Tq * hd, .ld = hd},
+                   lk = {.bs = (size_t)H * Tk * hd, .hs = (size_t)Tk * hd, .ld = hd};
         attention_fast_forward(o2, lq, p2, q, lq, kk, lk, v, lk, bias, 0, hs, rs, scale, k->causal, B, H, Tq, Tk, hd);
         int ok = close_all(o2, o1, nq, 1e-5, 1e-4, "out") && close_all(p2, p1, np, 1e-6, 1e-4, "probs");
         float *dout = randn(&r, nq, 1.0f);

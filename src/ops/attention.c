@@ -150,7 +150,7 @@ static void head_scale_grad(float *dhs, const float *dl, const float *q, AttnLay
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         double acc = 0.0;
-        for (int i = 0; i < Tq; i++) {
+        for (int i = 0; i < hrows(lq, b, Tq); i++) {  // dl is 0 past a ragged sequence's rows
             const float *qi = hrow(q, lq, b, h, i);
             float rs = scale * (row_scale ? row_scale[i] : 1.0f);
             const float *dli = dl + ((size_t)bh * Tq + i) * Tk;
@@ -238,7 +238,7 @@ static AttnCtx attn_ctx(const AttnOpts *o, int B, int H, int Tq, int Tk, int hd)
 
 /* [B, H, T, hd] contiguous. */
 static AttnLayout heads_layout(int H, int T, int hd) {
-    AttnLayout l = {(size_t)H * T * hd, (size_t)T * hd, hd};
+    AttnLayout l = {.bs = (size_t)H * T * hd, .hs = (size_t)T * hd, .ld = hd};
     return l;
 }
 
@@ -268,10 +268,38 @@ Tensor *op_attention_qkv(Ag *g, Tensor *qkv, int H, const AttnOpts *o) {
     AttnCtx c = attn_ctx(o, B, H, T, T, hd);
     check_opts("op_attention_qkv", &c, o);
     c.packed = 1;
-    AttnLayout lp = {(size_t)T * 3 * D, (size_t)hd, 3 * D}, lo = {(size_t)T * D, (size_t)hd, D};
+    AttnLayout lp = {.bs = (size_t)T * 3 * D, .hs = (size_t)hd, .ld = 3 * D}, lo = {.bs = (size_t)T * D, .hs = (size_t)hd, .ld = D};
     c.lq = c.lk = c.lv = lp;
     c.lo = lo;
     Tensor *out = tensor_new3(&g->arena, B, T, D);
+    Tensor *in[N_IN] = {qkv, NULL, NULL, o->head_scale, o->bias};
+    attention_run(g, &c, out, qkv->data, qkv->data + D, qkv->data + 2 * D, in, o);
+    return out;
+}
+
+Tensor *op_attention_qkv_ragged(Ag *g, Tensor *qkv, int H, int B, int T, const int *lens, const AttnOpts *o) {
+    char s[64];
+    LG_ASSERT(qkv->ndim == 2 && H >= 1 && qkv->shape[1] % (3 * H) == 0 && B >= 1 && T >= 1,
+              "op_attention_qkv_ragged: qkv %s must be [P, 3 D] with D a multiple of %d heads",
+              tensor_shape_str(qkv, s, sizeof s), H);
+    LG_ASSERT(!o->probs_out, "op_attention_qkv_ragged: no probs_out (its rows past each length are not written)");
+    int D = qkv->shape[1] / 3, hd = D / H, P = 0;
+    int *len = arena_alloc(&g->arena, (size_t)B * sizeof(int)), *off = arena_alloc(&g->arena, (size_t)B * sizeof(int));
+    for (int b = 0; b < B; b++) {
+        LG_ASSERT(lens[b] >= 1 && lens[b] <= T, "op_attention_qkv_ragged: lens[%d] = %d outside [1, %d]", b, lens[b], T);
+        len[b] = lens[b];
+        off[b] = P;
+        P += lens[b];
+    }
+    LG_ASSERT(P == qkv->shape[0], "op_attention_qkv_ragged: %s has %d rows, the lengths add up to %d",
+              tensor_shape_str(qkv, s, sizeof s), qkv->shape[0], P);
+    AttnCtx c = attn_ctx(o, B, H, T, T, hd);
+    check_opts("op_attention_qkv_ragged", &c, o);
+    c.packed = 1;
+    AttnLayout lp = {.hs = (size_t)hd, .ld = 3 * D, .boff = off, .len = len}, lo = {.hs = (size_t)hd, .ld = D, .boff = off, .len = len};
+    c.lq = c.lk = c.lv = lp;
+    c.lo = lo;
+    Tensor *out = tensor_new2(&g->arena, P, D);
     Tensor *in[N_IN] = {qkv, NULL, NULL, o->head_scale, o->bias};
     attention_run(g, &c, out, qkv->data, qkv->data + D, qkv->data + 2 * D, in, o);
     return out;

@@ -148,15 +148,16 @@ void attention_fast_forward(float *out, AttnLayout lo, float *probs, const float
         float *oh = (float *)hrow(out, lo, b, h, 0);
         float *ph = probs + (size_t)bh * Tq * Tk;
         float hs = head_scale ? head_scale[h] : 1.0f;
-        for (int i0 = 0; i0 < Tq; i0 += ATT_RB) {
-            int nr = Tq - i0 < ATT_RB ? Tq - i0 : ATT_RB;
-            int kn = last_key(i0 + nr - 1, Tq, Tk, causal) + 1;  // keys the block sees
+        int tq = hrows(lq, b, Tq), tk = hrows(lk, b, Tk);       // this sequence's rows (ragged)
+        for (int i0 = 0; i0 < tq; i0 += ATT_RB) {
+            int nr = tq - i0 < ATT_RB ? tq - i0 : ATT_RB;
+            int kn = last_key(i0 + nr - 1, tq, tk, causal) + 1;  // keys the block sees
             float *pb = ph + (size_t)i0 * Tk;
             if (kn > 0)  // S[nr, kn] = Q_blk K^T
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, kn, hd, 1.0f,
                             qh + (size_t)i0 * lq.ld, lq.ld, kh, lk.ld, 0.0f, pb, Tk);
             for (int r = 0; r < nr; r++) {
-                int i = i0 + r, jend = last_key(i, Tq, Tk, causal);
+                int i = i0 + r, jend = last_key(i, tq, tk, causal);
                 float *pr = pb + (size_t)r * Tk;
                 const float *bi = bias ? bias + (((size_t)(bias_batched ? b : 0) * H + h) * Tq + i) * Tk : NULL;
                 float s = scale * (row_scale ? row_scale[i] : 1.0f) * hs;
@@ -222,14 +223,17 @@ void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk,
         const float *doh = hrow(dout, lo, b, h, 0);
         const float *ph = p + (size_t)bh * Tq * Tk;
         float hs = head_scale ? head_scale[h] : 1.0f;
+        int tq = hrows(lq, b, Tq), tk = hrows(lk, b, Tk);       // this sequence's rows (ragged)
         if (fresh) {
-            for (int i = 0; dq && i < Tq; i++) memset((float *)hrow(dq, lq, b, h, i), 0, (size_t)hd * sizeof(float));
-            for (int j = 0; dk && j < Tk; j++) memset((float *)hrow(dk, lk, b, h, j), 0, (size_t)hd * sizeof(float));
-            for (int j = 0; dv && j < Tk; j++) memset((float *)hrow(dv, lv, b, h, j), 0, (size_t)hd * sizeof(float));
+            for (int i = 0; dq && i < tq; i++) memset((float *)hrow(dq, lq, b, h, i), 0, (size_t)hd * sizeof(float));
+            for (int j = 0; dk && j < tk; j++) memset((float *)hrow(dk, lk, b, h, j), 0, (size_t)hd * sizeof(float));
+            for (int j = 0; dv && j < tk; j++) memset((float *)hrow(dv, lv, b, h, j), 0, (size_t)hd * sizeof(float));
         }
-        for (int i0 = 0; i0 < Tq; i0 += ATT_RB) {
-            int nr = Tq - i0 < ATT_RB ? Tq - i0 : ATT_RB;
-            int kn = last_key(i0 + nr - 1, Tq, Tk, causal) + 1;
+        if (dl && tq < Tq)  // rows past a ragged sequence's end: no logits, zero gradient
+            memset(dl + ((size_t)bh * Tq + tq) * Tk, 0, (size_t)(Tq - tq) * Tk * sizeof(float));
+        for (int i0 = 0; i0 < tq; i0 += ATT_RB) {
+            int nr = tq - i0 < ATT_RB ? tq - i0 : ATT_RB;
+            int kn = last_key(i0 + nr - 1, tq, tk, causal) + 1;
             const float *pb = ph + (size_t)i0 * Tk;
             const float *dob = doh + (size_t)i0 * lo.ld;
             if (kn <= 0) {
@@ -242,7 +246,7 @@ void attention_fast_backward(float *dq, AttnLayout lq, float *dk, AttnLayout lk,
             // dP[nr, kn] = dO_blk V^T
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, kn, hd, 1.0f, dob, lo.ld, vh, lv.ld, 0.0f, ds, kn);
             for (int r = 0; r < nr; r++) {
-                int i = i0 + r, jend = last_key(i, Tq, Tk, causal);
+                int i = i0 + r, jend = last_key(i, tq, tk, causal);
                 const float *pr = pb + (size_t)r * Tk;
                 float *dr = ds + (size_t)r * kn;
                 float dot = 0.0f;

@@ -26,7 +26,11 @@ static inline void softmax_row_backward(float *dl, const float *p, const float *
 
 /* Row i of head (b, h) in layout l (ops.h). */
 static inline const float *hrow(const float *base, AttnLayout l, int b, int h, int i) {
-    return base + (size_t)b * l.bs + (size_t)h * l.hs + (size_t)i * l.ld;
+    size_t b0 = l.boff ? (size_t)l.boff[b] * (size_t)l.ld : (size_t)b * l.bs;
+    return base + b0 + (size_t)h * l.hs + (size_t)i * l.ld;
 }
+
+/* Rows of sequence b in layout l: len[b], or T for a rectangular layout. */
+static inline int hrows(AttnLayout l, int b, int T) { return l.len ? l.len[b] : T; }
 
 #endif

@@ -93,6 +93,14 @@ Tensor *op_attention(Ag *g, Tensor *q, Tensor *k, Tensor *v, const AttnOpts *o);
  * probabilities; no q, k, v or head copies. */
 Tensor *op_attention_qkv(Ag *g, Tensor *qkv, int H, const AttnOpts *o);
 
+/* op_attention_qkv on B sequences of lens[b] <= T rows packed one after another: qkv
+ * [P, 3D] with P = sum(lens), sequence b's rows from sum(lens[< b]) -> out [P, D], equal (to
+ * float rounding) to op_attention_qkv on the sequences right-padded to T at their rows
+ * (causal: a row sees no later one, so padding changes nothing before it). o->bias is
+ * [Bb, H, T, T] and o->row_scale [T] as there; the saved probabilities [B, H, T, T] hold
+ * rows i < lens[b] only (no probs_out). */
+Tensor *op_attention_qkv_ragged(Ag *g, Tensor *qkv, int H, int B, int T, const int *lens, const AttnOpts *o);
+
 /* One layer of a KV cache: B sequences, each head's rows at k + ((b*H + h) * Tmax + j) * hd. */
 typedef struct KvView {
     float *k, *v;             /* [B, H, Tmax, hd] each */
@@ -119,10 +127,13 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
                        int B, int H, int Tq, int Tk, int hd, int kv_stride);
 
 /* Where head (b, h)'s row i lives: base + b*bs + h*hs + i*ld (floats). [B, H, T, hd]:
- * {H*T*hd, T*hd, hd}; packed [B, T, C] at column col0 + h*hd: {T*C, hd, C} from base + col0. */
+ * {H*T*hd, T*hd, hd}; packed [B, T, C] at column col0 + h*hd: {T*C, hd, C} from base + col0.
+ * Ragged (sequences of their own lengths one after another, [P, C]): boff[b] is sequence b's
+ * first row (b*bs is then unused) and len[b] its rows; len NULL: every sequence has T rows. */
 typedef struct AttnLayout {
     size_t bs, hs;
     int ld;
+    const int *boff, *len;
 } AttnLayout;
 
 /* The sgemm kernels behind the attention ops (attention_kernels.c): same maths as
