@@ -13,6 +13,17 @@
 
 /* ---- layernorm ---------------------------------------------------------------------------- */
 
+/* The row sums below run in NL lanes (lane k sums the columns c = k mod NL, then the lanes are
+ * added in order): strict float order would keep a single running sum scalar (a 4-cycle add
+ * per column); this way they vectorise, and the order is still fixed. */
+#define NL 16
+
+static inline float lanes_total(const float *acc) {
+    float s = 0.0f;
+    for (int k = 0; k < NL; k++) s += acc[k];
+    return s;
+}
+
 static void layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
                               const float *b, int N, int C, float eps) {
     // x is [N,C], w and b are [C] (b may be NULL), out is [N,C], mean and rstd are [N]
@@ -20,12 +31,16 @@ static void layernorm_forward(float *out, float *mean, float *rstd, const float 
     for (int n = 0; n < N; n++) {
         const float *xr = x + (size_t)n * C;
         float *yr = out + (size_t)n * C;
-        float m = 0.0f;
-        for (int c = 0; c < C; c++) m += xr[c];
-        m /= C;
-        float v = 0.0f;
-        for (int c = 0; c < C; c++) v += (xr[c] - m) * (xr[c] - m);
-        v /= C;
+        float acc[NL] = {0}, acc2[NL] = {0}, tail = 0.0f, tail2 = 0.0f;
+        int cn = C - C % NL;  // the lanes take columns < cn, a scalar sum the rest
+        for (int c0 = 0; c0 < cn; c0 += NL)
+            for (int k = 0; k < NL; k++) acc[k] += xr[c0 + k];
+        for (int c = cn; c < C; c++) tail += xr[c];
+        float m = (lanes_total(acc) + tail) / C;
+        for (int c0 = 0; c0 < cn; c0 += NL)
+            for (int k = 0; k < NL; k++) acc2[k] += (xr[c0 + k] - m) * (xr[c0 + k] - m);
+        for (int c = cn; c < C; c++) tail2 += (xr[c] - m) * (xr[c] - m);
+        float v = (lanes_total(acc2) + tail2) / C;
         float s = 1.0f / sqrtf(v + eps);
         for (int c = 0; c < C; c++) yr[c] = (xr[c] - m) * s * w[c] + (b ? b[c] : 0.0f);
         mean[n] = m;
@@ -43,14 +58,20 @@ static void layernorm_backward(float *dx, float *dw, float *db, const float *dou
             float *dxr = dx + (size_t)n * C;
             float m = mean[n], s = rstd[n];
             // dxhat = dout * w; dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-            float mdx = 0.0f, mdxx = 0.0f;
-            for (int c = 0; c < C; c++) {
+            float a1[NL] = {0}, a2[NL] = {0}, t1 = 0.0f, t2 = 0.0f;
+            int cn = C - C % NL;  // the lanes take columns < cn, a scalar sum the rest
+            for (int c0 = 0; c0 < cn; c0 += NL)
+                for (int k = 0; k < NL; k++) {
+                    float dxhat = dr[c0 + k] * w[c0 + k];
+                    a1[k] += dxhat;
+                    a2[k] += dxhat * (xr[c0 + k] - m) * s;
+                }
+            for (int c = cn; c < C; c++) {
                 float dxhat = dr[c] * w[c];
-                mdx += dxhat;
-                mdxx += dxhat * (xr[c] - m) * s;
+                t1 += dxhat;
+                t2 += dxhat * (xr[c] - m) * s;
             }
-            mdx /= C;
-            mdxx /= C;
+            float mdx = (lanes_total(a1) + t1) / C, mdxx = (lanes_total(a2) + t2) / C;
             for (int c = 0; c < C; c++) {
                 float xhat = (xr[c] - m) * s;
                 dxr[c] += s * (dr[c] * w[c] - mdx - xhat * mdxx);
