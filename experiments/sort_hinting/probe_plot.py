@@ -29,7 +29,8 @@ LB = ["--set", "model.temperature=log_beyond", "--set", "model.temperature_base=
 MODELS = [
     ("plain (repeats)", "models/plain_rep_2l128_s1.h5", []),
     ("plain + log_beyond", "models/plain_rep_2l128_s1.h5", LB),
-    ("hinted window + log_beyond", "models/lbwide_rep_2l128_s1.h5", []),
+    ("plain, R10 budget + log_beyond", "models/plain30k_rep_2l128_s1.h5", []),
+    ("hinted window (R10) + log_beyond", "models/lb30k_rep_2l128_s3.h5", []),
 ]
 LENGTHS = [10, 20, 40, 60, 80, 100]
 ROW = re.compile(r"^\s+(\d+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*$")
