@@ -1,6 +1,7 @@
 /* autograd: tape recording and the reverse walk. */
 #include "autograd.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "util.h"
@@ -26,6 +27,12 @@ int ag_set_grad(Ag *g, int on) {
     int prev = g->grad_on;
     g->grad_on = on;
     return prev;
+}
+
+void ag_redirect_params(Ag *g, const float *block, size_t n, float *to) {
+    g->param_grad = to ? block : NULL;
+    g->param_n = to ? n : 0;
+    g->param_to = to;
 }
 
 int ag_needs_grad(const Ag *g, const Tensor *a, const Tensor *b, const Tensor *c) {
@@ -65,6 +72,15 @@ static Tensor *rule_check(AgNode *n, int i, const char *fn) {
     return i >= 0 ? n->in[i] : NULL;
 }
 
+/* Where input t's gradient lives: its grad, or for a parameter under a redirect the same
+ * offset of the redirect's buffer. */
+static float *grad_of(const Ag *g, const Tensor *t) {
+    uintptr_t a = (uintptr_t)t->grad, lo = (uintptr_t)g->param_grad;
+    if (g->param_to && a >= lo && a < lo + g->param_n * sizeof(float))
+        return g->param_to + (a - lo) / sizeof(float);
+    return t->grad;
+}
+
 float *ag_dout(AgNode *n) {
     rule_check(n, -1, "ag_dout");
     return n->out->grad;
@@ -74,7 +90,7 @@ float *ag_din(AgNode *n, int i) {
     Tensor *t = rule_check(n, i, "ag_din");
     if (!t || !t->requires_grad) return NULL;
     if (!t->grad) t->grad = arena_calloc(&n->g->arena, t->n * sizeof(float));
-    return t->grad;
+    return grad_of(n->g, t);
 }
 
 float *ag_din_fresh(AgNode *n, int i, int *fresh) {
@@ -83,7 +99,7 @@ float *ag_din_fresh(AgNode *n, int i, int *fresh) {
     if (!t || !t->requires_grad) return NULL;
     *fresh = !t->grad;
     if (!t->grad) t->grad = arena_alloc(&n->g->arena, t->n * sizeof(float));
-    return t->grad;
+    return grad_of(n->g, t);
 }
 
 int ag_din_take(AgNode *n, int i) {

@@ -18,7 +18,8 @@
  *     says when), instead of zeroing it first;
  * and otherwise ADDS into its inputs' gradients (ag_din): a tensor read by two ops receives
  * two contributions, and parameter gradients (views into the grad block) accumulate across
- * ag_backward calls until params_zero_grad.
+ * ag_backward calls until params_zero_grad (or, under ag_redirect_params, in the redirect's
+ * block of the same layout: how step_grad's second thread keeps its own).
  *
  * No-grad mode (ag_set_grad(g, 0)) records nothing: evaluation and decoding.
  */
@@ -49,6 +50,11 @@ typedef struct Ag {
     int n_nodes;
     int grad_on;          /* record ops? */
     AgNode *running;      /* the node whose backward ag_backward is running, or NULL */
+    /* parameter-gradient redirect (ag_redirect_params): a tensor whose grad lies in
+     * [param_grad, param_grad + param_n) gets its gradient at the same offset of param_to */
+    const float *param_grad;
+    size_t param_n;
+    float *param_to;
 } Ag;
 
 void ag_init(Ag *g, size_t arena_bytes);
@@ -57,6 +63,12 @@ void ag_free(Ag *g);
 void ag_reset(Ag *g);
 /* Turns recording on or off; returns the previous setting. */
 int ag_set_grad(Ag *g, int on);
+
+/* Sends the parameter gradients of g's backward passes to `to` instead of the grad block:
+ * ag_din / ag_din_fresh of a tensor whose grad is a slice of block [n] (Params.grad) return the
+ * same slice of to [n] (the same layout). So a tape run on its own thread (a lane of step_grad)
+ * adds its parameter gradients into its own buffer. to = NULL turns the redirect off. */
+void ag_redirect_params(Ag *g, const float *block, size_t n, float *to);
 
 /* True when an op on these inputs must be recorded (recording on and any input needs grad).
  * NULL inputs are ignored. */

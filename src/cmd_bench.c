@@ -127,7 +127,7 @@ static int bench_train(int L, int H, int D, int T, int B, int V, int steps, int 
     b.T = T;
     b.n_tokens = n;
     Stepper st;   /* the trainer's step: step_grad, then step_update */
-    step_init(&st, &m, &opt, &g, &rng, &tc, B, T, NULL, NULL);
+    step_init(&st, &m, &opt, &g, &rng, &tc, B, T, NULL, NULL, 0);
     size_t np = 0;  /* true parameter count: p->n also counts the alignment padding */
     for (int i = 0; i < m.params.count; i++) np += m.params.tensors[i]->n;
     double flops_tok = 6.0 * (double)np + 12.0 * L * D * (double)T;

@@ -128,7 +128,7 @@ static const Key schema[] = {
     INT_KEY("train", "curriculum_steps", train.curriculum_steps, "0", LOHI, 0, BIG, "curriculum: steps over which the max length grows from min_length to max_length"),
     BOOL_KEY("train", "pack", train.pack, "false", "pack several examples per row, starting at a random shift"),
     INT_KEY("train", "pack_len", train.pack_len, "0", LOHI, 0, 1 << 20, "row length when packing; 0 = max_pos"),
-    INT_KEY("train", "length_split", train.length_split, "8", LOHI, 1, 16, "run each batch as this many parts of rows of similar length, each padded to its own longest row; same gradient, less padding (1 = off)"),
+    INT_KEY("train", "length_split", train.length_split, "8", LOHI, 1, 16, "run each batch as this many parts of rows of similar length, each padded to its own longest row; same gradient, less padding (1 = off: two strided row slices, as a batch of one length)"),
     INT_KEY("train", "bucket", train.bucket, "0", LOHI, 0, 1024, "draw this many batches' examples at once, group them by length into batches, shuffle the batches (less padding, but batches of one length: see docs/training.md; 0 or 1 = off; ignored with pack)"),
     INT_KEY("train", "log_every", train.log_every, "50", LOHI, 1, BIG, "steps between train.csv lines"),
     INT_KEY("train", "eval_every", train.eval_every, "500", LOHI, 0, BIG, "steps between evaluations; 0 = only at the end"),

@@ -119,7 +119,7 @@ typedef struct TrainConfig {
     int curriculum_steps;   /* 0; curriculum: steps over which max length grows from min to max */
     int pack;               /* 0; 1 = pack examples into rows with a random shift */
     int pack_len;           /* row length when packing (0 = model max_pos) */
-    int length_split;       /* 8; parts of similar-length rows each batch runs as (1 = whole) */
+    int length_split;       /* 8; parts of similar-length rows each batch runs as (1 = two row slices) */
     int bucket;             /* 0; batches per length-sorted pool (0, 1 = off; unpacked rows only) */
     int log_every;          /* 50 */
     int eval_every;         /* 500; 0 = only at the end */

@@ -458,7 +458,7 @@ static int setup(Trainer *t, const Config *cfg, const TrainOptions *o, LgErr *er
     t->task_nll = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_nll, "task losses");
     t->task_count = lg_calloc((size_t)t->e.n_tasks, sizeof *t->task_count, "task counts");
     step_init(&t->stepper, &t->e.model, &t->opt, &t->g, &t->model_rng, &c->train, c->train.batch_size,
-              data_max_T(&t->data), t->task_nll, t->task_count);
+              data_max_T(&t->data), t->task_nll, t->task_count, t->e.n_tasks);
     t->tty = !o->quiet && t->rank == 0 && isatty(STDERR_FILENO);
 
     if (have_f) {

@@ -780,6 +780,42 @@ TEST(backward_accumulates_into_parameter_grads) {
     params_free(&p);
 }
 
+/* ag_redirect_params: the same backward with the redirect on leaves the grad block untouched
+ * and puts exactly the block's gradient into the redirect buffer; off again, into the block. */
+TEST(redirected_backward_writes_parameter_grads_to_its_own_block) {
+    Params p;
+    Ctx c = {0};
+    int shapes[2][5] = {{2, 3, 4}, {2, 5, 4}};
+    make_params(&p, &c, shapes, 2, 171);
+    Ag g;
+    ag_init(&g, 1 << 20);
+    float *plain = lg_malloc(p.n * sizeof(float), "t"), *to = lg_malloc(p.n * sizeof(float), "t");
+    /* c.a reaches the tape twice (ag_din adds) and op_linear's weight c.b once */
+    ag_backward(&g, op_sum(&g, op_mul(&g, op_gelu(&g, op_linear(&g, c.a, c.b, NULL)), op_linear(&g, c.a, c.b, NULL))));
+    ag_reset(&g);
+    memcpy(plain, p.grad, p.n * sizeof(float));
+    params_zero_grad(&p);
+    memset(to, 0, p.n * sizeof(float));
+    ag_redirect_params(&g, p.grad, p.n, to);
+    ag_backward(&g, op_sum(&g, op_mul(&g, op_gelu(&g, op_linear(&g, c.a, c.b, NULL)), op_linear(&g, c.a, c.b, NULL))));
+    ag_reset(&g);
+    ag_redirect_params(&g, NULL, 0, NULL);
+    int nonzero = 0, moved = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        nonzero += plain[i] != 0.0f;
+        moved += p.grad[i] != 0.0f;
+        CHECK(to[i] == plain[i], "redirected grad[%zu] = %.9g, want %.9g", i, to[i], plain[i]);
+    }
+    CHECK(nonzero > 20 && moved == 0, "%d nonzero grads; %d written to the grad block under the redirect", nonzero,
+          moved);
+    ag_backward(&g, op_sum(&g, op_mul(&g, op_gelu(&g, op_linear(&g, c.a, c.b, NULL)), op_linear(&g, c.a, c.b, NULL))));
+    CHECK(memcmp(p.grad, plain, p.n * sizeof(float)) == 0, "after the redirect is off the block gets the grads again");
+    lg_free(plain);
+    lg_free(to);
+    ag_free(&g);
+    params_free(&p);
+}
+
 /* ---- threads and repeatability ------------------------------------------------------------ */
 
 /* A block touching every threaded kernel; returns out's sum and fills grads. */

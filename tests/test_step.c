@@ -1,9 +1,11 @@
 /* Tests of the training step (src/step.c) on the real model and data stream: the steady-state
- * step makes no heap allocation, and steps are repeatable from the seed. (Learning, resume
+ * step makes no heap allocation, steps are repeatable from the seed, and two threads (the
+ * groups of parts on two lanes) take bit for bit the step one thread takes. (Learning, resume
  * and the length split's gradient are tested end to end in test_train.c.) */
 #include <string.h>
 
 #include "../src/data.h"
+#include "../src/ops/ops.h"
 #include "../src/experiment.h"
 #include "../src/step.h"
 #include "../src/util.h"
@@ -43,7 +45,7 @@ static int rig_init(Rig *r, const char *extra) {
     ag_init(&r->g, (size_t)1 << 16);
     rng_seed(&r->rng, 5);
     step_init(&r->st, &r->e.model, &r->opt, &r->g, &r->rng, &cfg->train, cfg->train.batch_size, data_max_T(&r->d),
-              r->task_nll, r->task_count);
+              r->task_nll, r->task_count, 2);
     return 1;
 }
 
@@ -70,9 +72,10 @@ static float rig_step(Rig *r, int step) {
     return (float)(loss / tr->grad_accum);
 }
 
-static void check_no_allocation(const char *extra) {
+static void check_no_allocation(const char *extra, int threads) {
     Rig r;
     if (!rig_init(&r, extra)) return;
+    lg_set_threads(threads);
     /* the arena (64 KB here) grows in the first steps; then every step runs in place */
     uint64_t start = lg_alloc_count();
     for (int s = 0; s < 20; s++) CHECK(isfinite(rig_step(&r, s)));
@@ -83,12 +86,15 @@ static void check_no_allocation(const char *extra) {
     CHECK(made == 0, "%s: 40 steady-state steps made %llu heap allocations", extra, (unsigned long long)made);
     CHECK(r.task_count[0] > 0 && r.task_count[1] > 0, "per-task losses are summed");
     rig_free(&r);
+    lg_set_threads(1);
 }
 
 TEST(step_steady_state_makes_no_heap_allocation) {
-    check_no_allocation("length_split = 1");
-    check_no_allocation("length_split = 3\ngrad_accum = 2");
-    check_no_allocation("length_split = 2\nbucket = 4");
+    check_no_allocation("length_split = 1", 1);
+    check_no_allocation("length_split = 3\ngrad_accum = 2", 1);
+    check_no_allocation("length_split = 2\nbucket = 4", 1);
+    check_no_allocation("length_split = 8", 2);
+    check_no_allocation("length_split = 1\ngrad_accum = 2", 2);
 }
 
 TEST(step_is_repeatable_from_the_seed) {
@@ -106,4 +112,42 @@ TEST(step_is_repeatable_from_the_seed) {
     CHECK(last < first, "the loss should fall over 30 steps (%.4f -> %.4f)", first, last);
     rig_free(&a);
     rig_free(&b);
+}
+
+/* Rigs a (1 thread), b and c (2 threads each) take 30 steps side by side: every loss, every
+ * per-task sum and the parameters after the 30 steps are bit-identical. */
+static void check_threads_take_the_same_steps(const char *extra) {
+    Rig r[3];
+    for (int i = 0; i < 3; i++)
+        if (!rig_init(&r[i], extra)) return;
+    for (int s = 0; s < 30; s++) {
+        float l[3];
+        for (int i = 0; i < 3; i++) {
+            lg_set_threads(i == 0 ? 1 : 2);
+            l[i] = rig_step(&r[i], s);
+            if (i > 0) CHECK(lg_threads() == 2, "the step changed the thread count to %d", lg_threads());
+        }
+        CHECK(isfinite(l[0]) && l[1] == l[0] && l[2] == l[0], "%s, step %d: loss %.9g at 1 thread, %.9g and %.9g at 2",
+              extra, s, l[0], l[1], l[2]);
+    }
+    for (int i = 1; i < 3; i++) {
+        CHECK(memcmp(r[i].task_nll, r[0].task_nll, sizeof r[0].task_nll) == 0 &&
+              memcmp(r[i].task_count, r[0].task_count, sizeof r[0].task_count) == 0,
+              "%s: per-task sums differ between 1 and 2 threads", extra);
+        CHECK(memcmp(r[i].e.model.params.data, r[0].e.model.params.data, r[0].e.model.params.n * sizeof(float)) == 0,
+              "%s: parameters after 30 steps differ between 1 and 2 threads", extra);
+    }
+    for (int i = 0; i < 3; i++) rig_free(&r[i]);
+    lg_set_threads(1);
+}
+
+TEST(step_two_threads_take_the_one_thread_step_bit_for_bit) {
+    size_t par = ops_set_par_min(0);   /* every op's threaded path, were any op to run threaded */
+    check_threads_take_the_same_steps("length_split = 8");                  /* dropout 0.1 */
+    check_threads_take_the_same_steps("length_split = 3\ngrad_accum = 2");
+    check_threads_take_the_same_steps("length_split = 1");                  /* row slices */
+    check_threads_take_the_same_steps("length_split = 4\nbucket = 4");      /* some batches of one length */
+    check_threads_take_the_same_steps("length_split = 4\n[model]\nrandom_positions = true\n"
+                                      "random_max_pos = 128\nposenc = learned");
+    ops_set_par_min(par);
 }
