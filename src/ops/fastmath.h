@@ -52,5 +52,12 @@ static inline float lg_gelu_grad(float v) {
     float du = LG_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
     return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
 }
+/* Both at once (one tanh): returns gelu(v), *grad = lg_gelu_grad(v). */
+static inline float lg_gelu_with_grad(float v, float *grad) {
+    float t = lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v));
+    float du = LG_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+    *grad = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+    return 0.5f * v * (1.0f + t);
+}
 
 #endif

@@ -241,23 +241,29 @@ Tensor *op_linear(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
  * parallel region instead of two), and in backward GELU' is applied to a chunk of dout just
  * before the same chunk's dx sgemm reads it. */
 typedef struct {
-    float *pre; /* [N, OUT] x w^T + b, kept for GELU' */
+    float *gp; /* [N, OUT] GELU'(x w^T + b), computed in the forward with the same tanh */
 } LinGeluCtx;
 
 static void lingelu_rows(float *out, float *pre, const float *x, const float *w, const float *b,
-                         int rows, int IN, int OUT) {
-    // x [rows, IN], w [OUT, IN], b [OUT] or NULL -> pre, out [rows, OUT]
+                         int rows, int IN, int OUT, int keep_grad) {
+    // x [rows, IN], w [OUT, IN], b [OUT] or NULL -> pre, out [rows, OUT]; with keep_grad pre
+    // is overwritten by GELU'(pre) (the backward's factor, so it needs no tanh of its own)
     if (b)
         for (int n = 0; n < rows; n++) memcpy(pre + (size_t)n * OUT, b, (size_t)OUT * sizeof(float));
     gemm(pre, x, w, rows, OUT, IN, 0, 1, b ? 1.0f : 0.0f);
     size_t m = (size_t)rows * OUT;
+    if (keep_grad) {
 #pragma omp simd
-    for (size_t i = 0; i < m; i++) out[i] = lg_gelu(pre[i]);
+        for (size_t i = 0; i < m; i++) out[i] = lg_gelu_with_grad(pre[i], &pre[i]);
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < m; i++) out[i] = lg_gelu(pre[i]);
+    }
 }
 
 static void lingelu_node_backward(AgNode *node) {
     Tensor *x = node->in[0], *w = node->in[1];
-    const float *pre = ((LinGeluCtx *)node->saved)->pre;
+    const float *gp = ((LinGeluCtx *)node->saved)->gp;
     int IN = w->shape[1], OUT = w->shape[0];
     int N = (int)(x->n / (size_t)IN);
     float *d = ag_dout(node); /* becomes dpre in place: dout is dead after this backward */
@@ -268,11 +274,11 @@ static void lingelu_node_backward(AgNode *node) {
     for (int c = 0; c < chunks; c++) {
         int n0 = c * LIN_RB, rows = N - n0 < LIN_RB ? N - n0 : LIN_RB;
         float *dc = d + (size_t)n0 * OUT;
-        const float *pc = pre + (size_t)n0 * OUT;
+        const float *gc = gp + (size_t)n0 * OUT;
         size_t m = (size_t)rows * OUT;
         // dpre = dout * gelu'(pre)
 #pragma omp simd
-        for (size_t i = 0; i < m; i++) dc[i] = dc[i] * lg_gelu_grad(pc[i]);
+        for (size_t i = 0; i < m; i++) dc[i] = dc[i] * gc[i];
         // dx[rows, IN] (+)= dpre[rows, OUT] w[OUT, IN]
         if (dx) gemm(dx + (size_t)n0 * IN, dc, w->data, rows, IN, OUT, 0, 0, fresh ? 0.0f : 1.0f);
     }
@@ -290,12 +296,12 @@ Tensor *op_linear_gelu(Ag *g, Tensor *x, Tensor *w, Tensor *b) {
     for (int c = 0; c < chunks; c++) {
         int n0 = c * LIN_RB, rows = N - n0 < LIN_RB ? N - n0 : LIN_RB;
         lingelu_rows(out->data + (size_t)n0 * OUT, pre + (size_t)n0 * OUT, x->data + (size_t)n0 * IN,
-                     w->data, b ? b->data : NULL, rows, IN, OUT);
+                     w->data, b ? b->data : NULL, rows, IN, OUT, rec);
     }
     if (rec) {
         Tensor *in[3] = {x, w, b};
         AgNode *n = ag_record(g, "linear_gelu", lingelu_node_backward, out, in, 3, sizeof(LinGeluCtx));
-        ((LinGeluCtx *)n->saved)->pre = pre;
+        ((LinGeluCtx *)n->saved)->gp = pre;  /* GELU'(pre) by now */
     }
     return out;
 }
