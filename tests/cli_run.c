@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-int cli_run(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("LENGEN_BIN");
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin && *bin ? bin : "./lengen", args);
+int shell_output(const char *cmd, char *out, size_t cap) {
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, cap - 1, p);
@@ -17,6 +14,13 @@ int cli_run(const char *args, char *out, size_t cap) {
     while (fgetc(p) != EOF) {}  /* drain what did not fit */
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int cli_run(const char *args, char *out, size_t cap) {
+    const char *bin = getenv("LENGEN_BIN");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin && *bin ? bin : "./lengen", args);
+    return shell_output(cmd, out, cap);
 }
 
 int write_text(const char *path, const char *text) {

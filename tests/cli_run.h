@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+/* Runs the shell command cmd, its stdout into out (NUL-terminated, truncated to cap; add 2>&1
+ * to cmd for stderr too). Returns the exit status, or -1 if it did not exit normally. */
+int shell_output(const char *cmd, char *out, size_t cap);
+
 /* Runs `lengen args` (args is shell text) with stderr merged into out (NUL-terminated,
  * truncated to cap). Returns the exit status, or -1 if it did not exit normally. */
 int cli_run(const char *args, char *out, size_t cap);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../src/util.h"
 #include "test.h"
 
 enum { MAX_DIRS = 64 };
@@ -39,4 +40,24 @@ void test_tmpdir_cleanup(int keep) {
         else nftw(made[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
     n_made = 0;
+}
+
+char *test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    char *s = lg_malloc((size_t)n + 1, "test file");
+    size_t got = fread(s, 1, (size_t)n, f);
+    fclose(f);
+    if (got != (size_t)n) {
+        lg_free(s);
+        return NULL;
+    }
+    s[got] = 0;
+    if (len) *len = got;
+    return s;
 }

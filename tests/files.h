@@ -1,5 +1,6 @@
 /* files: what tests do with files. Temporary folders that the runner removes when the test
- * that made them ends, passed or failed (so a CHECK returning midway leaves nothing behind). */
+ * that made them ends, passed or failed (so a CHECK returning midway leaves nothing behind),
+ * and reading a whole file. */
 #ifndef LENGEN_TEST_FILES_H
 #define LENGEN_TEST_FILES_H
 
@@ -15,5 +16,10 @@ int test_tmpdir(char *dir, size_t cap);
 /* Removes the folders test_tmpdir made since the last call (the runner calls it after each
  * test; keep: leave them and print where they are). */
 void test_tmpdir_cleanup(int keep);
+
+/* The whole file at path, NUL-terminated (so text can be used as a string; binary data may
+ * hold NULs before it), its byte count in *len when len is not NULL. NULL when the file cannot
+ * be opened or read. Free with lg_free. */
+char *test_read_file(const char *path, size_t *len);
 
 #endif

@@ -15,6 +15,7 @@
 #include "../src/util.h"
 #include "model_helpers.h"
 #include "cli_run.h"
+#include "files.h"
 #include "test.h"
 
 static const char *tmp_path(const char *tag) {
@@ -177,14 +178,10 @@ TEST(ckpt_truncated_file_fails_naming_the_problem) {
     int saved = ckpt_save(path, &m.params, 7, text, VOCAB, 6, NULL, 0, &err);
     lg_free(text);
     CHECK(saved == 0, "%s", err.msg);
-    FILE *in = fopen(path, "rb");
-    CHECK(in);
-    fseek(in, 0, SEEK_END);
-    long size = ftell(in);
-    char *buf = lg_malloc((size_t)size, "file");
-    fseek(in, 0, SEEK_SET);
-    CHECK(fread(buf, 1, (size_t)size, in) == (size_t)size);
-    fclose(in);
+    size_t n = 0;
+    char *buf = test_read_file(path, &n);
+    CHECK(buf, "cannot read %s", path);
+    long size = (long)n;
     long cuts[] = {size / 2, size * 9 / 10, size - 100, 1000, 100, 0};
     for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
         FILE *out = fopen(cut, "wb");

@@ -10,6 +10,7 @@
 #include "../src/config.h"
 #include "../src/model.h"
 #include "../src/util.h"
+#include "files.h"
 #include "test.h"
 
 static int contains(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
@@ -384,22 +385,9 @@ TEST(config_round_trips_through_text) {
     lg_free(b);
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = lg_malloc((size_t)n + 1, "file");
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* docs/configs.md documents every key as a table row "| `name` |" under its section's heading. */
 TEST(config_docs_cover_every_key) {
-    char *doc = read_text("docs/configs.md");
+    char *doc = test_read_file("docs/configs.md", NULL);
     CHECK(doc, "docs/configs.md not found (tests run from the repository root)");
     for (int i = 0; i < cfg_key_count(); i++) {
         CfgKeyInfo k = cfg_key_info(i);

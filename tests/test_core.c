@@ -89,3 +89,20 @@ TEST(test_tmpdir_folders_are_removed_after_the_test) {
     snprintf(path, sizeof path, "%s/sub", dir);
     CHECK(remove(path) == 0 && remove(dir) == 0);
 }
+
+/* test_read_file, the one whole-file reader of the tests: every byte (NULs too) and the count,
+ * NUL-terminated; NULL for a file that is not there. */
+TEST(test_read_file_reads_every_byte) {
+    char dir[64], path[128];
+    CHECK(test_tmpdir(dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    static const char bytes[] = "ab\0cd\nef";
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(bytes, 1, sizeof bytes - 1, f) == sizeof bytes - 1 && fclose(f) == 0, "cannot write %s", path);
+    size_t n = 0;
+    char *got = test_read_file(path, &n);
+    CHECK(got && n == sizeof bytes - 1 && !memcmp(got, bytes, n) && got[n] == 0, "read %zu bytes", n);
+    lg_free(got);
+    snprintf(path, sizeof path, "%s/none", dir);
+    CHECK(!test_read_file(path, &n), "a missing file read");
+}

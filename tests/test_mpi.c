@@ -26,13 +26,7 @@ static int mpi_run(int np, const char *args) {
              "OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo "
              "mpirun -np %d --oversubscribe --bind-to none %s %s 2>&1",
              np, bin && *bin ? bin : "./lengen-mpi", args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    while (fgetc(p) != EOF) {}
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return shell_output(cmd, out, sizeof out);
 }
 
 /* copy with a loss mask on the answer, lengths 1..8 (rows of different lengths, so the ranks'

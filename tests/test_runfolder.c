@@ -19,6 +19,7 @@
 #include "../src/experiment.h"
 #include "../src/rundir.h"
 #include "../src/util.h"
+#include "cli_run.h"
 #include "files.h"
 #include "test.h"
 
@@ -38,11 +39,7 @@ static int make_dir(char *dir, size_t cap) {
     if (!test_tmpdir(dir, cap)) return 0;
     char ini[300];
     snprintf(ini, sizeof ini, "%s/tiny.ini", dir);
-    FILE *f = fopen(ini, "w");
-    if (!f) return EXPECT(0, "cannot write %s", ini);
-    fputs(tiny_ini, f);
-    fclose(f);
-    return 1;
+    return EXPECT(write_text(ini, tiny_ini), "cannot write %s", ini);
 }
 
 /* Runs the shell text (printf-style; "$L" is the lengen binary) with stderr merged into out.
@@ -57,13 +54,7 @@ static int sh(const char *fmt, ...) {
     n += vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
     va_end(ap);
     snprintf(cmd + n, sizeof cmd - (size_t)n, " ) 2>&1");
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t got = fread(out, 1, sizeof out - 1, p);
-    out[got] = 0;
-    while (fgetc(p) != EOF) {}
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return shell_output(cmd, out, sizeof out);
 }
 
 /* Runs sh(...) and checks its exit status (the command's text stays out of CHECK's format). */
@@ -72,20 +63,6 @@ static int sh(const char *fmt, ...) {
         int st_ = sh(__VA_ARGS__);                                                  \
         CHECK(st_ == (want), "exit %d, want %d: %s", st_, (want), out);             \
     } while (0)
-
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    if (len) *len = got;
-    return s;
-}
 
 /* The run folder's files, byte for byte, to compare before and after. */
 typedef struct {
@@ -98,7 +75,7 @@ static void snapshot(Snapshot *s, const char *run) {
     for (int i = 0; i < 4; i++) {
         char p[600];
         snprintf(p, sizeof p, "%s/%s", run, SNAP_FILES[i]);
-        s->data[i] = slurp(p, &s->len[i]);
+        s->data[i] = test_read_file(p, &s->len[i]);
     }
 }
 
@@ -111,13 +88,13 @@ static const char *changed(const Snapshot *s, const char *run) {
         int same = (!s->data[i] && !now.data[i]) || (s->data[i] && now.data[i] && s->len[i] == now.len[i] &&
                                                      memcmp(s->data[i], now.data[i], s->len[i]) == 0);
         if (!same && !diff) diff = SNAP_FILES[i];
-        free(now.data[i]);
+        lg_free(now.data[i]);
     }
     return diff;
 }
 
 static void snapshot_free(Snapshot *s) {
-    for (int i = 0; i < 4; i++) free(s->data[i]);
+    for (int i = 0; i < 4; i++) lg_free(s->data[i]);
 }
 
 static long ckpt_step(const char *path) {
@@ -231,14 +208,14 @@ TEST(runfolder_older_checkpoint_refuses_and_forks) {
     char a[400], b[400];
     snprintf(a, sizeof a, "%s/train.csv", run);
     snprintf(b, sizeof b, "%s/train.csv", fork_dir);
-    char *ta = slurp(a, NULL), *tb = slurp(b, NULL);
+    char *ta = test_read_file(a, NULL), *tb = test_read_file(b, NULL);
     CHECK(ta && tb);
     /* header and steps 1..3 byte for byte: the first four lines */
     char *ea = ta, *eb = tb;
     for (int i = 0; i < 4 && ea && eb; i++) ea = strchr(ea, '\n') + 1, eb = strchr(eb, '\n') + 1;
     int same_start = ea - ta == eb - tb && memcmp(ta, tb, (size_t)(ea - ta)) == 0;
-    free(ta);
-    free(tb);
+    lg_free(ta);
+    lg_free(tb);
     CHECK(same_start, "the fork's train.csv does not start with the source's rows 1..3");
     CHECK(rundir_last_train_step(fork_dir) == 8);
     snprintf(ck, sizeof ck, "%s/config.ini", fork_dir);
@@ -361,24 +338,24 @@ TEST(runfolder_interrupted_evaluation_is_redone_and_exits_nonzero) {
     kill(pid, SIGTERM);
     int st = exit_status(pid);
     CHECK(st == 128 + SIGTERM, "interrupted during the final evaluation: exit %d", st);
-    char *text = slurp(csv, NULL);
+    char *text = test_read_file(csv, NULL);
     CHECK(text && !strstr(text, "\n10,"), "the interrupted evaluation wrote rows:\n%s", text ? text : "");
-    free(text);
+    lg_free(text);
     /* resumed at the last step: the evaluation is redone (smaller, through an override) */
     st = sh("$L train --resume %s --set eval.n=20 --quiet", run);
     CHECK(st == 0, "resume exited %d: %s", st, out);
-    text = slurp(csv, NULL);
+    text = test_read_file(csv, NULL);
     int rows = 0;
     for (char *p = text; p && (p = strstr(p, "\n10,copy,")); p++) rows++;
-    free(text);
+    lg_free(text);
     CHECK(rows == 6, "eval.csv has %d rows at step 10 after the resume, want 6", rows);
     /* a finished run resumed shows the table and appends nothing */
     st = sh("$L train --resume %s --set eval.n=20", run);
     CHECK(st == 0 && strstr(out, "exact match"), "exit %d: %s", st, out);
-    text = slurp(csv, NULL);
+    text = test_read_file(csv, NULL);
     rows = 0;
     for (char *p = text; p && (p = strstr(p, "\n10,copy,")); p++) rows++;
-    free(text);
+    lg_free(text);
     CHECK(rows == 6, "showing the table of a finished run appended rows (%d at step 10)", rows);
 }
 
@@ -396,10 +373,10 @@ TEST(runfolder_killed_before_first_checkpoint_resumes_or_retrains) {
     CHECK(rundir_last_train_step(run) == 6);
     char path[400];
     snprintf(path, sizeof path, "%s/train.csv", run);
-    char *text = slurp(path, NULL);
+    char *text = test_read_file(path, NULL);
     int lines = 0;
     for (char *p = text; p && *p; p++) lines += *p == '\n';
-    free(text);
+    lg_free(text);
     CHECK(lines == 7, "train.csv has %d lines, want the header and 6 rows", lines);
 }
 
@@ -502,10 +479,10 @@ TEST(runfolder_best_h5_from_best_lengths) {
 static void count_row(void *ctx, const RundirEvalRow *r) { (*(int *)ctx)++; }
 
 static int count_lines(const char *path, const char *needle) {
-    char *text = slurp(path, NULL);
+    char *text = test_read_file(path, NULL);
     int n = 0;
     for (char *p = text; p && (p = strstr(p, needle)); p++) n++;
-    free(text);
+    lg_free(text);
     return n;
 }
 

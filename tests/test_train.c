@@ -45,24 +45,11 @@ static int make_config(Config *c, const char *ini, const char *dir, const char *
     return 1;
 }
 
-static char *read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
-
 /* train.csv with the timing columns (tokens_per_s, elapsed_s: the last two) cut off. */
 static char *losses_of(const char *dir, const char *name) {
     char path[600];
     snprintf(path, sizeof path, "%s/%s/train.csv", dir, name);
-    char *s = read_file(path);
+    char *s = test_read_file(path, NULL);
     if (!s) return NULL;
     char *out = malloc(strlen(s) + 1), *o = out;
     for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
@@ -72,7 +59,7 @@ static char *losses_of(const char *dir, const char *name) {
         if (c2) *c2 = 0;
         o += sprintf(o, "%s\n", line);
     }
-    free(s);
+    lg_free(s);
     return out;
 }
 
@@ -128,17 +115,17 @@ static void check_resume_bit_identical(const char *bucket, int threads) {
     char ea[600], eb[600];
     snprintf(ea, sizeof ea, "%s/t/eval.csv", dir);
     snprintf(eb, sizeof eb, "%s/resumed/eval.csv", dir);
-    char *xa = read_file(ea), *xb = read_file(eb);
+    char *xa = test_read_file(ea, NULL), *xb = test_read_file(eb, NULL);
     CHECK(xa && xb && strcmp(xa, xb) == 0, "eval.csv differs after resume");
-    free(xa);
-    free(xb);
+    lg_free(xa);
+    lg_free(xb);
 }
 
 /* Column `col` (0-based) of the train.csv rows of run `name`, into v; returns the rows read. */
 static int csv_column(const char *dir, const char *name, int col, double *v, int max) {
     char path[600];
     snprintf(path, sizeof path, "%s/%s/train.csv", dir, name);
-    char *s = read_file(path);
+    char *s = test_read_file(path, NULL);
     if (!s) return 0;
     int n = 0;
     char *save = NULL;
@@ -151,7 +138,7 @@ static int csv_column(const char *dir, const char *name, int col, double *v, int
         }
         v[n++] = f ? atof(f) : NAN;
     }
-    free(s);
+    lg_free(s);
     return n;
 }
 
@@ -212,7 +199,7 @@ TEST(train_two_threads_train_as_one) {
         l[i] = losses_of(dir, names[i]);
         char path[600];
         snprintf(path, sizeof path, "%s/%s/eval.csv", dir, names[i]);
-        e[i] = read_file(path);
+        e[i] = test_read_file(path, NULL);
         CHECK(l[i] && e[i]);
     }
     for (int i = 1; i < 3 && l[i] && e[i] && l[0] && e[0]; i++) {
@@ -221,7 +208,7 @@ TEST(train_two_threads_train_as_one) {
     }
     for (int i = 0; i < 3; i++) {
         free(l[i]);
-        free(e[i]);
+        lg_free(e[i]);
     }
 }
 
@@ -238,13 +225,13 @@ TEST(train_refuses_bad_checkpoints) {
     Experiment e;
     /* truncated */
     snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
-    char *data = read_file(ck);
+    char *data = test_read_file(ck, NULL);
     struct stat st;
     CHECK(data && stat(ck, &st) == 0);
     FILE *f = fopen(bad, "wb");
     fwrite(data, 1, (size_t)st.st_size / 2, f);
     fclose(f);
-    free(data);
+    lg_free(data);
     CHECK(exp_load(&e, bad, NULL, 0, NULL, &err) != 0, "a truncated checkpoint must be refused");
     CHECK(strstr(err.msg, "truncated.h5") != NULL, "message names the file: %s", err.msg);
     /* mismatched: the stored weights do not fit a model with another width */
@@ -321,10 +308,10 @@ static void interrupt_run(int sig, const char *set1, const char *set2, const cha
     char csv[600];
     snprintf(csv, sizeof csv, "%s/t/train.csv", dir);
     for (int i = 0; i < 400; i++) {
-        char *text = read_file(csv);
+        char *text = test_read_file(csv, NULL);
         int n = 0;
         for (char *p = text; p && *p; p++) n += *p == '\n';
-        free(text);
+        lg_free(text);
         if (n >= rows) break;
         usleep(50000);
     }
