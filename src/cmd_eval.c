@@ -58,9 +58,9 @@ int cmd_eval(int argc, char **argv) {
     snprintf(lengths_set, sizeof lengths_set, "eval.lengths=%s", lengths ? lengths : "");
     snprintf(n_set, sizeof n_set, "eval.n=%ld", n);
     snprintf(batch_set, sizeof batch_set, "eval.batch_size=%ld", batch);
-    /* other lengths than the run's: best_lengths (which picks best.h5 in training, a subset of
-     * the run's lengths) does not apply */
-    if ((lengths && cli_add_set("eval", sets.v, &sets.n, "eval.best_lengths=")) ||
+    /* best_lengths picks best.h5 in training and means nothing here; cleared, it cannot fail
+     * the subset check when --lengths or --set eval.lengths names other lengths than the run's */
+    if (cli_add_set("eval", sets.v, &sets.n, "eval.best_lengths=") ||
         (lengths && cli_add_set("eval", sets.v, &sets.n, lengths_set)) ||
         (n && cli_add_set("eval", sets.v, &sets.n, n_set)) ||
         (batch && cli_add_set("eval", sets.v, &sets.n, batch_set)))

@@ -470,6 +470,9 @@ TEST(runfolder_best_h5_from_best_lengths) {
     /* a best_lengths entry that is not evaluated is a config error, in config and train alike */
     int st = sh("$L config %s/tiny.ini --set eval.best_lengths=4", dir);
     CHECK(st == 2 && strstr(out, "best_lengths") && strstr(out, "4"), "exit %d: %s", st, out);
+    /* lengen eval picks no checkpoint: other lengths than the run's are fine, however given */
+    SH_OK(0, "$L eval %s --set eval.lengths=7 --n 4", run);
+    SH_OK(0, "$L eval %s --lengths 3,7 --n 4", run);
 }
 
 /* lengen eval's rows: plain ones append to the run folder's eval.csv as the trainer's do; with
