@@ -448,9 +448,17 @@ TEST(forward_at_rows_equals_the_full_forward_there) {
     enum { B = 3, T = 9, V = 11 };
     PeKind kinds[] = {PE_NOPE, PE_LEARNED, PE_ROPE, PE_ALIBI, PE_T5, PE_FIRE};
     const int lens[B] = {T, T - 2, T - 1};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    const size_t n_kinds = sizeof kinds / sizeof kinds[0];
+    /* then NoPE twice more with a length-dependent temperature: the learned per-head scale (a
+     * parameter with its own gradient) and log_beyond with a base the rows outgrow */
+    for (size_t k = 0; k < n_kinds + 2; k++) {
         ModelConfig c;
-        small_cfg(&c, kinds[k]);
+        small_cfg(&c, k < n_kinds ? kinds[k] : PE_NOPE);
+        if (k == n_kinds) c.temperature = TEMP_LEARNED_LOG;
+        if (k == n_kinds + 1) {
+            c.temperature = TEMP_LOG_BEYOND;
+            c.temperature_base = 4;
+        }
         Model m;
         LgErr err;
         CHECK(model_init(&m, &c, V, 3, &err) == 0, "%s", err.msg);
@@ -481,6 +489,10 @@ TEST(forward_at_rows_equals_the_full_forward_there) {
         params_zero_grad(&m.params);
         ag_backward(&g, loss);
         memcpy(full_grad, m.params.grad, np * sizeof(float));
+        if (k == n_kinds) {  /* the scale is trained: its gradient must be there to compare */
+            Tensor *s = m.layers[1].temp;
+            CHECK(s && fabsf(s->grad[0]) + fabsf(s->grad[1]) > 0, "learned_log: a per-head scale with a gradient");
+        }
         ag_reset(&g);
         in.rows = rows;
         in.n_rows = n;
