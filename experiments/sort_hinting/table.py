@@ -1,15 +1,16 @@
 #!/usr/bin/python3
 """table: the runs table of the sort-hinting study, from runs/sort_hinting/<name>/test.csv.
 
-    experiments/sort_hinting/table.py [--out runs/sort_hinting] [--plot FILE.png]
+    experiments/sort_hinting/table.py [--out runs/sort_hinting] [--plot FILE.png] [--select REGEX]
 
 One row per variant of variants.txt that has finished (test.csv), in file order: its overrides,
 the step best.h5 was chosen at (validation exact match at n = 35), wall time, and exact match (%)
 per test length on 500 held-out lists; a second row "+log_beyond" for the same model evaluated
 with temperature = log_beyond, base 43 (test_lb.csv). Unfinished variants are listed as such. Standard library
-only; --plot needs matplotlib.
+only; --plot needs matplotlib; --select draws only the runs whose name matches REGEX.
 """
 import argparse
+import re
 import csv
 import os
 
@@ -29,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="runs/sort_hinting")
     ap.add_argument("--plot")
+    ap.add_argument("--select", help="plot only the runs whose name matches this regular expression")
     a = ap.parse_args()
     rows, lengths, curves = [], [], {}
     for name, sets in variants(os.path.join(here, "variants.txt")):
@@ -70,6 +72,8 @@ def main():
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(10, 5))
         for name, em in curves.items():
+            if a.select and not re.search(a.select, name):
+                continue
             xs = sorted(em)
             ax.plot(xs, [em[x] for x in xs], marker="o", label=name,
                     ls="--" if name.endswith("+log_beyond") else "-")
