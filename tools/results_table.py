@@ -10,15 +10,14 @@ step of the main task (the first task in eval.csv). Lengths inside the run's tra
 """
 import argparse
 import configparser
-import csv
 import os
 import sys
 
+from lengen_csv import csv_rows
+
 
 def last_step_rows(path):
-    with open(path, newline="") as f:
-        # rows with an `overrides` field come from `lengen eval --set`, not the run as trained
-        rows = [r for r in csv.DictReader(f) if not r.get(None)]
+    rows = csv_rows(path)
     if not rows:
         sys.exit("%s: no evaluation rows" % path)
     main = rows[0]["task"]

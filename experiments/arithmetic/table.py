@@ -19,10 +19,13 @@ Standard library only; --plot needs matplotlib (PREFIX_lengths.png, PREFIX_sampl
 """
 import argparse
 import configparser
-import csv
 import glob
 import os
 import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 
 # Longest test length with >= 95% exact match / longest training length, as the issue lists
 # them (papers.md; Zhou, Alon et al. 2024, Fig. 1).
@@ -55,24 +58,6 @@ def read_sweep(path):
     out = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
     axes = [(k, [v.strip() for v in vals.split(",")]) for k, vals in cp["grid"].items()]
     return out, sets, axes
-
-
-def run_names(axes):
-    """The sweep's run names in its order (last axis fastest), as src/sweep.c spells them."""
-    names = [("", {})]
-    for key, vals in axes:
-        short = key.rsplit(".", 1)[1]
-        names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
-                  dict(point, **{key: v})) for n, point in names for v in vals]
-    return names
-
-
-def csv_rows(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        # eval.csv rows with an `overrides` field come from `lengen eval --set`, not the run as trained
-        return [r for r in csv.DictReader(f) if not r.get(None)]
 
 
 def curves(d):

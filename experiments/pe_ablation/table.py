@@ -22,6 +22,10 @@ import csv
 import glob
 import os
 import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
@@ -47,16 +51,6 @@ def read_sweep(path):
     return out, dict(sets), axes
 
 
-def run_names(axes):
-    """The sweep's run names in its order (last axis fastest), as src/sweep.c spells them."""
-    names = [("", {})]
-    for key, vals in axes:
-        short = key.rsplit(".", 1)[1]
-        names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
-                  dict(point, **{key: v})) for n, point in names for v in vals]
-    return names
-
-
 def scheme_label(sets, point):
     pe = point.get("model.posenc", sets.get("model.posenc", "nope"))
     if pe == "rope" and float(sets.get("model.rope_fraction", "1")) < 1:
@@ -64,14 +58,6 @@ def scheme_label(sets, point):
     if sets.get("model.random_positions", "false") == "true":
         pe += "+rand"
     return pe
-
-
-def csv_rows(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        # eval.csv rows with an `overrides` field come from `lengen eval --set`, not the run as trained
-        return [r for r in csv.DictReader(f) if not r.get(None)]
 
 
 def run_result(d, train_max, steps):

@@ -13,10 +13,13 @@ matplotlib. Run from the repository root (it calls ./lengen).
 """
 import argparse
 import configparser
-import csv
 import os
 import statistics
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 
 TRAIN_MAX = 20  # [train] max_length of base.ini; the plot marks it
 
@@ -33,24 +36,6 @@ def read_sweep(path):
     except (KeyError, ValueError):
         planned = []
     return out, axes, planned
-
-
-def run_names(axes):
-    """The sweep's run names in its order (last axis fastest), as src/sweep.c spells them."""
-    names = [("", {})]
-    for key, vals in axes:
-        short = key.rsplit(".", 1)[1]
-        names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
-                  dict(point, **{key: v})) for n, point in names for v in vals]
-    return names
-
-
-def csv_rows(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        # eval.csv rows with an `overrides` field come from `lengen eval --set`, not the run as trained
-        return [r for r in csv.DictReader(f) if not r.get(None)]
 
 
 def run_result(d):

@@ -1,0 +1,28 @@
+"""lengen_csv: reading a run folder's CSVs and a sweep's run names, shared by the experiments'
+table.py scripts and tools/results_table.py. Standard library only.
+
+    import sys, os; sys.path.insert(0, os.path.join(ROOT, "tools")); import lengen_csv
+"""
+import csv
+import os
+
+
+def csv_rows(path):
+    """The rows of a train.csv or eval.csv as dicts; [] when the file does not exist. eval.csv
+    rows with an 8th (overrides) field come from `lengen eval --set`, not the run as trained,
+    and are left out."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return [r for r in csv.DictReader(f) if not r.get(None)]
+
+
+def sweep_run_names(axes):
+    """[(run name, {key: value})] of a sweep's grid axes [(key, [values])], in the sweep's order
+    (last axis fastest), spelled as src/sweep.c spells them."""
+    names = [("", {})]
+    for key, vals in axes:
+        short = key.rsplit(".", 1)[1]
+        names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
+                  dict(point, **{key: v})) for n, point in names for v in vals]
+    return names
