@@ -71,8 +71,9 @@ typedef struct ModelBatch {
     const int *lens;          /* NULL or, with rows, [B] positions of each row that matter: row b's
                                  positions t >= lens[b] are padding (weight 0, and under the causal
                                  mask seen by no earlier position). The blocks then run their
-                                 linears, norms and MLP on the sum(lens) real positions only;
-                                 attention still sees [B, T] (the padding's q, k, v are 0) */
+                                 linears, norms and MLP on the P = sum(lens) real positions only,
+                                 and attention on each row at its own length
+                                 (op_attention_qkv_ragged); ignored for rotary schemes */
 } ModelBatch;
 
 /* What a forward can hand back for probing; any pointer may be NULL. Arrays are [L] and are
