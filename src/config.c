@@ -130,6 +130,7 @@ static const Key schema[] = {
     INT_KEY("train", "pack_len", train.pack_len, "0", LOHI, 0, 1 << 20, "row length when packing; 0 = max_pos"),
     INT_KEY("train", "length_split", train.length_split, "8", LOHI, 1, 16, "run each batch as this many parts of rows of similar length, each padded to its own longest row; same gradient, less padding (1 = off: two strided row slices, as a batch of one length)"),
     INT_KEY("train", "bucket", train.bucket, "0", LOHI, 0, 1024, "draw this many batches' examples at once, group them by length into batches, shuffle the batches (less padding, but batches of one length: see docs/training.md; 0 or 1 = off; ignored with pack)"),
+    INT_KEY("train", "examples", train.examples, "0", LOHI, 0, CFG_MAX_TRAIN_EXAMPLES, "size of a fixed training set trained on in epochs (each a new shuffle); 0 = a fresh example every draw. Not with pack or length_dist = curriculum (docs/training.md)"),
     INT_KEY("train", "log_every", train.log_every, "50", LOHI, 1, BIG, "steps between train.csv lines"),
     INT_KEY("train", "eval_every", train.eval_every, "500", LOHI, 0, BIG, "steps between evaluations; 0 = only at the end"),
     INT_KEY("train", "ckpt_every", train.ckpt_every, "500", LOHI, 0, BIG, "steps between checkpoints; 0 = only at the end"),
@@ -965,6 +966,14 @@ int cfg_validate(const Config *c, LgErr *err) {
                       t->hint_max_length);
     if (t->length_dist == LENDIST_CURRICULUM && (t->curriculum_steps < 1 || t->curriculum_steps > t->steps))
         return lg_err(err, "[train] length_dist = curriculum needs curriculum_steps in [1, steps = %d] (got %d)", t->steps, t->curriculum_steps);
+    if (t->examples && t->pack)
+        return lg_err(err, "[train] examples = %d (a fixed training set) does not combine with pack = true: packed "
+                      "rows take a varying number of examples, so a resumed run could not find its place in the "
+                      "epoch; set pack = false or examples = 0", t->examples);
+    if (t->examples && t->length_dist == LENDIST_CURRICULUM)
+        return lg_err(err, "[train] examples = %d (a fixed training set) does not combine with length_dist = "
+                      "curriculum: the set's lengths are fixed when it is drawn, so there is no growing range to "
+                      "follow; use length_dist = uniform or pairs, or examples = 0", t->examples);
     if (t->pack && t->pack_len > m->max_pos)
         return lg_err(err, "[train] pack_len = %d must be <= [model] max_pos = %d", t->pack_len, m->max_pos);
     if (ev->n_lengths < 1) return lg_err(err, "[eval] lengths is empty; list the lengths to evaluate, e.g. 10:100:10");

@@ -28,6 +28,7 @@
 #define CFG_MAX_TASK_OPTS 32
 #define CFG_MAX_LENGTHS 256
 #define CFG_MAX_FILE_BYTES (1 << 20)   /* a config (or sweep) file larger than 1 MiB is refused */
+#define CFG_MAX_TRAIN_EXAMPLES 10000000   /* [train] examples: its epoch order is an int per example (40 MB) */
 
 typedef enum { NORM_LAYERNORM, NORM_RMSNORM } NormKind;
 typedef enum { ACT_GELU, ACT_RELU } ActKind;
@@ -121,6 +122,7 @@ typedef struct TrainConfig {
     int pack_len;           /* row length when packing (0 = model max_pos) */
     int length_split;       /* 8; parts of similar-length rows each batch runs as (1 = two row slices) */
     int bucket;             /* 0; batches per length-sorted pool (0, 1 = off; unpacked rows only) */
+    int examples;           /* 0 = a fresh example every draw; N = a fixed training set of N examples, in epochs */
     int log_every;          /* 50 */
     int eval_every;         /* 500; 0 = only at the end */
     int ckpt_every;         /* 500; 0 = only at the end */

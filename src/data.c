@@ -7,6 +7,8 @@
 
 #define RNG_LABEL_DATA 0x64617461ULL   /* "data" */
 #define RNG_LABEL_EVAL 0x6576616cULL   /* "eval" */
+#define RNG_LABEL_SET 0x74736574ULL    /* "tset": the fixed training set's examples */
+#define RNG_LABEL_EPOCH 0x6570636fULL  /* "epco": the order of each of its epochs */
 #define MAX_REDRAWS 32
 
 void batch_init(Batch *b, int B, int cap_T) {
@@ -216,6 +218,19 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     d->ex.loss_mask = lg_malloc((size_t)cap * sizeof(float), "example mask");
     d->ex.digit_index = lg_malloc((size_t)cap * sizeof(int), "example digits");
     d->ex.cap = cap;
+    d->set_epoch = -1;
+    if (cfg->train.examples > 0) {
+        /* cfg_validate refuses these; the set's examples must not depend on the step or the row */
+        if (cfg->train.pack || cfg->train.length_dist == LENDIST_CURRICULUM) {
+            lg_err(err, "[train] examples = %d does not combine with pack or length_dist = curriculum",
+                   cfg->train.examples);
+            data_free(d);
+            return -1;
+        }
+        d->set_rng = rng_fork(&base, RNG_LABEL_SET);
+        d->epoch_rng = rng_fork(&base, RNG_LABEL_EPOCH);
+        d->set_order = lg_malloc((size_t)cfg->train.examples * sizeof(int), "training set order");
+    }
     if (cfg->train.bucket > 1 && !cfg->train.pack) {
         size_t k = (size_t)cfg->train.bucket, slots = k * (size_t)cfg->train.batch_size;
         d->pool_k = (int)k;
@@ -270,18 +285,19 @@ void data_free(DataStream *d) {
     lg_free(d->pool_count);
     lg_free(d->pool_order);
     lg_free(d->pool_scale);
+    lg_free(d->set_order);
     memset(d, 0, sizeof *d);
 }
 
-static int pick_task(DataStream *d) {
+static int pick_task(DataStream *d, Rng *rng) {
     double total = d->cum_weight[d->n_tasks - 1];
-    double u = (double)rng_uniform(&d->rng) * total;
+    double u = (double)rng_uniform(rng) * total;
     for (int i = 0; i < d->n_tasks - 1; i++)
         if (u < d->cum_weight[i]) return i;
     return d->n_tasks - 1;
 }
 
-static int pick_length(DataStream *d, int ti, int step) {
+static int pick_length(DataStream *d, Rng *rng, int ti, int step) {
     const TrainConfig *tr = &d->cfg->train;
     Task *t = d->tasks[ti];
     int lo = tr->min_length, hi = data_max_length(tr, ti);
@@ -297,25 +313,47 @@ static int pick_length(DataStream *d, int ti, int step) {
     if (tr->length_dist == LENDIST_PAIRS) {
         /* P(n) = (2n - 1) / (hi^2 - (lo - 1)^2): the n with n^2 - (lo-1)^2 > u >= (n-1)^2 - (lo-1)^2 */
         uint64_t base = (uint64_t)(lo - 1) * (uint64_t)(lo - 1);
-        uint64_t u = base + rng_below(&d->rng, (uint64_t)hi * (uint64_t)hi - base);
+        uint64_t u = base + rng_below(rng, (uint64_t)hi * (uint64_t)hi - base);
         int n = lo;
         while ((uint64_t)n * (uint64_t)n <= u) n++;
         return n;
     }
-    return (int)rng_range(&d->rng, lo, hi);
+    return (int)rng_range(rng, lo, hi);
 }
 
-/* Draws one training example into d->ex; returns its task index or -1 with err. */
-static int draw_example(DataStream *d, int step, LgErr *err) {
-    int ti = pick_task(d);
+/* Draws one example from rng into d->ex: the task, the length, the example, drawn again while
+ * its prompt is held out (up to MAX_REDRAWS). Returns its task index or -1 with err. */
+static int generate_from(DataStream *d, Rng *rng, int step, LgErr *err) {
+    int ti = pick_task(d, rng);
     Task *t = d->tasks[ti];
-    int len = pick_length(d, ti, step);
+    int len = pick_length(d, rng, ti, step);
     for (int tries = 0;; tries++) {
-        if (task_generate_train(t, &d->rng, len, &d->ex, err) != 0) return -1;
+        if (task_generate_train(t, rng, len, &d->ex, err) != 0) return -1;
         if (tries >= MAX_REDRAWS || !excluded_has(d, task_hash_prompt(&d->ex))) break;
         d->redrawn++;
     }
     return ti;
+}
+
+/* The fixed set's example the stream takes next: set_order[k % N] of epoch k / N, k = set_taken. */
+static long set_next_index(DataStream *d) {
+    long long n = d->cfg->train.examples, epoch = d->set_taken / n;
+    if (epoch != d->set_epoch) {
+        for (long long i = 0; i < n; i++) d->set_order[i] = (int)i;
+        Rng r = rng_fork(&d->epoch_rng, (uint64_t)epoch);
+        rng_shuffle_int(&r, d->set_order, (int)n);
+        d->set_epoch = epoch;
+    }
+    return d->set_order[d->set_taken++ % n];
+}
+
+/* Draws one training example into d->ex (a fresh one, or the fixed set's next); returns its
+ * task index or -1 with err. A set has no curriculum (data_init), so `step` does not change
+ * its examples. */
+static int draw_example(DataStream *d, int step, LgErr *err) {
+    if (!d->set_order) return generate_from(d, &d->rng, step, err);
+    Rng r = rng_fork(&d->set_rng, (uint64_t)set_next_index(d));
+    return generate_from(d, &r, step, err);
 }
 
 /* Writes positions [0, n) of the current example, shifted to start at example position
@@ -491,9 +529,11 @@ int data_next(DataStream *d, int step, Batch *b, LgErr *err) {
 int data_seek(DataStream *d, long batches, LgErr *err) {
     d->rng = d->pool_rng;
     d->served = batches;
+    long within = d->pool_k ? batches % d->pool_k : 0;
+    /* a fixed set: batches (of batch_size examples each: no pack) before the current pool */
+    d->set_taken = (long long)(batches - within) * d->cfg->train.batch_size;
     if (!d->pool_k) return 0;
     d->pool_next = d->pool_k;
-    long within = batches % d->pool_k;
     if (within == 0) return 0;
     int step = (int)((batches - within) / d->cfg->train.grad_accum);
     if (fill_pool(d, step, d->cfg->train.batch_size, err) != 0) return -1;

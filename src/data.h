@@ -29,6 +29,17 @@
  * pool_rng; data_seek(batches served) restores rng from it and redraws the partly used pool,
  * so a resumed stream continues bit-identically.
  *
+ * A fixed training set (train.examples = N > 0): example i of the set (0 <= i < N) is drawn
+ * exactly as a fresh example is (task by sample weight, length, example, held-out prompts drawn
+ * again), but from its own Rng, seeded from the run seed, a label for the set and i; so the set
+ * is a function of the seed alone and needs no storage. The stream serves it in epochs: epoch e
+ * is the order set_order, a shuffle of 0..N-1 by an Rng seeded from the run seed, a label for
+ * epochs and e; the stream's k-th example is example set_order[k % N] of epoch k / N. Unpacked
+ * rows take batch_size examples per batch, so data_seek finds k from the batches served and
+ * resume stays exact (config.c refuses the set with pack, whose rows take a varying number, and
+ * with the curriculum, which has no fixed lengths to follow). The stream's own Rng still orders
+ * the buckets.
+ *
  * The held-out set of (task, length) is the first n examples of an Rng seeded from the run
  * seed, the task index and the length: every evaluation sees the same examples.
  */
@@ -91,6 +102,12 @@ typedef struct DataStream {
     int *pool_count;                   /* [ex_cap + 2] counting-sort scratch */
     int *pool_order;                   /* [pool_k] batch order */
     float *pool_scale;                 /* [pool_k] loss-weight scale of each sorted batch */
+    /* a fixed training set (train.examples > 0) */
+    Rng set_rng;                       /* example i's Rng is rng_fork(&set_rng, i) */
+    Rng epoch_rng;                     /* epoch e's order is shuffled by rng_fork(&epoch_rng, e) */
+    int *set_order;                    /* [train.examples] the order of epoch set_epoch; NULL = no set */
+    long long set_epoch;               /* the epoch set_order holds; -1 = none yet */
+    long long set_taken;               /* examples the stream has taken from the set */
 } DataStream;
 
 /* Sets up the stream for cfg's train section over tasks, seeded from the run seed, and

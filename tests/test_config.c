@@ -68,7 +68,7 @@ TEST(config_defaults_match_header) {
     CHECK(c.train.eps == 1e-8f && c.train.momentum == 0.9f && c.train.grad_clip == 1.0f);
     CHECK(c.train.min_length == 1 && c.train.max_length == 20 && c.train.length_dist == LENDIST_UNIFORM);
     CHECK(c.train.pack == 0 && c.train.pack_len == 0 && c.train.log_every == 50);
-    CHECK(c.train.length_split == 8 && c.train.bucket == 0);
+    CHECK(c.train.length_split == 8 && c.train.bucket == 0 && c.train.examples == 0);
     CHECK(c.train.eval_every == 500 && c.train.ckpt_every == 500);
     CHECK(c.eval.n_lengths == 10 && c.eval.lengths[0] == 10 && c.eval.lengths[9] == 100);
     CHECK(c.eval.n == 200 && c.eval.batch_size == 64 && !strcmp(c.eval.best_metric, "exact_match"));
@@ -150,6 +150,8 @@ TEST(config_errors_name_line_and_suggest) {
     EXPECT_LOAD_ERROR("[train]\nlr = 0\n", "[train] lr = 0 must be > 0");
     EXPECT_LOAD_ERROR("[train]\nlr = nan\n", "not a finite");
     EXPECT_LOAD_ERROR("[model]\nlayers = 0\n", "[model] layers = 0 must be in [1, 256]");
+    EXPECT_LOAD_ERROR("[train]\nexamples = -5\n", "t.ini:2: [train] examples = -5 must be in [0, 10000000]");
+    EXPECT_LOAD_ERROR("[train]\nexamples = 20000000\n", "t.ini:2: [train] examples = 20000000 must be in [0, 10000000]");
     EXPECT_LOAD_ERROR("[model]\nposenc = rotary\n", "posenc = 'rotary' is not one of: nope, learned, sinusoidal, t5, alibi, rope, fire, abacus, coupled");
     EXPECT_LOAD_ERROR("[model]\nbias = maybe\n", "bias = 'maybe' is not a boolean");
     EXPECT_LOAD_ERROR("[eval]\nbest_metric = accuracy\n", "not one of: exact_match, token_accuracy");
@@ -262,6 +264,9 @@ TEST(config_validate_cross_field) {
     EXPECT_INVALID(L("train.min_lr=0.01"), "min_lr");
     EXPECT_INVALID(L("train.length_dist=curriculum"), "curriculum_steps");
     EXPECT_INVALID(L("train.pack=true", "train.pack_len=1000"), "pack_len = 1000");
+    EXPECT_INVALID(L("train.examples=500", "train.pack=true"), "[train] examples = 500 (a fixed training set) does not combine with pack = true");
+    EXPECT_INVALID(L("train.examples=500", "train.length_dist=curriculum", "train.curriculum_steps=100"),
+                   "[train] examples = 500 (a fixed training set) does not combine with length_dist = curriculum");
     EXPECT_INVALID(L("eval.lengths=10,5"), "ascending");
     EXPECT_INVALID(L("eval.lengths=5,5"), "ascending");
     EXPECT_INVALID(L("run.name=a/b"), "[run] name = 'a/b'");
@@ -364,6 +369,9 @@ TEST(config_round_trips_through_text) {
     if (test_failed()) return;
     CHECK(change_everything(&c, &err) == 0, "%s", err.msg);
     CHECK(cfg_validate(&c, &err) == 0, "%s", err.msg);
+    /* a fixed training set does not combine with the pack and curriculum set above (refused by
+     * cfg_validate: config_validate_cross_field); the round trip does not validate */
+    CHECK(cfg_set(&c, "train.examples=12345", &err) == 0, "%s", err.msg);
     check_round_trip(&c);
     if (test_failed()) return;
     /* every key really changed: the written text shares no "key = value" line with the defaults' */

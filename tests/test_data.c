@@ -1,5 +1,6 @@
 /* Tests of the training data stream: batch layout, loss weights, task mixing, curriculum,
  * packing, held-out prompts kept out of training, determinism and no allocation. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../src/data.h"
@@ -13,6 +14,7 @@ typedef struct {
     int n_tasks;
     DataStream d;
     Batch b;
+    int hint_rows;   /* rows of a hint task seen by row_hashes */
 } Fixture;
 
 static int fixture_init(Fixture *f, const char *ini) {
@@ -90,14 +92,14 @@ TEST(data_mixes_tasks_by_sample_weight) {
     fixture_free(&f);
 }
 
-static void check_held_out_kept_out(const char *bucket) {
+static void check_held_out_kept_out(const char *bucket, int examples) {
     Fixture f;
     /* values 0..9: length 3 has only 1000 prompts, so 50 held out would be hit about every 20th
      * draw at that length if nothing kept them out */
     char ini[512];
     snprintf(ini, sizeof ini, "[model]\nmax_pos = 128\n[task]\nmain = sort\nhints = successor:0.5\nvalues = 0..9\n"
-             "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\nbucket = %s\n"
-             "[eval]\nlengths = 3,5,8\nn = 50\n", bucket);
+             "[train]\nbatch_size = 16\nmin_length = 3\nmax_length = 8\nbucket = %s\nexamples = %d\n"
+             "[eval]\nlengths = 3,5,8\nn = 50\n", bucket, examples);
     if (!fixture_init(&f, ini)) return;
     LgErr err;
     /* the held-out prompts of every (task, length) */
@@ -132,17 +134,24 @@ static void check_held_out_kept_out(const char *bucket) {
             for (int i = 0; i < n_held; i++) hits += h == held[i];
         }
     }
-    CHECK(hits == 0, "bucket = %s: %ld training prompts were held-out prompts", bucket, hits);
+    CHECK(hits == 0, "bucket = %s, examples = %d: %ld training prompts were held-out prompts", bucket, examples, hits);
     CHECK(f.d.redrawn > 0, "the stream should have had to redraw some examples");
     fixture_free(&f);
 }
 
 TEST(data_keeps_held_out_prompts_out_of_training) {
-    check_held_out_kept_out("0");
+    check_held_out_kept_out("0", 0);
 }
 
 TEST(data_bucketed_stream_keeps_held_out_prompts_out) {
-    check_held_out_kept_out("8");
+    check_held_out_kept_out("8", 0);
+}
+
+/* a fixed set of 3000 examples, served about 10 times over the 32000 rows: each of its examples
+ * whose prompt was held out was drawn again inside that example's own Rng */
+TEST(data_fixed_training_set_keeps_held_out_prompts_out) {
+    check_held_out_kept_out("0", 3000);
+    check_held_out_kept_out("8", 3000);
 }
 
 TEST(data_curriculum_grows_the_longest_length) {
@@ -324,6 +333,12 @@ TEST(data_stream_is_deterministic_and_allocates_nothing) {
     char ini[512];
     snprintf(ini, sizeof ini, bucket_ini, 16);
     check_deterministic_without_allocation(ini);
+    /* a fixed set of 100 examples: 40 batches of 16 rows cross 6 epochs, each shuffled anew */
+    snprintf(ini, sizeof ini, "%s[train]\nexamples = 100\n", sort_ini);
+    check_deterministic_without_allocation(ini);
+    snprintf(ini, sizeof ini, bucket_ini, 16);
+    strcat(ini, "[train]\nexamples = 100\n");
+    check_deterministic_without_allocation(ini);
 }
 
 TEST(data_length_split_parts_add_up_to_the_batch) {
@@ -438,4 +453,193 @@ TEST(data_length_dist_pairs_with_balanced_operands_gives_every_pair_equally) {
             CHECK(seen[a][b] > total / 36 * 0.9 && seen[a][b] < total / 36 * 1.1, "pair (%d, %d) seen %d of %d",
                   a, b, seen[a][b], total);
     fixture_free(&f);
+}
+
+/* ---- a fixed training set (train.examples) ---- */
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* A digest of the first `batches` batches of the stream of ini: every row's tokens, targets,
+ * weights and task ids. */
+static uint64_t stream_digest(const char *ini, int batches) {
+    Fixture f;
+    if (!fixture_init(&f, ini)) return 0;
+    LgErr err;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int s = 0; s < batches; s++) {
+        if (!EXPECT(data_next(&f.d, s, &f.b, &err) == 0, "%s", err.msg)) break;
+        size_t n = (size_t)f.b.B * (size_t)f.b.T;
+        h = fnv(h, &f.b.T, sizeof f.b.T);
+        h = fnv(h, f.b.tokens, n * sizeof(int));
+        h = fnv(h, f.b.targets, n * sizeof(int));
+        h = fnv(h, f.b.weights, n * sizeof(float));
+        h = fnv(h, f.b.pos_task, n * sizeof(int));
+    }
+    fixture_free(&f);
+    return h;
+}
+
+static const char *packed_ini =
+    "[model]\nmax_pos = 64\n[task]\nmain = copy\n"
+    "[train]\nbatch_size = 8\nmin_length = 1\nmax_length = 10\npack = true\n"
+    "[eval]\nlengths = 5\nn = 20\n";
+
+static const char *pairs_ini =
+    "[model]\nmax_pos = 128\n[task]\nmain = addition\noperands = balanced\ncarries = balanced\n"
+    "[train]\nbatch_size = 16\nmin_length = 1\nmax_length = 3\nlength_dist = pairs\n"
+    "[eval]\nlengths = 2,3\nn = 50\n";
+
+/* examples = 0 (the default) is the stream as it was before the key existed: these digests were
+ * taken with src/data.c of main at 71f5e85, before train.examples, for an unpacked stream with a
+ * hint, a bucketed, a packed and a carry-balanced pairs stream (40 batches each). */
+TEST(data_fresh_stream_is_unchanged_by_the_fixed_set_option) {
+    char bucketed[512];
+    snprintf(bucketed, sizeof bucketed, bucket_ini, 8);
+    const char *inis[] = {sort_ini, bucketed, packed_ini, pairs_ini};
+    const uint64_t want[] = {0x66f714c13368da23ULL, 0x997aac5751afff7eULL, 0xa2cfa2eac31a6da4ULL, 0x33555252484e56e4ULL};
+    for (int i = 0; i < 4; i++) {
+        uint64_t h = stream_digest(inis[i], 40);
+        EXPECT(h == want[i], "stream %d: digest 0x%016llxULL, want 0x%016llxULL", i, (unsigned long long)h,
+               (unsigned long long)want[i]);
+    }
+}
+
+/* The sort stream with a successor hint over a fixed set of `examples` (0 = fresh draws). */
+static void set_ini(char *ini, size_t cap, int batch, int bucket, int examples) {
+    snprintf(ini, cap,
+             "[model]\nmax_pos = 128\n[task]\nmain = sort\nhints = successor:0.5\n"
+             "[train]\nbatch_size = %d\nmin_length = 3\nmax_length = 8\nbucket = %d\nexamples = %d\n"
+             "[eval]\nlengths = 3,5,8\nn = 50\n", batch, bucket, examples);
+}
+
+/* A hash of each row of the next `batches` batches (its task and its tokens up to its length),
+ * in stream order, into out; returns the rows hashed. */
+static int row_hashes(Fixture *f, int batches, uint64_t *out) {
+    LgErr err;
+    int n = 0;
+    for (int s = 0; s < batches; s++) {
+        if (!EXPECT(data_next(&f->d, s, &f->b, &err) == 0, "%s", err.msg)) return n;
+        for (int r = 0; r < f->b.B; r++) {
+            const int *task = f->b.pos_task + (size_t)r * f->b.T;
+            int len = 0;
+            while (len < f->b.T && task[len] >= 0) len++;
+            out[n++] = task_hash_tokens(f->b.tokens + (size_t)r * f->b.T, len) * 31 + (uint64_t)task[0];
+            f->hint_rows += task[0] > 0;
+        }
+    }
+    return n;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int distinct(const uint64_t *h, int n, uint64_t *scratch) {
+    memcpy(scratch, h, (size_t)n * sizeof *h);
+    qsort(scratch, (size_t)n, sizeof *h, cmp_u64);
+    int d = n > 0;
+    for (int i = 1; i < n; i++) d += scratch[i] != scratch[i - 1];
+    return d;
+}
+
+/* examples = 40, batches of 16: every run of 40 consecutive rows (an epoch, crossing batch
+ * boundaries) is the same 40 examples in a new order, nothing else ever occurs, both tasks are
+ * in the set, and fresh draws (examples = 0) are not a set at all. */
+TEST(data_fixed_training_set_is_served_in_epochs) {
+    enum { N = 40, EPOCHS = 10, ROWS = N * EPOCHS };
+    static uint64_t h[ROWS], first[N], sorted[N], all[ROWS];
+    char ini[512];
+    Fixture f;
+    set_ini(ini, sizeof ini, 16, 0, N);
+    if (!fixture_init(&f, ini)) return;
+    int n = row_hashes(&f, ROWS / 16, h);
+    CHECK(n == ROWS);
+    CHECK(distinct(h, N, first) == N, "the first epoch holds %d distinct examples, want all %d", distinct(h, N, first), N);
+    CHECK(distinct(h, ROWS, all) == N, "%d distinct examples over %d epochs of a set of %d", distinct(h, ROWS, all), EPOCHS, N);
+    int reordered = 0;
+    for (int e = 1; e < EPOCHS; e++) {
+        distinct(h + e * N, N, sorted);
+        CHECK(memcmp(sorted, first, sizeof first) == 0, "epoch %d is not the set of epoch 0", e);
+        reordered += memcmp(h + e * N, h + (e - 1) * N, sizeof first) != 0;
+    }
+    CHECK(reordered == EPOCHS - 1, "only %d of %d epochs were in a new order", reordered, EPOCHS - 1);
+    CHECK(f.hint_rows > 0 && f.hint_rows < ROWS, "the set should mix sort and successor (%d successor rows)", f.hint_rows);
+    fixture_free(&f);
+    /* the same stream drawing fresh examples: 400 rows of sort 3..8 and successor barely repeat */
+    set_ini(ini, sizeof ini, 16, 0, 0);
+    if (!fixture_init(&f, ini)) return;
+    CHECK(row_hashes(&f, ROWS / 16, h) == ROWS);
+    CHECK(distinct(h, ROWS, all) > ROWS * 9 / 10, "fresh draws: only %d distinct of %d", distinct(h, ROWS, all), ROWS);
+    fixture_free(&f);
+}
+
+/* The set is a function of the run seed alone: the batch size and bucketing change which rows
+ * share a batch, not the examples nor, without bucketing, their order. Another seed, another set. */
+TEST(data_fixed_training_set_depends_on_the_seed_only) {
+    enum { N = 64, ROWS = 5 * N };   /* 20 batches of 16 = 5 pools of 4 batches = 5 epochs */
+    static uint64_t a[ROWS], b[ROWS], sa[ROWS], sb[ROWS];
+    char ini[512];
+    Fixture f;
+    set_ini(ini, sizeof ini, 16, 0, N);
+    if (!fixture_init(&f, ini)) return;
+    CHECK(row_hashes(&f, ROWS / 16, a) == ROWS);
+    fixture_free(&f);
+    set_ini(ini, sizeof ini, 8, 0, N);
+    if (!fixture_init(&f, ini)) return;
+    CHECK(row_hashes(&f, ROWS / 8, b) == ROWS);
+    fixture_free(&f);
+    CHECK(memcmp(a, b, sizeof a) == 0, "batches of 8 take the set's examples in another order than batches of 16");
+    set_ini(ini, sizeof ini, 16, 4, N);
+    if (!fixture_init(&f, ini)) return;
+    CHECK(row_hashes(&f, ROWS / 16, b) == ROWS);
+    fixture_free(&f);
+    distinct(a, ROWS, sa);
+    distinct(b, ROWS, sb);
+    CHECK(memcmp(sa, sb, sizeof sa) == 0, "bucketing changed which examples the 5 epochs hold");
+    CHECK(memcmp(a, b, sizeof a) != 0, "bucketing should reorder the rows");
+    set_ini(ini, sizeof ini, 16, 0, N);
+    strcat(ini, "[run]\nseed = 2\n");
+    if (!fixture_init(&f, ini)) return;
+    CHECK(row_hashes(&f, ROWS / 16, b) == ROWS);
+    fixture_free(&f);
+    int shared = 0;
+    distinct(a, N, sa);
+    for (int i = 0; i < N; i++) shared += bsearch(&b[i], sa, N, sizeof *sa, cmp_u64) != NULL;
+    CHECK(shared < N / 4, "seed 2's set shares %d of %d examples with seed 1's", shared, N);
+}
+
+/* A checkpoint after `at` batches holds pool_rng; a new stream seeking there continues as the
+ * uninterrupted one, mid-epoch (and, bucketed, mid-pool). */
+static void check_fixed_set_seek(int bucket, int at) {
+    Fixture a, b;
+    char ini[512];
+    set_ini(ini, sizeof ini, 16, bucket, 40);
+    if (!fixture_init(&a, ini) || !fixture_init(&b, ini)) return;
+    LgErr err;
+    for (int s = 0; s < at; s++) CHECK(data_next(&a.d, s, &a.b, &err) == 0, "%s", err.msg);
+    b.d.pool_rng = a.d.pool_rng;
+    CHECK(data_seek(&b.d, at, &err) == 0, "%s", err.msg);
+    for (int s = at; s < at + 30; s++) {
+        CHECK(data_next(&a.d, s, &a.b, &err) == 0 && data_next(&b.d, s, &b.b, &err) == 0, "%s", err.msg);
+        CHECK(a.b.T == b.b.T, "bucket %d, seek to %d: batch %d", bucket, at, s);
+        CHECK(memcmp(a.b.tokens, b.b.tokens, (size_t)a.b.B * a.b.T * sizeof(int)) == 0, "bucket %d, seek to %d: batch %d tokens",
+              bucket, at, s);
+        CHECK(memcmp(a.b.weights, b.b.weights, (size_t)a.b.B * a.b.T * sizeof(float)) == 0,
+              "bucket %d, seek to %d: batch %d weights", bucket, at, s);
+    }
+    fixture_free(&a);
+    fixture_free(&b);
+}
+
+TEST(data_seek_resumes_a_fixed_training_set_mid_epoch) {
+    check_fixed_set_seek(0, 6);    /* 96 rows: 16 into the third epoch of 40 */
+    check_fixed_set_seek(0, 5);    /* 80 rows: at an epoch boundary */
+    check_fixed_set_seek(4, 6);    /* pool of batches 4..7 (rows 64..127), 2 of its batches used */
+    check_fixed_set_seek(4, 8);    /* at a pool boundary */
 }

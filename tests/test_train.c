@@ -84,16 +84,16 @@ TEST(train_tiny_model_learns_copy) {
 }
 
 /* Trains 60 steps straight and as 25 + 35 (interrupted, resumed); train.csv and eval.csv must
- * match. `bucket` is the [train] bucket setting. */
-static void check_resume_bit_identical(const char *bucket, int threads) {
+ * match. `bucket` and `examples` are the [train] settings. */
+static void check_resume_bit_identical(const char *bucket, int threads, int examples) {
     char dir[64];
     if (!test_tmpdir(dir, sizeof dir)) return;
     Config a, b;
     /* dropout and random positions on, so every Rng stream matters */
     char extra[400];
     snprintf(extra, sizeof extra, "train.steps=60 train.log_every=5 train.eval_every=20 model.dropout=0.1 "
-             "model.random_positions=true model.random_max_pos=128 model.max_pos=64 train.bucket=%s run.threads=%d",
-             bucket, threads);
+             "model.random_positions=true model.random_max_pos=128 model.max_pos=64 train.bucket=%s run.threads=%d "
+             "train.examples=%d", bucket, threads, examples);
     if (!make_config(&a, copy_ini, dir, extra)) return;
     if (!make_config(&b, copy_ini, dir, extra)) return;
     snprintf(b.run.name, sizeof b.run.name, "resumed");
@@ -111,7 +111,8 @@ static void check_resume_bit_identical(const char *bucket, int threads) {
     if (!same) fprintf(stderr, "uninterrupted:\n%s\nresumed:\n%s\n", la, lb);
     free(la);
     free(lb);
-    CHECK(same, "bucket = %s, %d threads: losses after resume differ from the uninterrupted run", bucket, threads);
+    CHECK(same, "bucket = %s, %d threads, examples = %d: losses after resume differ from the uninterrupted run", bucket,
+          threads, examples);
     char ea[600], eb[600];
     snprintf(ea, sizeof ea, "%s/t/eval.csv", dir);
     snprintf(eb, sizeof eb, "%s/resumed/eval.csv", dir);
@@ -166,12 +167,19 @@ TEST(train_length_split_gives_the_unsplit_gradient) {
 }
 
 TEST(train_resume_is_bit_identical) {
-    check_resume_bit_identical("0", 1);
-    check_resume_bit_identical("0", 2);
+    check_resume_bit_identical("0", 1, 0);
+    check_resume_bit_identical("0", 2, 0);
 }
 
 TEST(train_resume_is_bit_identical_mid_bucket_pool) {
-    check_resume_bit_identical("8", 2);   /* stopped after 25 batches: 1 of the 4th pool used */
+    check_resume_bit_identical("8", 2, 0);   /* stopped after 25 batches: 1 of the 4th pool used */
+}
+
+/* a fixed set of 300: stopped after 25 batches of 32 = 800 examples, 200 into the third epoch
+ * (bucketed: the pool of batches 24..31 starts 168 into it) */
+TEST(train_resume_is_bit_identical_with_a_fixed_training_set) {
+    check_resume_bit_identical("0", 1, 300);
+    check_resume_bit_identical("8", 1, 300);
 }
 
 /* The step does not depend on the thread count (src/step.h): a small sort run with dropout
