@@ -1,8 +1,11 @@
 #!/bin/sh
 # Arithmetic-format study (issue 12): trains every run of the sweeps in this folder into
 # runs/arithmetic/<sweep>/ (11 formats x 3 seeds for the length study, then Teaching
-# Arithmetic's sample-complexity runs: 4 formats x 3 seeds), one thread each, then writes the
-# tables to experiments/arithmetic/tables.md and the plots to experiments/arithmetic/arithmetic_*.png.
+# Arithmetic's sample-complexity runs: plain, simple scratchpad and reversed, each on fixed
+# training sets of 6 sizes x 2 seeds), one thread each, then writes the tables to
+# experiments/arithmetic/tables.md and the plots to experiments/arithmetic/arithmetic_*.png.
+# The detailed scratchpad's sample complexity (3 runs, each ~17x a plain one) runs only when
+# named: SWEEPS=sample_complexity_detailed experiments/arithmetic/run.sh
 #   experiments/arithmetic/run.sh                     # everything not finished yet
 #   WORKERS=2 experiments/arithmetic/run.sh           # two runs side by side (one per core)
 #   SWEEPS="plain abacus" experiments/arithmetic/run.sh  # only these sweeps

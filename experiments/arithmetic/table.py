@@ -11,9 +11,12 @@ up to L has >= 95% exact match, divided by the longest training length. Per form
 exact match as mean (min..max) over the finished seeds, beside the published ratio of the
 format's source.
 
-Sample complexity (sample_complexity*.sweep, Teaching Arithmetic): exact match at 3 digits
-against the training examples seen (step x batch size), mean over seeds, and the fewest examples
-after which a format's mean reaches 95%.
+Sample complexity (sample_complexity*.sweep, Teaching Arithmetic): each run trains on a fixed
+set of N examples ([train] examples = N) for the sweep's steps; per format and N, exact match at 3
+digits at the last evaluation (the run as trained: no step is chosen on these test prompts) as
+mean (min..max) over the finished seeds, the smallest N whose mean reaches 95%, and beside it the
+best evaluation of each run (the peak; optimistic, as it is chosen on the test prompts, but it
+shows a small set's overfitting: a peak well above the last value).
 
 Standard library only; --plot needs matplotlib (PREFIX_lengths.png, PREFIX_samples.png).
 """
@@ -101,6 +104,50 @@ def spread(vals, fmt="%.1f"):
     return (fmt % m) + (" (%s..%s)" % (fmt % min(vals), fmt % max(vals)) if len(vals) > 1 else "")
 
 
+def sc_label(settings):
+    """A sample-complexity run's format: the task format, "reverse" for the reversed sum."""
+    if settings.get("task.reverse", "false") not in ("false", "no", "0", "off"):
+        return "reverse"
+    return settings.get("task.format", "plain")
+
+
+def sample_complexity(sc_rows):
+    """Prints the sample-complexity tables; returns {format: {N: [(last, peak) per finished seed]}}."""
+    print("## Sample complexity at 3 digits (Teaching Arithmetic): exact match % at length 3 against the "
+          "training-set size N")
+    print()
+    sc, sizes = {}, sorted({n for _, n, _, _, _, _ in sc_rows if n > 0})
+    for label, n, seed, by_step, last, secs in sc_rows:
+        if n <= 0:
+            continue  # a run on fresh draws: not a point of this table
+        runs = sc.setdefault(label, {}).setdefault(n, [])
+        if by_step is not None:
+            at3 = [(s, em[3]) for s, em in sorted(by_step.items()) if 3 in em]
+            if at3:
+                runs.append((at3[-1][1], max(v for _, v in at3)))
+    if not sc:
+        print("pending: %d runs, none on a fixed training set" % len(sc_rows))
+        print()
+        return sc
+    for title, which in (("last evaluation, mean (min..max) over finished seeds", 0),
+                         ("peak over the evaluations (chosen on the test prompts: optimistic)", 1)):
+        print("%s:" % title)
+        print()
+        print("| format | %s |%s" % (" | ".join("N = %d" % n for n in sizes), " fewest N with mean >= 95% |" if which == 0 else ""))
+        print("|---|%s%s" % ("---|" * len(sizes), "---|" if which == 0 else ""))
+        for label, by_n in sc.items():
+            # blank: N is not in this format's sweep; pending: its runs have not finished
+            cells = ["" if n not in by_n else "%s%s" % (spread([r[which] for r in by_n[n]]),
+                                                         " [%d]" % len(by_n[n]) if by_n[n] else "") for n in sizes]
+            first = next((n for n in sizes if by_n.get(n) and statistics.mean(r[0] for r in by_n[n]) >= GOOD), None)
+            tail = (" %s |" % (first if first else ("not reached" if any(by_n.values()) else "pending"))) if which == 0 else ""
+            print("| %s | %s |%s" % (label, " | ".join(cells), tail))
+        print()
+    print("[k]: seeds finished; a blank cell: N is not in that format's sweep.")
+    print()
+    return sc
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default="experiments/arithmetic")
@@ -118,9 +165,12 @@ def main():
         for name, point in run_names(axes):
             by_step, last, secs = curves(os.path.join(out, name))
             done = bool(by_step) and last >= steps
+            if fmt.startswith("sample_complexity"):
+                sc_rows.append((sc_label(dict(sets, **point)), int(point.get("train.examples", sets.get("train.examples", 0))),
+                                point.get("run.seed", "1"), by_step if done else None, last, secs))
+                continue
             label = fmt if "task.format" not in point else "%s (%s)" % (fmt, point["task.format"])
-            row = (label, point.get("run.seed", "1"), train_max, batch, by_step if done else None, last, secs)
-            (sc_rows if fmt.startswith("sample_complexity") else length_rows).append(row)
+            length_rows.append((label, point.get("run.seed", "1"), train_max, batch, by_step if done else None, last, secs))
 
     lengths = sorted({n for r in length_rows if r[4] for s in r[4].values() for n in s})
     if not lengths:  # nothing finished yet: the planned lengths of base.ini (a plain list)
@@ -154,21 +204,7 @@ def main():
               "%s (%s)" % (pub, src) if pub else "", " | ".join(cells)))
     print()
 
-    print("## Sample complexity at 3 digits (Teaching Arithmetic), exact match % at length 3, mean over seeds")
-    print()
-    sc = {}
-    for label, seed, tm, batch, by_step, last, secs in sc_rows:
-        if by_step is not None:
-            sc.setdefault(label, []).append({s * batch: em.get(3) for s, em in by_step.items() if 3 in em})
-    if not sc:
-        print("pending: %d runs, none finished" % len(sc_rows))
-    for label, runs in sc.items():
-        xs = sorted(set.intersection(*(set(r) for r in runs)))
-        means = [(x, statistics.mean(r[x] for r in runs)) for x in xs]
-        first = next((x for x, m in means if m >= GOOD), None)
-        print("- %s (%d seeds): %s; first >= 95%%: %s" % (label, len(runs),
-              ", ".join("%dk: %.0f" % (x // 1000, m) for x, m in means[::5]),
-              "%d examples" % first if first else "not reached"))
+    sc = sample_complexity(sc_rows)
 
     if a.plot:
         import matplotlib
@@ -187,12 +223,17 @@ def main():
             fig.savefig(a.plot + "_lengths.png", dpi=110)
         if sc:
             fig, ax = plt.subplots(figsize=(6, 4))
-            for label, runs in sc.items():
-                xs = sorted(set.intersection(*(set(r) for r in runs)))
-                ax.plot(xs, [statistics.mean(r[x] for r in runs) for x in xs], label=label)
+            for label, by_n in sc.items():
+                ns = sorted(n for n in by_n if by_n[n])
+                if not ns:
+                    continue
+                last = [[em for em, _ in by_n[n]] for n in ns]
+                means = [statistics.mean(v) for v in last]
+                ax.errorbar(ns, means, yerr=[[m - min(v) for m, v in zip(means, last)], [max(v) - m for m, v in zip(means, last)]],
+                            marker="o", capsize=3, label=label)
             ax.set_xscale("log")
-            ax.set_xlabel("training examples seen")
-            ax.set_ylabel("exact match at 3 digits (%)")
+            ax.set_xlabel("training-set size N (examples, trained for the sweep's steps)")
+            ax.set_ylabel("exact match at 3 digits (%), last evaluation")
             ax.legend(fontsize=7)
             fig.tight_layout()
             fig.savefig(a.plot + "_samples.png", dpi=110)
