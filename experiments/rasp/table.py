@@ -38,8 +38,21 @@ def read_sweep(path):
     return out, axes, planned
 
 
+def planned_steps(d):
+    """[train] steps of the run's own config.ini (its resolved config), or None."""
+    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+    if not cp.read(os.path.join(d, "config.ini")):
+        return None
+    try:
+        return int(cp["train"]["steps"])
+    except (KeyError, ValueError):
+        return None
+
+
 def run_result(d):
-    """(step, {length: exact match %}, train seconds) of a finished run, or (step reached, None, None)."""
+    """(step, {length: exact match %}, train seconds) of a finished run, or (step reached, None, None).
+    A run is finished when its last evaluation is at its configured step count: runs evaluate
+    along the way (eval_every), so an eval.csv alone does not mean the run is done."""
     train = csv_rows(os.path.join(d, "train.csv"))
     evals = csv_rows(os.path.join(d, "eval.csv"))
     step = int(train[-1]["step"]) if train else 0
@@ -47,6 +60,8 @@ def run_result(d):
         return step, None, None
     main = evals[0]["task"]
     last = max(int(r["step"]) for r in evals if r["task"] == main)
+    if last != planned_steps(d):
+        return step, None, None
     em = {int(r["length"]): 100 * float(r["exact_match"]) for r in evals
           if r["task"] == main and int(r["step"]) == last}
     return last, em, float(train[-1]["elapsed_s"]) if train else None
