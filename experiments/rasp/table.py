@@ -67,6 +67,11 @@ def run_result(d):
     return last, em, float(train[-1]["elapsed_s"]) if train else None
 
 
+def pct(x):
+    """A range end: whole percentages bare, others to one decimal (99.5 must not print as 100)."""
+    return "%.0f" % x if abs(x - round(x)) < 1e-9 else "%.1f" % x
+
+
 def program_stats(task):
     """(operations, depth) of a rasp:NAME task's program, from `lengen rasp stats`; None otherwise."""
     if not task.startswith("rasp:"):
@@ -134,7 +139,7 @@ def main():
                 continue
             med = statistics.median(vals)
             summary.setdefault(task, {})[n] = (med, min(vals), max(vals))
-            cells.append("%.1f (%.0f..%.0f)" % (med, min(vals), max(vals)) if len(vals) > 1 else "%.1f" % med)
+            cells.append("%.1f (%s..%s)" % (med, pct(min(vals)), pct(max(vals))) if len(vals) > 1 else "%.1f" % med)
         print("| %s | %s | %s | %d | %s |" % (task, generator(task), size, len(ems), " | ".join(cells)))
 
     if a.plot and summary:
