@@ -220,13 +220,8 @@ int data_init(DataStream *d, const Config *cfg, Task **tasks, int n_tasks, LgErr
     d->ex.cap = cap;
     d->set_epoch = -1;
     if (cfg->train.examples > 0) {
-        /* cfg_validate refuses these; the set's examples must not depend on the step or the row */
-        if (cfg->train.pack || cfg->train.length_dist == LENDIST_CURRICULUM) {
-            lg_err(err, "[train] examples = %d does not combine with pack or length_dist = curriculum",
-                   cfg->train.examples);
-            data_free(d);
-            return -1;
-        }
+        /* cfg (validated by exp_build) has no pack and no curriculum with a set: cfg_validate
+         * refuses both, since the set's examples must not depend on the step or the row */
         d->set_rng = rng_fork(&base, RNG_LABEL_SET);
         d->epoch_rng = rng_fork(&base, RNG_LABEL_EPOCH);
         d->set_order = lg_malloc((size_t)cfg->train.examples * sizeof(int), "training set order");

@@ -42,22 +42,23 @@ static inline float lg_tanhf(float u) {
 }
 
 /* GELU, tanh approximation (GPT-2): gelu(v) = 0.5 v (1 + tanh(u)), u = k (v + 0.044715 v^3),
- * k = sqrt(2 / pi). lg_gelu_grad is d gelu / dv. Every GELU kernel uses these two. */
+ * k = sqrt(2 / pi). lg_gelu_grad is d gelu / dv, lg_gelu_with_grad both from one tanh; every
+ * GELU kernel uses these, so the derivative is written once. */
 #define LG_GELU_K 0.7978845608028654f
 static inline float lg_gelu(float v) {
     return 0.5f * v * (1.0f + lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v)));
 }
-static inline float lg_gelu_grad(float v) {
-    float t = lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v));
-    float du = LG_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-    return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
-}
-/* Both at once (one tanh): returns gelu(v), *grad = lg_gelu_grad(v). */
+/* Both at once (one tanh): returns gelu(v), *grad = d gelu / dv. */
 static inline float lg_gelu_with_grad(float v, float *grad) {
     float t = lg_tanhf(LG_GELU_K * (v + 0.044715f * v * v * v));
     float du = LG_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
     *grad = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
     return 0.5f * v * (1.0f + t);
+}
+static inline float lg_gelu_grad(float v) {
+    float grad;
+    (void)lg_gelu_with_grad(v, &grad);   /* the unused value is dead code once inlined */
+    return grad;
 }
 
 #endif
