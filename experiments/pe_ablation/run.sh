@@ -1,6 +1,7 @@
 #!/bin/sh
 # Positional-encoding ablation (issue 12): trains every run of the sweeps in this folder
-# (5 NoPE-paper tasks x 10 schemes x 3 seeds = 150 runs, one thread each) into
+# (5 NoPE-paper tasks x 10 schemes x 3 seeds = 150 runs, then LEGO's 7 schemes x 1 seed; one
+# thread each) into
 # runs/pe_ablation/<sweep>/, then writes the tables to experiments/pe_ablation/tables.md and the
 # per-length curves to experiments/pe_ablation/pe_ablation.png (table.py).
 #   experiments/pe_ablation/run.sh                  # everything not finished yet
@@ -14,18 +15,20 @@
 #                                                   # sbatch options, e.g. SBATCH="--partition=cpu")
 # Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5, so
 # rerunning the same command after a stop finishes the study. The seven-scheme sweeps of every
-# task come first, then RoPE 25%, then randomized positions.
+# task come first, then RoPE 25%, then randomized positions, then LEGO (lego.sweep: one seed per
+# scheme, to say which schemes can learn it at this budget; its pilots learned nothing).
 set -eu
 cd "$(dirname "$0")/../.."
 make -s lengen
 if [ -n "${RANKS:-}" ]; then make -s mpi-bin; fi
 EXP=experiments/pe_ablation
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
-TASKS="copy reverse sum parity lego"
+TASKS="copy rdc reverse sum parity"
 if [ -z "${SWEEPS:-}" ]; then
     SWEEPS="$TASKS"
     for t in $TASKS; do SWEEPS="$SWEEPS ${t}_rope25"; done
     for t in $TASKS; do SWEEPS="$SWEEPS ${t}_random"; done
+    SWEEPS="$SWEEPS lego"
 fi
 if [ -z "${TABLE_ONLY:-}" ]; then
     status=0

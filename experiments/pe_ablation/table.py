@@ -30,6 +30,13 @@ from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
 CONVERGED = 95.0
+# The NoPE paper's mean OOD exact match (%, 3 seeds, 40K steps; papers.md) on the tasks that have
+# a sweep here: copy rsc, copy rdc, reverse mc.
+PAPER_OOD = {
+    "copy": {"nope": 98.6, "t5": 77.1, "alibi": 28.9, "rope25": 0.0, "sinusoidal": 0.0},
+    "rdc": {"nope": 96.7, "t5": 93.9, "alibi": 17.0, "rope25": 1.6, "sinusoidal": 0.0},
+    "reverse": {"nope": 23.0, "t5": 24.2, "alibi": 17.1, "rope25": 7.7, "sinusoidal": 2.3},
+}
 
 
 def read_sweep(path):
@@ -150,6 +157,21 @@ def main():
                 txt += " *"
             cells.append(txt)
         print("| %s | %s |" % (s, " | ".join(cells)))
+    print()
+
+    print("Beside the NoPE paper's OOD exact match (%), on the tasks it reports: paper / ours (mean over seeds)")
+    print()
+    print("| task | %s |" % " | ".join(PAPER_MRR))
+    print("|---|%s" % ("---|" * len(PAPER_MRR)))
+    for t in tasks:
+        if t not in PAPER_OOD:
+            continue
+        cells = []
+        for s in PAPER_MRR:
+            rs = cell.get((t, s), [])
+            ours = "%.1f" % statistics.mean(r["ood"] for r in rs) if rs else "pending"
+            cells.append("%.1f / %s" % (PAPER_OOD[t][s], ours))
+        print("| %s | %s |" % (t, " | ".join(cells)))
     print()
 
     # MRR: per task, schemes ranked by mean OOD accuracy over seeds; tasks where some compared
