@@ -1,8 +1,7 @@
 #!/bin/sh
 # Positional-encoding ablation (issue 12): trains every run of the sweeps in this folder
-# (5 NoPE-paper tasks x 10 schemes x 3 seeds = 150 runs, then LEGO's 7 schemes x 1 seed; one
-# thread each) into
-# runs/pe_ablation/<sweep>/, then writes the tables to experiments/pe_ablation/tables.md and the
+# (6 NoPE-paper tasks x 10 schemes x 3 seeds = 180 runs, then LEGO's 7 schemes x 1 seed; one
+# thread each) into runs/pe_ablation/<sweep>/, then writes the tables to experiments/pe_ablation/tables.md and the
 # per-length curves to experiments/pe_ablation/pe_ablation.png (table.py).
 #   experiments/pe_ablation/run.sh                  # everything not finished yet
 #   WORKERS=2 experiments/pe_ablation/run.sh        # two runs side by side (one per core)
@@ -14,20 +13,20 @@
 #                                                   # (lengen sweep --slurm --wait; SBATCH="..." adds
 #                                                   # sbatch options, e.g. SBATCH="--partition=cpu")
 # Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5, so
-# rerunning the same command after a stop finishes the study. The seven-scheme sweeps of every
-# task come first, then RoPE 25%, then randomized positions, then LEGO (lego.sweep: one seed per
-# scheme, to say which schemes can learn it at this budget; its pilots learned nothing).
+# rerunning the same command after a stop finishes the study. Task by task, cheapest first, so
+# that each finished task has all ten schemes: its seven-scheme sweep, RoPE 25%, randomized
+# positions; LEGO last (lego.sweep: one seed per scheme, to say which schemes can learn it at
+# this budget; its pilots learned nothing).
 set -eu
 cd "$(dirname "$0")/../.."
 make -s lengen
 if [ -n "${RANKS:-}" ]; then make -s mpi-bin; fi
 EXP=experiments/pe_ablation
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
-TASKS="copy rdc reverse sum parity"
+TASKS="parity copy rdc cmc reverse sum"
 if [ -z "${SWEEPS:-}" ]; then
-    SWEEPS="$TASKS"
-    for t in $TASKS; do SWEEPS="$SWEEPS ${t}_rope25"; done
-    for t in $TASKS; do SWEEPS="$SWEEPS ${t}_random"; done
+    SWEEPS=""
+    for t in $TASKS; do SWEEPS="$SWEEPS $t ${t}_rope25 ${t}_random"; done
     SWEEPS="$SWEEPS lego"
 fi
 if [ -z "${TABLE_ONLY:-}" ]; then

@@ -31,10 +31,11 @@ from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
 CONVERGED = 95.0
 # The NoPE paper's mean OOD exact match (%, 3 seeds, 40K steps; papers.md) on the tasks that have
-# a sweep here: copy rsc, copy rdc, reverse mc.
+# a sweep here: copy rsc, copy rdc, copy cmc, reverse mc.
 PAPER_OOD = {
     "copy": {"nope": 98.6, "t5": 77.1, "alibi": 28.9, "rope25": 0.0, "sinusoidal": 0.0},
     "rdc": {"nope": 96.7, "t5": 93.9, "alibi": 17.0, "rope25": 1.6, "sinusoidal": 0.0},
+    "cmc": {"nope": 30.5, "t5": 42.0, "alibi": 33.1, "rope25": 1.1, "sinusoidal": 2.8},
     "reverse": {"nope": 23.0, "t5": 24.2, "alibi": 17.1, "rope25": 7.7, "sinusoidal": 2.3},
 }
 
