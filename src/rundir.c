@@ -59,18 +59,36 @@ static int csv_close(FILE *f, const char *path, LgErr *err) {
 
 /* Opens a CSV (appending or from scratch) and writes header (with one field per task name
  * after `head`, then `tail`) when the file is empty. Returns the file or NULL with err. */
+/* Opens path for writing (append: after its rows) and writes the header head,loss_<task>...,tail
+ * to an empty file. A file to append to that already starts with another header (another CSV, or
+ * a run with other tasks) is refused, naming what it found: rows under a foreign header would be
+ * misread by every reader. */
 static FILE *csv_open(const char *path, int append, const char *head, const char *const *task_names, int n_tasks,
                       const char *tail, LgErr *err) {
+    char want[2048];
+    int len = snprintf(want, sizeof want, "%s", head);
+    for (int i = 0; i < n_tasks && len < (int)sizeof want; i++)
+        len += snprintf(want + len, sizeof want - (size_t)len, ",loss_%s", task_names[i]);
+    if (len < (int)sizeof want) snprintf(want + len, sizeof want - (size_t)len, "%s", tail);
+    FILE *old = append ? fopen(path, "r") : NULL;
+    if (old) {
+        char got[2048] = "";
+        int read = fgets(got, sizeof got, old) != NULL;
+        fclose(old);
+        if (read && strcmp(got, want) != 0) {
+            got[strcspn(got, "\r\n")] = 0;
+            want[strcspn(want, "\n")] = 0;
+            lg_err(err, "%s starts with the header '%.200s', not '%.200s': its rows are not this file's kind; "
+                   "name a new file, or move this one aside", path, got, want);
+            return NULL;
+        }
+    }
     FILE *f = fopen(path, append ? "a" : "w");
     if (!f) {
         lg_err_io(err, "write", path);
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) {
-        fputs(head, f);
-        for (int i = 0; i < n_tasks; i++) fprintf(f, ",loss_%s", task_names[i]);
-        fputs(tail, f);
-    }
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0) fputs(want, f);
     if (lg_flush_check(f, path, err) != 0) {
         fclose(f);
         return NULL;

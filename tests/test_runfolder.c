@@ -518,5 +518,15 @@ TEST(runfolder_eval_rows_with_overrides_are_marked) {
     CHECK(!exists(csv), "%s was written beside a checkpoint outside a run folder", csv);
     SH_OK(0, "$L eval %s --n 4 --out %s", x, o);
     CHECK(count_lines(o, "step,task,length,n,exact_match,token_accuracy,first_error\n") == 1 &&
-          count_lines(o, ",copy,") == 2, "%s", out);
+          count_lines(o, ",copy,") == 2, "%s", out);    /* appending to a file of another kind (here the run's train.csv) is refused, naming both headers,
+     * and the file is left as it was */
+    snprintf(csv, sizeof csv, "%s/train.csv", run);
+    char *before = test_read_file(csv, NULL);
+    SH_OK(1, "$L eval %s --n 4 --out %s", x, csv);
+    CHECK(strstr(out, "starts with the header 'step,loss,") &&
+          strstr(out, "not 'step,task,length,n,exact_match,token_accuracy,first_error'"), "%s", out);
+    char *after = test_read_file(csv, NULL);
+    CHECK(before && after && strcmp(before, after) == 0, "%s changed", csv);
+    lg_free(before);
+    lg_free(after);
 }
