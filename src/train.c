@@ -128,6 +128,35 @@ static int save_ckpt(Trainer *t, const char *path, LgErr *err) {
     return rc;
 }
 
+/* What the score that picks best.h5 means: its metric, the main task and the lengths it averages
+ * ("exact_match of sort at 20,40"), into buf. */
+static void best_rule(const Config *c, char *buf, size_t cap) {
+    const EvalConfig *ev = &c->eval;
+    int n = ev->n_best_lengths ? ev->n_best_lengths : ev->n_lengths;
+    const int *lens = ev->n_best_lengths ? ev->best_lengths : ev->lengths;
+    size_t len = (size_t)snprintf(buf, cap, "%s of %s at ", ev->best_metric, c->task.tasks[0].name);
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? "," : "", lens[i]);
+}
+
+/* A resumed run whose overrides change what best.h5 is chosen on (eval.best_lengths, lengths,
+ * best_metric) forgets the checkpoint's best score, which means another thing: its next
+ * evaluation writes best.h5 anew, and it says so. */
+static void check_best_rule(Trainer *t, const CkptFile *f) {
+    Config old;
+    cfg_defaults(&old);
+    LgErr ignored = {{0}};
+    if (cfg_load_string(&old, f->config, "checkpoint", &ignored) != 0) return;
+    char was[1200], now[1200];
+    best_rule(&old, was, sizeof was);
+    best_rule(&t->e.cfg, now, sizeof now);
+    if (strcmp(was, now) == 0 || t->best < 0) return;
+    if (t->rank == 0)
+        fprintf(stderr, "lengen train: best.h5 was chosen on %s and is now chosen on %s: the best score so far "
+                "(%.4f) no longer applies, so the next evaluation writes best.h5 anew\n", was, now, t->best);
+    t->best = -1;
+}
+
 static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
     int64_t ostep = 0;
     float best = -1;
@@ -138,6 +167,7 @@ static int load_state(Trainer *t, CkptFile *f, LgErr *err) {
     t->opt.step = ostep;
     t->best = best;
     t->step = f->step;
+    check_best_rule(t, f);
     return 0;
 }
 

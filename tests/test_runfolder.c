@@ -475,6 +475,27 @@ TEST(runfolder_best_h5_from_best_lengths) {
     SH_OK(0, "$L eval %s --lengths 3,7 --n 4", run);
 }
 
+/* A resume whose overrides change what best.h5 is chosen on (here eval.best_lengths) forgets
+ * the checkpoint's best score, which was a mean over other lengths, and says so: its next
+ * evaluation writes best.h5 whatever it scores. A resume that keeps the rule keeps the score. */
+TEST(runfolder_resume_with_another_best_rule_starts_best_anew) {
+    char dir[64], run[300], best[400];
+    if (!make_dir(dir, sizeof dir)) return;
+    snprintf(run, sizeof run, "%s/t", dir);
+    snprintf(best, sizeof best, "%s/best.h5", run);
+    SH_OK(0, "$L train %s/tiny.ini --set run.out_dir=%s --quiet", dir, dir);
+    long first = ckpt_step(best);
+    CHECK(first == 3 || first == 6, "best.h5 at step %ld", first);
+    SH_OK(0, "$L train --resume %s --set train.steps=9 --quiet", run);
+    CHECK(!strstr(out, "best.h5 was chosen on"), "the same rule was reported as changed: %s", out);
+    long kept = ckpt_step(best);
+    SH_OK(0, "$L train --resume %s --set train.steps=12 --set eval.best_lengths=3 --quiet", run);
+    CHECK(strstr(out, "best.h5 was chosen on exact_match of copy at 3,5 and is now chosen on exact_match of "
+                      "copy at 3"), "%s", out);
+    CHECK(ckpt_step(best) == 12, "best.h5 is at step %ld (was %ld), not the first evaluation under the new "
+          "rule", ckpt_step(best), kept);
+}
+
 /* lengen eval's rows: plain ones append to the run folder's eval.csv as the trainer's do; with
  * a --set outside [eval] (the model, the tasks) they carry the overrides in an 8th field, which
  * the readers skip (rundir_read_eval: the trainer's resume and the sweep's table); a checkpoint
