@@ -30,6 +30,9 @@ from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
 CONVERGED = 95.0
+# Tasks and schemes in the order run.sh trains them (cheapest task first; LEGO last); others after.
+TASK_ORDER = ["parity", "copy", "rdc", "cmc", "reverse", "sum", "lego"]
+SCHEME_ORDER = ["nope", "learned", "sinusoidal", "t5", "alibi", "rope", "rope25", "fire", "t5+rand", "alibi+rand"]
 # The NoPE paper's mean OOD exact match (%, 3 seeds, 40K steps; papers.md) on the tasks that have
 # a sweep here: copy rsc, copy rdc, copy cmc, reverse mc.
 PAPER_OOD = {
@@ -129,6 +132,11 @@ def main():
             if label not in schemes:
                 schemes.append(label)
 
+    def order(names, known):
+        return sorted(names, key=lambda x: known.index(x) if x in known else len(known))
+
+    tasks, schemes = order(tasks, TASK_ORDER), order(schemes, SCHEME_ORDER)
+    runs.sort(key=lambda r: (tasks.index(r[0]), schemes.index(r[1]), r[2]))
     print("| task | scheme | seed | chosen step | train s | in-dist | OOD |")
     print("|---|---|---|---|---|---|---|")
     for task, label, seed, d, train_max, r in runs:
@@ -159,6 +167,25 @@ def main():
             cells.append(txt)
         print("| %s | %s |" % (s, " | ".join(cells)))
     print()
+
+    # per task: exact match per length (mean over finished seeds), what the plot draws
+    for t in tasks:
+        rows = [(s, cell[(t, s)]) for s in schemes if (t, s) in cell]
+        if not rows:
+            continue
+        lens = sorted(set.intersection(*(set(r["em"]) for _, rs in rows for r in rs)))
+        tm = next(tm for tt, _, _, _, tm, _ in runs if tt == t)
+        print("%s: exact match (%%) per length, mean over finished seeds (lengths <= %d are trained); "
+              "wall s: mean training wall time a run (one thread, beside one other run)" % (t, tm))
+        print()
+        print("| scheme | seeds | %s | wall s |" % " | ".join(str(n) for n in lens))
+        print("|---|---|%s---|" % ("---|" * len(lens)))
+        for s, rs in rows:
+            secs = [r["secs"] for r in rs if r["secs"] is not None]
+            print("| %s | %d | %s | %s |" % (s, len(rs), " | ".join("%.0f" % statistics.mean(r["em"][n] for r in rs)
+                                                                for n in lens),
+                                             "%.0f" % statistics.mean(secs) if secs else ""))
+        print()
 
     print("Beside the NoPE paper's OOD exact match (%), on the tasks it reports: paper / ours (mean over seeds)")
     print()
@@ -211,8 +238,9 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, axs = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.5), squeeze=False)
-        for ax, t in zip(axs[0], tasks):
+        shown = [t for t in tasks if any(k[0] == t for k in cell)]   # tasks with a finished run
+        fig, axs = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.5), squeeze=False)
+        for ax, t in zip(axs[0], shown):
             for s in schemes:
                 rs = cell.get((t, s), [])
                 if not rs:
@@ -225,7 +253,7 @@ def main():
             ax.set_xlabel("length")
             ax.set_ylim(-2, 102)
         axs[0][0].set_ylabel("exact match (%), mean over seeds")
-        axs[0][-1].legend(fontsize=7)
+        axs[0][0].legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(a.plot, dpi=110)
         print("\nplot: %s" % a.plot)
