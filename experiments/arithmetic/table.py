@@ -221,7 +221,7 @@ def main():
             ax.legend(fontsize=7)
             fig.tight_layout()
             fig.savefig(a.plot + "_lengths.png", dpi=110)
-        if sc:
+        if sc and any(v for by_n in sc.values() for v in by_n.values()):   # some run finished
             fig, ax = plt.subplots(figsize=(6, 4))
             for label, by_n in sc.items():
                 ns = sorted(n for n in by_n if by_n[n])
