@@ -26,3 +26,18 @@ def sweep_run_names(axes):
         names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
                   dict(point, **{key: v})) for n, point in names for v in vals]
     return names
+
+
+def train_seconds(rows):
+    """Training wall time of a run from its train.csv rows: elapsed_s restarts at 0 when a stopped
+    run is resumed, so this sums the last elapsed_s of each stretch (steps redone after a resume
+    are counted once: the trainer cut their rows). None without elapsed_s."""
+    if not rows or "elapsed_s" not in rows[0]:
+        return None
+    total, prev = 0.0, 0.0
+    for r in rows:
+        e = float(r["elapsed_s"])
+        if e < prev:   # a resumed stretch starts
+            total += prev
+        prev = e
+    return total + prev

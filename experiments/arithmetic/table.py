@@ -28,7 +28,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
+from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
 
 # Longest test length with >= 95% exact match / longest training length, as the issue lists
 # them (papers.md; Zhou, Alon et al. 2024, Fig. 1).
@@ -74,7 +74,7 @@ def curves(d):
             if r["task"] == main:
                 by_step.setdefault(int(r["step"]), {})[int(r["length"])] = 100 * float(r["exact_match"])
     last = int(train[-1]["step"]) if train else 0
-    secs = float(train[-1]["elapsed_s"]) if train and "elapsed_s" in train[-1] else None
+    secs = train_seconds(train)
     return by_step, last, secs
 
 

@@ -25,7 +25,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
+from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
 
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
@@ -93,7 +93,7 @@ def run_result(d, train_max, steps):
     em = by_step[best[1]]
     ood = [v for n, v in em.items() if n > train_max]
     return {"step": best[1], "id": best[0], "ood": statistics.mean(ood) if ood else float("nan"), "em": em,
-            "secs": float(train[-1]["elapsed_s"]) if train and "elapsed_s" in train[-1] else None}
+            "secs": train_seconds(train)}
 
 
 def fmt_spread(vals):

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names  # noqa: E402
+from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
 
 TRAIN_MAX = 20  # [train] max_length of base.ini; the plot marks it
 
@@ -64,7 +64,7 @@ def run_result(d):
         return step, None, None
     em = {int(r["length"]): 100 * float(r["exact_match"]) for r in evals
           if r["task"] == main and int(r["step"]) == last}
-    return last, em, float(train[-1]["elapsed_s"]) if train else None
+    return last, em, train_seconds(train)
 
 
 def pct(x):
