@@ -62,7 +62,7 @@ static int csv_close(FILE *f, const char *path, LgErr *err) {
 /* Opens path for writing (append: after its rows) and writes the header head,loss_<task>...,tail
  * to an empty file. A file to append to that already starts with another header (another CSV, or
  * a run with other tasks) is refused, naming what it found: rows under a foreign header would be
- * misread by every reader. */
+ * misread by every reader. Only a non-empty regular file is read for its header. */
 static FILE *csv_open(const char *path, int append, const char *head, const char *const *task_names, int n_tasks,
                       const char *tail, LgErr *err) {
     char want[2048];
@@ -70,8 +70,9 @@ static FILE *csv_open(const char *path, int append, const char *head, const char
     for (int i = 0; i < n_tasks && len < (int)sizeof want; i++)
         len += snprintf(want + len, sizeof want - (size_t)len, ",loss_%s", task_names[i]);
     if (len < (int)sizeof want) snprintf(want + len, sizeof want - (size_t)len, "%s", tail);
-    FILE *old = append ? fopen(path, "r") : NULL;
-    if (old) {
+    struct stat st;
+    FILE *old = append && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? fopen(path, "r") : NULL;
+    if (old) {   /* a regular file with rows: a device (/dev/full, a pipe) or an empty file has no header */
         char got[2048] = "";
         int read = fgets(got, sizeof got, old) != NULL;
         fclose(old);
