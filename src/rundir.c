@@ -57,12 +57,11 @@ static int csv_close(FILE *f, const char *path, LgErr *err) {
     return rc;
 }
 
-/* Opens a CSV (appending or from scratch) and writes header (with one field per task name
- * after `head`, then `tail`) when the file is empty. Returns the file or NULL with err. */
 /* Opens path for writing (append: after its rows) and writes the header head,loss_<task>...,tail
  * to an empty file. A file to append to that already starts with another header (another CSV, or
  * a run with other tasks) is refused, naming what it found: rows under a foreign header would be
- * misread by every reader. Only a non-empty regular file is read for its header. */
+ * misread by every reader. Only a non-empty regular file is read for its header. Returns the
+ * file or NULL with err. */
 static FILE *csv_open(const char *path, int append, const char *head, const char *const *task_names, int n_tasks,
                       const char *tail, LgErr *err) {
     char want[2048];

@@ -143,6 +143,7 @@ static void best_rule(const Config *c, char *buf, size_t cap) {
  * best_metric) forgets the checkpoint's best score, which means another thing: its next
  * evaluation writes best.h5 anew, and it says so. */
 static void check_best_rule(Trainer *t, const CkptFile *f) {
+    if (t->best < 0) return;   /* no best score to forget */
     Config old;
     cfg_defaults(&old);
     LgErr ignored = {{0}};
@@ -150,7 +151,7 @@ static void check_best_rule(Trainer *t, const CkptFile *f) {
     char was[1200], now[1200];
     best_rule(&old, was, sizeof was);
     best_rule(&t->e.cfg, now, sizeof now);
-    if (strcmp(was, now) == 0 || t->best < 0) return;
+    if (strcmp(was, now) == 0) return;
     if (t->rank == 0)
         fprintf(stderr, "lengen train: best.h5 was chosen on %s and is now chosen on %s: the best score so far "
                 "(%.4f) no longer applies, so the next evaluation writes best.h5 anew\n", was, now, t->best);
