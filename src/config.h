@@ -33,6 +33,11 @@
 typedef enum { NORM_LAYERNORM, NORM_RMSNORM } NormKind;
 typedef enum { ACT_GELU, ACT_RELU } ActKind;
 
+/* digit_index (TaskExample, ModelBatch) of the token right after a number's units digit, such
+ * as addition's `+` and `=` after operands written most significant first: Cho et al.'s coupled
+ * position one past the units digit. coupled embeds it in its own row; abacus as a non-digit. */
+#define DIGIT_AFTER_NUMBER (-1)
+
 typedef struct ModelConfig {
     int layers;             /* 2 */
     int heads;              /* 4 */

@@ -61,7 +61,8 @@ typedef struct ModelBatch {
     int B, T;
     const float *positions;   /* [B*T] or NULL: 0..T-1, or (training with random_positions)
                                  a sorted random subset of [0, random_max_pos) per example */
-    const int *digit_index;   /* [B*T] abacus digit places (0 = not a digit); NULL = none */
+    const int *digit_index;   /* [B*T] digit places for abacus, coupled (0 = not a digit,
+                                 DIGIT_AFTER_NUMBER = after a units digit); NULL = none */
     int training;             /* dropout, random positions, abacus offsets on */
     Rng *rng;                 /* draws for the above; needed when training */
     const int *rows;          /* NULL (logits everywhere) or the n_rows >= 1 positions b*T + t,

@@ -46,7 +46,7 @@ typedef struct PePlan {
     int B, T;
     float *pos;               /* [B*T] positions of the new tokens */
     int rows;                 /* 1 when every sequence has the same positions, else B */
-    const int *digit_index;   /* [B*T] digit places (abacus; 0 = not a digit) or NULL */
+    const int *digit_index;   /* [B*T] digit places (abacus, coupled; 0 = not a digit) or NULL */
     int *offset;              /* [B] per-example shift of the digit places (abacus, training) or NULL */
     float scale;              /* logit scale attn_scale / sqrt(hd) */
     float *row_scale;         /* temperature factor, NULL when off: [T] per query row (forward),

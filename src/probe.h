@@ -9,7 +9,8 @@
  *
  *   /tokens            [N, T] int32    token ids, <pad> (0) after each example's end
  *   /digit_index       [N, T] int32    each token's digit place (what Abacus embeds; 0 for
- *                                      non-digits and after the end): with /tokens it is the
+ *                                      non-digits and after the end, -1 for addition's `+`
+ *                                      and `=` after a units digit): with /tokens it is the
  *                                      whole input of the forward that made /logits
  *   /n_tokens          [N] int32       tokens of each example; /prompt_len [N] int32
  *   /text              [N] strings     the example as `lengen data` prints it

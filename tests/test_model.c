@@ -167,8 +167,8 @@ static void kv_matches_full(const ModelConfig *cfg) {
     rng_seed(&r, 11);
     int tokens[B * T], digits[B * T];
     for (int i = 0; i < B * T; i++) tokens[i] = (int)rng_below(&r, V);
-    for (int b = 0; b < B; b++) {       /* digit runs: places 1, 2, 3 then a separator */
-        for (int t = 0; t < T; t++) digits[b * T + t] = (t + b) % 4;
+    for (int b = 0; b < B; b++) {       /* places 1, 2, 3, the token after a number, a non-digit */
+        for (int t = 0; t < T; t++) digits[b * T + t] = (t + b) % 5 == 4 ? DIGIT_AFTER_NUMBER : (t + b) % 5;
     }
     Ag g;
     ag_init(&g, 1 << 20);
@@ -625,40 +625,75 @@ TEST(training_only_randomness_and_no_steady_state_allocation) {
     model_free(&m);
 }
 
-/* Position coupling: at evaluation (offset 0) the same forward as abacus given the same table;
- * in training each example's offset is uniform over every shift that keeps its largest digit
- * place in the table (measured on many plans), so short examples reach the top rows. */
-TEST(coupled_equals_abacus_at_eval_and_draws_offsets_that_fit) {
+/* Position coupling reads abacus's rows one further on, so that the token after a number
+ * (DIGIT_AFTER_NUMBER) has row 1 + k of its own: at evaluation (k = 0) and in training (k drawn
+ * from the same Rng) its forward equals abacus's on the same table with the digits relabelled
+ * to those rows. Abacus reads that token as row 0. In training each example's k is uniform over
+ * every shift that keeps its top row in the table (measured on many plans), so short examples
+ * reach the top rows. */
+TEST(coupled_gives_the_token_after_a_number_its_own_row_and_draws_offsets_that_fit) {
+    enum { B = 2, T = 6, V = 10, R = 14 };  /* coupled rows = 2 + 9 + 3 */
     ModelConfig ca, cc;
     small_cfg(&ca, PE_ABACUS);
-    ca.abacus_max_digits = 9;
+    ca.abacus_max_digits = 12;  /* abacus rows = 1 + 12 + 3 = 16 >= every relabelled row */
     ca.abacus_max_offset = 4;
     cc = ca;
     cc.posenc = PE_COUPLED;
+    cc.abacus_max_digits = 9;
     Model ma, mc;
     LgErr err;
-    CHECK(model_init(&ma, &ca, 10, 1, &err) == 0, "%s", err.msg);
-    CHECK(model_init(&mc, &cc, 10, 1, &err) == 0, "%s", err.msg);
-    CHECK(ma.params.n == mc.params.n, "same parameter count");
-    tm_perturb(&ma, 3);
-    memcpy(mc.params.data, ma.params.data, ma.params.n * sizeof(float));
-    CHECK(params_find(&mc.params, "pe.coupled.weight") && !params_find(&mc.params, "pe.abacus.weight"),
-          "coupled names its table pe.coupled.weight");
-    int tokens[2 * 6] = {1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, dig[2 * 6] = {0, 2, 1, 0, 2, 1, 0, 1, 0, 3, 2, 1};
+    CHECK(model_init(&ma, &ca, V, 1, &err) == 0, "%s", err.msg);
+    CHECK(model_init(&mc, &cc, V, 1, &err) == 0, "%s", err.msg);
+    tm_perturb(&mc, 3);
+    Tensor *tc = params_find(&mc.params, "pe.coupled.weight"), *ta = params_find(&ma.params, "pe.abacus.weight");
+    CHECK(tc && !params_find(&mc.params, "pe.abacus.weight") && tc->shape[0] == R, "coupled names its table "
+          "pe.coupled.weight, %d rows", R);
+    for (int i = 0; i < mc.params.count; i++) {  /* the same weights; abacus's table = coupled's, zero-extended */
+        Tensor *x = mc.params.tensors[i], *y = ma.params.tensors[i];
+        if (x == tc) continue;
+        CHECK(x->n == y->n, "tensor %s", x->name);
+        memcpy(y->data, x->data, x->n * sizeof(float));
+    }
+    memset(ta->data, 0, ta->n * sizeof(float));
+    memcpy(ta->data, tc->data, tc->n * sizeof(float));
+    const int A = DIGIT_AFTER_NUMBER;
+    int tokens[B * T] = {1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1}, dig[B * T] = {0, 2, 1, A, 2, 1, 0, 1, A, 3, 2, 1};
     Ag g;
-    ag_init(&g, 1 << 12);
-    ModelBatch ev = {.tokens = tokens, .B = 2, .T = 6, .digit_index = dig};
-    Tensor *ya = model_forward(&ma, &g, &ev, NULL);
-    Tensor *yc = model_forward(&mc, &g, &ev, NULL);
-    for (int i = 0; i < 2 * 6 * 10; i++) CHECK(ya->data[i] == yc->data[i], "eval logit %d differs", i);
-    /* rows = 1 + 9 + 3 = 13; example 0's largest place is 2 (room 0..10), example 1's is 3 (0..9) */
+    ag_init(&g, 1 << 20);
+    for (int train = 0; train <= 1; train++) {
+        Rng r, r2;
+        rng_seed(&r, 7), rng_seed(&r2, 7);
+        ModelBatch in = {.tokens = tokens, .B = B, .T = T, .digit_index = dig, .training = train, .rng = &r};
+        Tensor *yc = model_forward(&mc, &g, &in, NULL);
+        int k[B] = {0, 0}, rel[B * T];
+        if (train) {  /* the offsets the forward drew */
+            PePlan p;
+            pe_plan_forward(&p, &mc.pe, &g, B, T, NULL, dig, 1, &r2);
+            k[0] = p.offset[0], k[1] = p.offset[1];
+        }
+        for (int i = 0; i < B * T; i++) rel[i] = dig[i] == 0 ? 0 : 1 + (dig[i] == A ? 0 : dig[i]) + k[i / T];
+        ModelBatch ev = {.tokens = tokens, .B = B, .T = T, .digit_index = rel};
+        Tensor *ya = model_forward(&ma, &g, &ev, NULL);
+        for (int i = 0; i < B * T * V; i++)
+            CHECK(ya->data[i] == yc->data[i], "%s logit %d: coupled %g, abacus on its rows %g", train ? "training" : "eval",
+                  i, yc->data[i], ya->data[i]);
+    }
+    {   /* abacus reads the token after a number as a non-digit */
+        int zero[B * T];
+        for (int i = 0; i < B * T; i++) zero[i] = dig[i] == A ? 0 : dig[i];
+        ModelBatch e1 = {.tokens = tokens, .B = B, .T = T, .digit_index = dig};
+        ModelBatch e0 = {.tokens = tokens, .B = B, .T = T, .digit_index = zero};
+        Tensor *y1 = model_forward(&ma, &g, &e1, NULL), *y0 = model_forward(&ma, &g, &e0, NULL);
+        for (int i = 0; i < B * T * V; i++) CHECK(y1->data[i] == y0->data[i], "abacus logit %d", i);
+    }
+    /* example 0's top row is 1 + 2 (room 0..10), example 1's 1 + 3 (0..9) */
     int hist[2][16] = {{0}};
     Rng r;
     rng_seed(&r, 4);
-    for (int k = 0; k < 4400; k++) {
+    for (int n = 0; n < 4400; n++) {
         ag_reset(&g);
         PePlan p;
-        pe_plan_forward(&p, &mc.pe, &g, 2, 6, NULL, dig, 1, &r);
+        pe_plan_forward(&p, &mc.pe, &g, B, T, NULL, dig, 1, &r);
         CHECK(p.offset, "a training plan draws offsets");
         hist[0][p.offset[0]]++, hist[1][p.offset[1]]++;
     }

@@ -25,8 +25,9 @@ static int conventions_ok(TG *g, int len) {
         if (!EXPECT(e->loss_mask[i] == want, "%s: mask[%d] = %g, want %g (prompt %d, n %d)", task_name(g->t), i,
                     e->loss_mask[i], want, p, n))
             return 0;
-        if (!EXPECT(e->digit_index[i] >= 0 && (e->digit_index[i] == 0 || tg_digit(g, i) >= 0),
-                    "digit_index on a non-digit at %d", i))
+        int d = e->digit_index[i];
+        if (!EXPECT(d >= 0 ? d == 0 || tg_digit(g, i) >= 0 : d == DIGIT_AFTER_NUMBER && i > 0 && tg_digit(g, i - 1) >= 0,
+                    "digit_index %d on a non-digit at %d", d, i))
             return 0;
     }
     return 1;
@@ -292,6 +293,10 @@ static void check_addition(const char *opts, int fmt /* 0 plain 1 simple 2 detai
             int lb = read_number(&g, plus + 1, p - 1, hinted, rev_all, b, hb);
             CHECK(la > 0 && lb > 0, "operands parse (%s)", opts);
             CHECK(digit_indices_ok(&g, 1, plus, hinted, rev_all) && digit_indices_ok(&g, plus + 1, p - 1, hinted, rev_all));
+            /* position coupling's id one past the units digit: `+` and `=` after MSB-first operands */
+            int after = rev_all ? 0 : DIGIT_AFTER_NUMBER;
+            CHECK(g.ex.digit_index[plus] == after && g.ex.digit_index[p - 1] == after, "`+`, `=` digit_index %d, %d, want %d",
+                  g.ex.digit_index[plus], g.ex.digit_index[p - 1], after);
             /* the final answer: the trailing digits (and hints) before EOS */
             int from = end;
             while (from > p && (tg_digit(&g, from - 1) >= 0 || (hinted && tg_s(&g, from - 1)[0] == 'h'))) from--;

@@ -360,10 +360,12 @@ static void add_gen(Task *t, Rng *rng, int n, TaskExample *ex) {
     if (carry) s[ls++] = 1;  /* never with pad: two n-digit numbers sum below 10^(n+1) */
     int off = topt(t, A_HINTS) ? (int)rng_below(rng, (uint64_t)(t->n_num - (n + 1) + 1)) : -1;
 
+    /* `+` and `=` follow the operands' units digits unless the operands are reversed */
+    int after = rev == REV_ALL ? 0 : DIGIT_AFTER_NUMBER;
     put_hinted(t, ex, a, wa, rev == REV_ALL, off);
-    ex_put(ex, t->sym[S_PLUS], 0);
+    ex_put(ex, t->sym[S_PLUS], after);
     put_hinted(t, ex, b, wb, rev == REV_ALL, off);
-    ex_put(ex, t->sym[S_EQ], 0);
+    ex_put(ex, t->sym[S_EQ], after);
     ex_prompt_end(ex);
 
     if (fmt == F_SIMPLE) add_simple(t, ex, a, wa, b, wb, m);

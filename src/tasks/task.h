@@ -28,7 +28,9 @@
  *                  laid out: in `1 2 8` (plain) the 8 has 1 and the 1 has 3; in a reversed number
  *                  `8 2 1` the 8 (first) has 1. Zero padding counts as digits. Digits standing
  *                  alone (a carry, a scratchpad digit, a sum mod 10) have 1. Bits of parity and
- *                  number tokens such as sort's "42" are not digits (0). For Abacus embeddings.
+ *                  number tokens such as sort's "42" are not digits (0). Addition's `+` and `=`
+ *                  right after an operand's units digit have DIGIT_AFTER_NUMBER (-1, config.h;
+ *                  0 when the operands are reversed). For Abacus and position coupling.
  */
 #ifndef LENGEN_TASK_H
 #define LENGEN_TASK_H
