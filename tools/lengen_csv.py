@@ -17,6 +17,19 @@ def csv_rows(path):
         return [r for r in csv.DictReader(f) if not r.get(None)]
 
 
+def parse_lengths(spec):
+    """The lengths of an [eval] lengths value: numbers and start:stop[:step] ranges (stop
+    inclusive), comma separated, as lengen reads them."""
+    out = []
+    for item in spec.split(","):
+        parts = [int(x) for x in item.strip().split(":")]
+        if len(parts) == 1:
+            out.append(parts[0])
+        else:
+            out.extend(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
+    return out
+
+
 def sweep_run_names(axes):
     """[(run name, {key: value})] of a sweep's grid axes [(key, [values])], in the sweep's order
     (last axis fastest), spelled as src/sweep.c spells them."""

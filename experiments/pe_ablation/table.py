@@ -25,7 +25,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
+from lengen_csv import csv_rows, parse_lengths, sweep_run_names as run_names, train_seconds  # noqa: E402
 
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
@@ -71,8 +71,11 @@ def scheme_label(sets, point):
     return pe
 
 
-def run_result(d, train_max, steps):
-    """None for a run that has not finished, else a dict: step (chosen), id, ood, em {length: %}, secs."""
+def run_result(d, train_max, steps, lengths, n):
+    """None for a run that has not finished, else a dict: step (chosen), id, ood, em {length: %}, secs.
+    Only the trainer's own evaluations count: rows of the sweep's lengths and n, so a later
+    `lengen eval RUN --lengths ...` (appended to the same eval.csv) cannot change what the
+    table compares."""
     train = csv_rows(os.path.join(d, "train.csv"))
     evals = csv_rows(os.path.join(d, "eval.csv"))
     last = int(train[-1]["step"]) if train else 0
@@ -81,7 +84,7 @@ def run_result(d, train_max, steps):
     main = evals[0]["task"]
     by_step = {}
     for r in evals:
-        if r["task"] == main:
+        if r["task"] == main and int(r["length"]) in lengths and int(r["n"]) == n:
             by_step.setdefault(int(r["step"]), {})[int(r["length"])] = 100 * float(r["exact_match"])
     best = None
     for step in sorted(by_step):
@@ -123,9 +126,11 @@ def main():
         task = os.path.basename(path).split("_")[0].replace(".sweep", "")
         train_max = int(sets.get("train.max_length", base["train"]["max_length"]))
         steps = int(sets.get("train.steps", steps_default))
+        lengths = set(parse_lengths(sets.get("eval.lengths", base["eval"]["lengths"])))
+        n_eval = int(sets.get("eval.n", base["eval"]["n"]))
         for name, point in run_names(axes):
             label = scheme_label(sets, point)
-            res = run_result(os.path.join(out, name), train_max, steps)
+            res = run_result(os.path.join(out, name), train_max, steps, lengths, n_eval)
             runs.append((task, label, point.get("run.seed", "1"), os.path.join(out, name), train_max, res))
             if task not in tasks:
                 tasks.append(task)
