@@ -210,7 +210,7 @@ Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
 int pe_rotates(const PosEnc *pe) { return pe->scheme->rotate != NULL; }
 
 Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
-    return pe->scheme->rotate ? pe->scheme->rotate(pe, g, x, p->pos) : x;
+    return pe->scheme->rotate ? pe->scheme->rotate(pe, g, x, p) : x;
 }
 
 Tensor *pe_layer_bias(const PosEnc *pe, Ag *g, const PePlan *p, int layer) {

@@ -525,18 +525,18 @@ TEST(cached_attention_equals_the_op_on_whole_sequences) {
 
 /* ---- rope --------------------------------------------------------------------------------- */
 
-static Tensor *f_rope(Ag *g, void *v) { Ctx *c = v; return op_rope(g, c->a, c->fp, c->i0, 100.0f); }
+static Tensor *f_rope(Ag *g, void *v) { Ctx *c = v; return op_rope(g, c->a, c->fp, c->i1, c->i0, 100.0f); }
 
 TEST(gradcheck_rope) {
-    int rots[3] = {6, 4, 0};
+    int rots[4] = {6, 4, 0, 6}, rows[4] = {2, 2, 2, 1};  /* positions per sequence, or shared */
     float pos[2 * 5] = {0, 1, 2, 3, 4, 7.5f, 3, 11, 0.25f, 40};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         int shapes[1][5] = {{4, 2, 3, 5, 6}};
         Params p;
-        Ctx c = {.i0 = rots[k], .fp = pos};
+        Ctx c = {.i0 = rots[k], .i1 = rows[k], .fp = pos};
         make_params(&p, &c, shapes, 1, 130 + k);
-        char what[32];
-        snprintf(what, sizeof what, "rope rot_dims=%d", rots[k]);
+        char what[48];
+        snprintf(what, sizeof what, "rope rot_dims=%d rows=%d", rots[k], rows[k]);
         int ok = gradcheck(what, &p, f_rope, &c, NULL);
         params_free(&p);
         if (!ok) return;
@@ -553,7 +553,7 @@ TEST(rope_preserves_norms_and_relative_positions) {
     for (int d = 0; d < 8; d++) q->data[d] = q->data[8 + d] = rng_normal(&r);
     for (int d = 0; d < 8; d++) k->data[d] = k->data[8 + d] = rng_normal(&r);
     float pq[2] = {3, 10}, pk[2] = {1, 8};  /* both pairs 2 apart */
-    Tensor *rq = op_rope(&g, q, pq, 8, 10000.0f), *rk = op_rope(&g, k, pk, 8, 10000.0f);
+    Tensor *rq = op_rope(&g, q, pq, 1, 8, 10000.0f), *rk = op_rope(&g, k, pk, 1, 8, 10000.0f);
     float d0 = 0, d1 = 0, n0 = 0, n1 = 0;
     for (int d = 0; d < 8; d++) {
         d0 += rq->data[d] * rk->data[d];
@@ -564,6 +564,35 @@ TEST(rope_preserves_norms_and_relative_positions) {
     CHECK_NEAR(d0, d1, 1e-4, 1e-4, "q.k must depend on the position difference only");
     CHECK_NEAR(n0, n1, 1e-4, 1e-5, "rotation keeps the norm");
     ag_free(&g);
+}
+
+/* Shared positions (rows = 1) give bit for bit what the same positions given per sequence do,
+ * forward and backward. */
+TEST(rope_shared_positions_equal_per_sequence_ones) {
+    enum { B = 3, T = 4 };
+    float shared[T] = {0, 1, 5, 9}, each[B * T];
+    for (int b = 0; b < B; b++) memcpy(each + b * T, shared, sizeof shared);
+    int shapes[2][5] = {{4, B, 2, T, 8}, {4, B, 2, T, 8}};  /* x, and the upstream gradient */
+    Params p;
+    Ctx c = {0};
+    make_params(&p, &c, shapes, 2, 5);
+    float *out[2], *grad[2];
+    for (int k = 0; k < 2; k++) {
+        Ag g;
+        ag_init(&g, 1 << 20);
+        params_zero_grad(&p);
+        Tensor *y = op_rope(&g, c.a, k ? each : shared, k ? B : 1, 6, 10000.0f);
+        out[k] = lg_malloc(y->n * sizeof(float), "rope out");
+        memcpy(out[k], y->data, y->n * sizeof(float));
+        ag_backward(&g, op_sum(&g, op_mul(&g, y, c.b)));
+        grad[k] = lg_malloc(c.a->n * sizeof(float), "rope grad");
+        memcpy(grad[k], c.a->grad, c.a->n * sizeof(float));
+        ag_free(&g);
+    }
+    CHECK(!memcmp(out[0], out[1], c.a->n * sizeof(float)), "forward differs");
+    CHECK(!memcmp(grad[0], grad[1], c.a->n * sizeof(float)), "backward differs");
+    for (int k = 0; k < 2; k++) lg_free(out[k]), lg_free(grad[k]);
+    params_free(&p);
 }
 
 /* ---- embedding, cross-entropy ------------------------------------------------------------- */

@@ -98,22 +98,38 @@ Tensor *op_merge_heads(Ag *g, Tensor *x) {
 
 /* ---- rope --------------------------------------------------------------------------------- */
 
-/* Rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1]) of the first rot dims.
- * y = x for the other dims when y != x is given; accumulate: y += R x instead of y = R x. */
-static void rope_apply(float *y, const float *x, const float *pos, int B, int H, int T, int hd, int rot,
-                       float base, int dir, int accumulate) {
-    // x, y are [B,H,T,hd], pos is [B,T]
+/* cos and sin of the rotation angles pos[r] * base^(-2i/rot) of n positions, i < rot/2:
+ * cs, sn [n, rot/2]. */
+static void rope_angles(float *cs, float *sn, const float *pos, int n, int rot, float base) {
+    int half = rot / 2;
+    double *inv = lg_malloc((size_t)half * sizeof(double), "rope frequencies");
+    for (int i = 0; i < half; i++) inv[i] = pow((double)base, -2.0 * i / rot);
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            double ang = (double)pos[r] * inv[i];
+            cs[(size_t)r * half + i] = (float)cos(ang);
+            sn[(size_t)r * half + i] = (float)sin(ang);
+        }
+    lg_free(inv);
+}
+
+/* Rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1]) of the first rot dims by the
+ * angles of rope_angles, row t of the table for every sequence (rows = 1) or row b*T + t
+ * (rows = B). y = x for the other dims when y != x is given; accumulate: y += R x instead. */
+static void rope_apply(float *y, const float *x, const float *cs, const float *sn, int rows, int B, int H, int T,
+                       int hd, int rot, int dir, int accumulate) {
+    // x, y are [B,H,T,hd]; cs, sn are [rows*T, rot/2]
+    int half = rot / 2;
 #pragma omp parallel for if (OPS_PAR((size_t)B * H * T * rot * 8))
     for (int bht = 0; bht < B * H * T; bht++) {
         int t = bht % T, b = bht / (H * T);
-        double ps = pos[(size_t)b * T + t];
+        size_t r = (size_t)(rows == 1 ? t : b * T + t) * half;
         const float *xr = x + (size_t)bht * hd;
         float *yr = y + (size_t)bht * hd;
-        for (int i = 0; i < rot / 2; i++) {
-            double ang = ps * pow((double)base, -2.0 * i / rot);
-            float cs = (float)cos(ang), sn = (float)(dir * sin(ang));
+        for (int i = 0; i < half; i++) {
+            float c = cs[r + i], s = dir * sn[r + i];
             float x0 = xr[2 * i], x1 = xr[2 * i + 1];
-            float y0 = x0 * cs - x1 * sn, y1 = x0 * sn + x1 * cs;
+            float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
             if (accumulate) { yr[2 * i] += y0; yr[2 * i + 1] += y1; }
             else { yr[2 * i] = y0; yr[2 * i + 1] = y1; }
         }
@@ -121,43 +137,36 @@ static void rope_apply(float *y, const float *x, const float *pos, int B, int H,
     }
 }
 
-static void rope_forward(float *out, const float *x, const float *pos, int B, int H, int T, int hd, int rot_dims, float base) {
-    // (y0, y1) = (x0 cos - x1 sin, x0 sin + x1 cos),  angle = pos[b,t] * base^(-2i/rot_dims)
-    rope_apply(out, x, pos, B, H, T, hd, rot_dims, base, 1, 0);
-}
-
-static void rope_backward(float *dx, const float *dout, const float *pos, int B, int H, int T, int hd, int rot_dims, float base) {
-    // forward: y = R(angle) x;  dx += R(angle)^T dy = R(-angle) dy
-    rope_apply(dx, dout, pos, B, H, T, hd, rot_dims, base, -1, 1);
-}
-
 typedef struct {
-    float *pos;  /* [B,T] copy */
-    int rot_dims;
-    float base;
+    float *cs, *sn;  /* [rows*T, rot_dims/2] the forward's angles */
+    int rows, rot_dims;
 } RopeCtx;
 
 static void rope_node_backward(AgNode *node) {
+    // forward: y = R(angle) x;  dx += R(angle)^T dy = R(-angle) dy
     RopeCtx *c = node->saved;
     Tensor *x = node->in[0];
-    rope_backward(ag_din(node, 0), ag_dout(node), c->pos, x->shape[0], x->shape[1], x->shape[2], x->shape[3],
-                  c->rot_dims, c->base);
+    rope_apply(ag_din(node, 0), ag_dout(node), c->cs, c->sn, c->rows, x->shape[0], x->shape[1], x->shape[2],
+               x->shape[3], c->rot_dims, -1, 1);
 }
 
-Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rot_dims, float base) {
+Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rows, int rot_dims, float base) {
     char sx[64];
     LG_ASSERT(x->ndim == 4 && rot_dims >= 0 && rot_dims % 2 == 0 && rot_dims <= x->shape[3],
               "op_rope: x %s must be [B,H,T,hd] and rot_dims %d even and <= hd", tensor_shape_str(x, sx, sizeof sx), rot_dims);
     int B = x->shape[0], H = x->shape[1], T = x->shape[2], hd = x->shape[3];
+    LG_ASSERT(rows == 1 || rows == B, "op_rope: rows %d must be 1 or B = %d", rows, B);
+    // (y0, y1) = (x0 cos - x1 sin, x0 sin + x1 cos),  angle = pos[r] * base^(-2i/rot_dims)
+    size_t n_ang = (size_t)rows * T * (rot_dims / 2);
+    float *cs = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    float *sn = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    rope_angles(cs, sn, pos, rows * T, rot_dims, base);
     Tensor *out = tensor_new(&g->arena, 4, x->shape);
-    rope_forward(out->data, x->data, pos, B, H, T, hd, rot_dims, base);
+    rope_apply(out->data, x->data, cs, sn, rows, B, H, T, hd, rot_dims, 1, 0);
     if (ag_needs_grad(g, x, NULL, NULL)) {
         AgNode *n = ag_record(g, "rope", rope_node_backward, out, &x, 1, sizeof(RopeCtx));
         RopeCtx *c = n->saved;
-        c->pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
-        memcpy(c->pos, pos, (size_t)B * T * sizeof(float));
-        c->rot_dims = rot_dims;
-        c->base = base;
+        c->cs = cs, c->sn = sn, c->rows = rows, c->rot_dims = rot_dims;
     }
     return out;
 }

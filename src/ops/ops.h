@@ -162,8 +162,9 @@ void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, const fl
 
 /* Rotary embedding on x [B, H, T, hd]: rotates the first `rot_dims` (even, <= hd) dims of
  * every head in interleaved pairs (GPT-J: (x0,x1), (x2,x3), ...) by angle pos * base^(-2i/rot_dims).
- * pos: [B, T] positions (float so randomized / offset positions work). */
-Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rot_dims, float base);
+ * pos: [rows, T] positions (float so randomized / offset positions work), rows = 1 when every
+ * sequence has the same positions (the angles are then computed once for all B), else B. */
+Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rows, int rot_dims, float base);
 
 /* ------------------------------------------------------------------------------------------ */
 /* embeddings and loss                                                                         */

@@ -27,8 +27,8 @@ static int rope_check(const ModelConfig *c, LgErr *err) {
     return 0;
 }
 
-static Tensor *rope_rotate(const PosEnc *pe, Ag *g, Tensor *x, const float *pos) {
-    return op_rope(g, x, pos, rope_dims(&pe->cfg), pe->cfg.rope_base);
+static Tensor *rope_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
+    return op_rope(g, x, p->pos, p->rows, rope_dims(&pe->cfg), pe->cfg.rope_base);
 }
 
 const PeScheme pe_scheme_rope = {

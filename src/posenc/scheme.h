@@ -28,8 +28,8 @@ struct PeScheme {
     void (*plan)(const PosEnc *pe, Ag *g, PePlan *p, Rng *rng);
     /* x [B, T, D] -> x + encoding at the plan's positions / digit places. */
     Tensor *(*embed)(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
-    /* x [B, H, T, hd] rotated at positions pos [B*T]. */
-    Tensor *(*rotate)(const PosEnc *pe, Ag *g, Tensor *x, const float *pos);
+    /* x [B, H, T, hd] rotated at the plan's positions. */
+    Tensor *(*rotate)(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
     /* Additive bias [Bb, H, Tq, Tk] of `layer` for queries at qpos [Bb*Tq], keys at kpos [Bb*Tk]. */
     Tensor *(*bias)(const PosEnc *pe, Ag *g, int layer, const float *qpos, const float *kpos,
                     int Bb, int Tq, int Tk);
