@@ -10,8 +10,6 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 void rng_seed(Rng *r, uint64_t seed) {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
@@ -19,23 +17,10 @@ void rng_seed(Rng *r, uint64_t seed) {
 
 Rng rng_fork(const Rng *r, uint64_t label) {
     Rng out;
-    uint64_t x = r->s[0] ^ rotl(r->s[1], 17) ^ rotl(r->s[2], 31) ^ rotl(r->s[3], 47);
+    uint64_t x = r->s[0] ^ rng_rotl(r->s[1], 17) ^ rng_rotl(r->s[2], 31) ^ rng_rotl(r->s[3], 47);
     x ^= splitmix64(&label);
     rng_seed(&out, x);
     return out;
-}
-
-uint64_t rng_u64(Rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
 }
 
 uint64_t rng_below(Rng *r, uint64_t n) {
@@ -49,8 +34,6 @@ uint64_t rng_below(Rng *r, uint64_t n) {
 int64_t rng_range(Rng *r, int64_t lo, int64_t hi) {
     return lo + (int64_t)rng_below(r, (uint64_t)(hi - lo) + 1);
 }
-
-float rng_uniform(Rng *r) { return (float)(rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
 
 float rng_normal(Rng *r) {
     double u1 = ((double)(rng_u64(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);

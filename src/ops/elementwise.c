@@ -225,12 +225,15 @@ Tensor *op_dropout(Ag *g, Tensor *x, float p, Rng *rng) {
     AgNode *node = rec ? ag_record(g, "dropout", dropout_node_backward, out, &x, 1, x->n * sizeof(float)) : NULL;
     float keep = 1.0f / (1.0f - p);
     float *mask = node ? node->saved : NULL;
-    /* one draw per element in order, so the mask depends only on the rng state */
+    /* one draw per element in order, so the mask depends only on the rng state; drawn from a
+     * local copy of the state, which stays in registers */
+    Rng r = *rng;
     for (size_t i = 0; i < x->n; i++) {
-        float m = rng_uniform(rng) < p ? 0.0f : keep;
+        float m = rng_uniform(&r) < p ? 0.0f : keep;
         if (mask) mask[i] = m;
         out->data[i] = x->data[i] * m;
     }
+    *rng = r;
     return out;
 }
 
