@@ -28,7 +28,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
+from lengen_csv import csv_rows, parse_lengths, sweep_run_names as run_names, train_seconds  # noqa: E402
 
 # Longest test length with >= 95% exact match / longest training length, as the issue lists
 # them (papers.md; Zhou, Alon et al. 2024, Fig. 1).
@@ -63,15 +63,17 @@ def read_sweep(path):
     return out, sets, axes
 
 
-def curves(d):
-    """({step: {length: exact match %}} of the main task, last train step, elapsed s)."""
+def curves(d, lengths, n):
+    """({step: {length: exact match %}} of the main task, last train step, elapsed s). At the
+    sweep's own lengths only the trainer's rows count (its n); rows of other lengths, from a
+    later `lengen eval RUN --lengths ...` on the checkpoint, extend the curve."""
     train = csv_rows(os.path.join(d, "train.csv"))
     evals = csv_rows(os.path.join(d, "eval.csv"))
     by_step = {}
     if evals:
         main = evals[0]["task"]
         for r in evals:
-            if r["task"] == main:
+            if r["task"] == main and (int(r["length"]) not in lengths or int(r["n"]) == n):
                 by_step.setdefault(int(r["step"]), {})[int(r["length"])] = 100 * float(r["exact_match"])
     last = int(train[-1]["step"]) if train else 0
     secs = train_seconds(train)
@@ -162,8 +164,10 @@ def main():
         train_max = int(sets.get("train.max_length", base["train"]["max_length"]))
         steps = int(sets.get("train.steps", base["train"]["steps"]))
         batch = int(sets.get("train.batch_size", base["train"]["batch_size"]))
+        lengths = set(parse_lengths(sets.get("eval.lengths", base["eval"]["lengths"])))
+        n_eval = int(sets.get("eval.n", base["eval"]["n"]))
         for name, point in run_names(axes):
-            by_step, last, secs = curves(os.path.join(out, name))
+            by_step, last, secs = curves(os.path.join(out, name), lengths, n_eval)
             done = bool(by_step) and last >= steps
             if fmt.startswith("sample_complexity"):
                 sc_rows.append((sc_label(dict(sets, **point)), int(point.get("train.examples", sets.get("train.examples", 0))),
