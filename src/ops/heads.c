@@ -102,15 +102,14 @@ Tensor *op_merge_heads(Ag *g, Tensor *x) {
  * cs, sn [n, rot/2]. */
 static void rope_angles(float *cs, float *sn, const float *pos, int n, int rot, float base) {
     int half = rot / 2;
-    double *inv = lg_malloc((size_t)half * sizeof(double), "rope frequencies");
-    for (int i = 0; i < half; i++) inv[i] = pow((double)base, -2.0 * i / rot);
-    for (int r = 0; r < n; r++)
-        for (int i = 0; i < half; i++) {
-            double ang = (double)pos[r] * inv[i];
+    for (int i = 0; i < half; i++) {
+        double inv = pow((double)base, -2.0 * i / rot);
+        for (int r = 0; r < n; r++) {
+            double ang = (double)pos[r] * inv;
             cs[(size_t)r * half + i] = (float)cos(ang);
             sn[(size_t)r * half + i] = (float)sin(ang);
         }
-    lg_free(inv);
+    }
 }
 
 /* Rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1]) of the first rot dims by the
