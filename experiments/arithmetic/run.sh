@@ -10,6 +10,9 @@
 #   WORKERS=2 experiments/arithmetic/run.sh           # two runs side by side (one per core)
 #   SWEEPS="plain abacus" experiments/arithmetic/run.sh  # only these sweeps
 #   TABLE_ONLY=1 experiments/arithmetic/run.sh        # only the tables and plots of what finished
+#   FIRST=1 experiments/arithmetic/run.sh             # only each sweep's first run (seed 1 of a
+#                                                     # length sweep): every format covered once
+#                                                     # before the other seeds
 # Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,7 +24,11 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     status=0
     for s in $SWEEPS; do
         start=$(date +%s)
-        ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        if [ -n "${FIRST:-}" ]; then
+            ./lengen sweep $EXP/$s.sweep --task 0 --threads 1 --quiet || status=$?
+        else
+            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+        fi
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
     done
     [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/arithmetic/*/*.log" >&2
