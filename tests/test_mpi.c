@@ -1,8 +1,9 @@
 /* Tests of data-parallel training on MPI, with the real OpenMPI on loopback: `mpirun -np 2
  * lengen-mpi train` gives the loss curve of one process training the same global batch (to
- * float rounding), a 2-rank checkpoint resumes on one process as the uninterrupted run goes
- * on, and a batch smaller than the job is refused. The MPI binary is $LENGEN_MPI_BIN (make
- * test builds it with `make MPI=1`); the one-process runs use $LENGEN_BIN. */
+ * float rounding), with fresh examples or a fixed training set; a 2-rank checkpoint resumes
+ * on one process as the uninterrupted run goes on; and a batch smaller than the job is
+ * refused. The MPI binary is $LENGEN_MPI_BIN (make test builds it with `make MPI=1`); the
+ * one-process runs use $LENGEN_BIN. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,29 @@ TEST(mpi_two_ranks_train_the_one_process_curve) {
     const char *end = strstr(out, "run folder:");
     CHECK(end && !strstr(end + 1, "run folder:"), "not exactly one rank printed the end of the run: %s", out);
     check_same_curve(dir, "one", "two", 20);
+}
+
+/* A fixed training set (train.examples) is served from the one global stream too: 37 examples
+ * in batches of 15 rows, so epochs end inside batches and inside the bucketing pools, and each
+ * rank's rows come from both sides of an epoch's end. */
+TEST(mpi_two_ranks_train_a_fixed_set_like_one_process) {
+    char dir[64], args[800];
+    if (!setup(dir, sizeof dir)) return;
+    int rc = one_process(dir, "one", "--set train.examples=37");
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    snprintf(args, sizeof args,
+             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=two --set train.examples=37 --threads 1 --quiet",
+             dir, dir);
+    rc = mpi_run(2, args);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    check_same_curve(dir, "one", "two", 20);
+    /* and the set is not the fresh stream: its curve differs from a run without it */
+    rc = one_process(dir, "fresh", "");
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    Curve a, b;
+    if (!read_curve(dir, "one", &a) || !read_curve(dir, "fresh", &b)) return;
+    CHECK(a.n == 20 && b.n == 20 && a.loss[19] != b.loss[19], "a fixed set trained the fresh stream's curve (%d, %d rows)",
+          a.n, b.n);
 }
 
 TEST(mpi_two_rank_checkpoint_resumes_on_one_process) {
