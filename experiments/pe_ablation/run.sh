@@ -1,6 +1,6 @@
 #!/bin/sh
 # Positional-encoding ablation (issue 12): trains every run of the sweeps in this folder
-# (6 NoPE-paper tasks x 10 schemes x 3 seeds = 180 runs, then LEGO's 7 schemes x 1 seed; one
+# (6 NoPE-paper tasks x 11 schemes x 3 seeds = 198 runs, then LEGO's 7 schemes x 1 seed; one
 # thread each) into runs/pe_ablation/<sweep>/, then writes the tables to experiments/pe_ablation/tables.md and the
 # per-length curves to experiments/pe_ablation/pe_ablation.png (table.py).
 #   experiments/pe_ablation/run.sh                  # everything not finished yet
@@ -14,7 +14,7 @@
 #                                                   # sbatch options, e.g. SBATCH="--partition=cpu")
 # Resumable: `lengen sweep` skips finished runs and resumes stopped ones from their ckpt.h5, so
 # rerunning the same command after a stop finishes the study. Task by task, cheapest first, so
-# that each finished task has all ten schemes: its seven-scheme sweep, RoPE 25%, randomized
+# that each finished task has all eleven schemes: its seven-scheme sweep, RoPE 25%, randomized
 # positions; LEGO last (lego.sweep: one seed per scheme, to say which schemes can learn it at
 # this budget; its pilots learned nothing).
 set -eu

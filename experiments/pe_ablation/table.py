@@ -32,7 +32,7 @@ PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinus
 CONVERGED = 95.0
 # Tasks and schemes in the order run.sh trains them (cheapest task first; LEGO last); others after.
 TASK_ORDER = ["parity", "copy", "rdc", "cmc", "reverse", "sum", "lego"]
-SCHEME_ORDER = ["nope", "learned", "sinusoidal", "t5", "alibi", "rope", "rope25", "fire", "t5+rand", "alibi+rand"]
+SCHEME_ORDER = ["nope", "learned", "sinusoidal", "t5", "alibi", "rope", "rope25", "fire", "t5+rand", "alibi+rand", "fire+rand"]
 # The NoPE paper's mean OOD exact match (%, 3 seeds, 40K steps; papers.md) on the tasks that have
 # a sweep here: copy rsc, copy rdc, copy cmc, reverse mc.
 PAPER_OOD = {
