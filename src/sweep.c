@@ -35,6 +35,15 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *what, Lg
     return 0;
 }
 
+static int name_ok(const char *n) {
+    if (!*n) return 0;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '.' ||
+              *n == '_' || *n == '-'))
+            return 0;
+    return 1;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value) {
     Loader *ld = user;
     Sweep *s = ld->s;
@@ -61,11 +70,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
     } else if (!strcmp(section, "grid")) {
         if (s->n_axes >= SWEEP_MAX_AXES) {
             rc = lg_err(err, "[grid] has more than %d axes", SWEEP_MAX_AXES);
-        } else if (!strchr(name, '.')) {
-            rc = lg_err(err, "[grid] key '%s' must be section.key, e.g. model.posenc", name);
+        } else if (!strchr(name, '.') && !name_ok(name)) {
+            rc = lg_err(err, "[grid] key '%s' must be section.key (e.g. model.posenc) or the name of a named axis "
+                        "(letters, digits, _ -)", name);
         } else {
             SweepAxis *a = &s->axes[s->n_axes++];
             memset(a, 0, sizeof *a);
+            a->named = !strchr(name, '.');
             rc = copy_str(a->key, sizeof a->key, name, "[grid] key", err);
             char buf[2048];
             if (!rc) rc = copy_str(buf, sizeof buf, value, "[grid] values", err);
@@ -76,28 +87,36 @@ static int on_key(void *user, const char *section, const char *name, const char 
                     rc = lg_err(err, "[grid] %s has more than %d values", name, SWEEP_MAX_VALUES);
                     break;
                 }
+                if (a->named && (!name_ok(v) || strchr(v, '.'))) {
+                    rc = lg_err(err, "[grid] %s: value '%s' of a named axis must be letters, digits, _ - (it names the "
+                                "section [%s.%s] and the runs)", name, v, name, v);
+                    break;
+                }
                 if ((rc = copy_str(a->values[a->n++], 64, v, "a [grid] value", err))) break;
             }
             if (!rc && a->n == 0) rc = lg_err(err, "[grid] %s lists no values", name);
         }
+    } else if (strchr(section, '.')) {   /* [NAME.v]: what value v of the named axis NAME sets */
+        char set[512];
+        snprintf(set, sizeof set, "%s=%s", name, value);
+        if (s->n_named >= SWEEP_MAX_NAMED_SETS) {
+            rc = lg_err(err, "more than %d lines in [NAME.value] sections", SWEEP_MAX_NAMED_SETS);
+        } else if (!strchr(name, '.')) {
+            rc = lg_err(err, "[%s] key '%s' must be section.key, e.g. model.posenc", section, name);
+        } else {
+            SweepNamedSet *n = &s->named[s->n_named++];
+            rc = copy_str(n->section, sizeof n->section, section, "a section name", err);
+            if (!rc) rc = copy_str(n->set, sizeof n->set, set, "a [NAME.value] line", err);
+        }
     } else {
-        rc = lg_err(err, "unknown section [%s] (a sweep file has [sweep] and [grid])", section);
+        rc = lg_err(err, "unknown section [%s] (a sweep file has [sweep], [grid] and a [NAME.value] section for each "
+                    "value of a named axis)", section);
     }
     if (rc) ld->failed = 1;
     return rc ? 0 : 1;
 }
 
-static int name_ok(const char *n) {
-    if (!*n) return 0;
-    for (; *n; n++)
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '.' ||
-              *n == '_' || *n == '-'))
-            return 0;
-    return 1;
-}
-
-/* The `--set` assignments of run r's grid point, one per axis, each of 256 bytes. */
-static void sweep_run_sets(const Sweep *s, int r, char sets[][256]);
+static int sweep_run_sets(const Sweep *s, int r, char sets[][256]);
 
 /* Builds run r's config (base + sets + its grid point) into c. */
 static int run_config(const Sweep *s, int r, Config *c, LgErr *err) {
@@ -105,11 +124,64 @@ static int run_config(const Sweep *s, int r, Config *c, LgErr *err) {
     if (cfg_load_file(c, s->base, err) != 0) return -1;
     for (int i = 0; i < s->n_sets; i++)
         if (cfg_set(c, s->sets[i], err) != 0) return -1;
-    char sets[SWEEP_MAX_AXES][256];
-    sweep_run_sets(s, r, sets);
-    for (int i = 0; i < s->n_axes; i++)
+    char sets[SWEEP_MAX_RUN_SETS][256];
+    int n = sweep_run_sets(s, r, sets);
+    for (int i = 0; i < n; i++)
         if (cfg_set(c, sets[i], err) != 0) return -1;
     return cfg_validate(c, err);
+}
+
+/* The key of a `section.key=value` line, `len` characters. */
+static size_t set_key_len(const char *set) {
+    return strcspn(set, "=");
+}
+
+/* Ties each [NAME.v] line to its named axis and value, and checks that every value of a named
+ * axis says what it sets, and that no key is set by two axes. Returns 0 or -1 with err. */
+static int resolve_named(Sweep *s, const char *path, LgErr *err) {
+    for (int k = 0; k < s->n_named; k++) {
+        SweepNamedSet *n = &s->named[k];
+        size_t alen = strcspn(n->section, ".");
+        const char *v = n->section + alen + 1;
+        n->axis = n->value = -1;
+        for (int i = 0; i < s->n_axes; i++)
+            if (s->axes[i].named && strlen(s->axes[i].key) == alen && !strncmp(s->axes[i].key, n->section, alen))
+                n->axis = i;
+        if (n->axis < 0)
+            return lg_err(err, "%s: section [%s] names no axis of [grid]; a named axis is a [grid] line NAME = v1, v2, "
+                          "... whose values' sections are [NAME.v1], [NAME.v2], ...", path, n->section);
+        const SweepAxis *a = &s->axes[n->axis];
+        for (int j = 0; j < a->n; j++)
+            if (!strcmp(a->values[j], v)) n->value = j;
+        if (n->value < 0)
+            return lg_err(err, "%s: section [%s]: '%s' is not a value of the [grid] axis %s; add it there or remove the "
+                          "section", path, n->section, v, a->key);
+        size_t klen = set_key_len(n->set);
+        for (int i = 0; i < s->n_axes; i++)
+            if (!s->axes[i].named && strlen(s->axes[i].key) == klen && !strncmp(s->axes[i].key, n->set, klen))
+                return lg_err(err, "%s: section [%s] sets %.*s, which [grid] also varies as an axis; set it in one place",
+                              path, n->section, (int)klen, n->set);
+        for (int j = 0; j < k; j++) {
+            const SweepNamedSet *o = &s->named[j];
+            if (set_key_len(o->set) != klen || strncmp(o->set, n->set, klen)) continue;
+            if (o->axis == n->axis && o->value == n->value)
+                return lg_err(err, "%s: section [%s] sets %.*s twice", path, n->section, (int)klen, n->set);
+            if (o->axis != n->axis)
+                return lg_err(err, "%s: %.*s is set by two named axes ([%s] and [%s]); set it in one place", path,
+                              (int)klen, n->set, o->section, n->section);
+        }
+    }
+    for (int i = 0; i < s->n_axes; i++) {
+        const SweepAxis *a = &s->axes[i];
+        for (int j = 0; a->named && j < a->n; j++) {
+            int lines = 0;
+            for (int k = 0; k < s->n_named; k++) lines += s->named[k].axis == i && s->named[k].value == j;
+            if (!lines)
+                return lg_err(err, "%s: [grid] %s: value '%s' has no section [%s.%s] saying what it sets (e.g. "
+                              "model.posenc = fire)", path, a->key, a->values[j], a->key, a->values[j]);
+        }
+    }
+    return 0;
 }
 
 int sweep_load(Sweep *s, const char *path, LgErr *err) {
@@ -130,6 +202,7 @@ int sweep_load(Sweep *s, const char *path, LgErr *err) {
     if (!s->base[0]) return lg_err(err, "%s: [sweep] base is not set; name the config the runs start from", path);
     if (!name_ok(s->name)) return lg_err(err, "%s: [sweep] name '%s' must be letters, digits, . _ -", path, s->name);
     if (s->n_axes == 0) return lg_err(err, "%s: [grid] is empty; add an axis such as run.seed = 1, 2, 3", path);
+    if (resolve_named(s, path, err) != 0) return -1;
     s->n_runs = 1;
     for (int i = 0; i < s->n_axes; i++) {
         if (s->n_runs * s->axes[i].n > 4096) return lg_err(err, "%s: the grid has more than 4096 runs", path);
@@ -151,14 +224,19 @@ int sweep_load(Sweep *s, const char *path, LgErr *err) {
     return 0;
 }
 
+/* The value axis i takes in run r. */
+static const char *sweep_axis_value(const Sweep *s, int r, int i) {
+    int stride = 1;
+    for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;
+    return s->axes[i].values[(r / stride) % s->axes[i].n];
+}
+
 void sweep_run_name(const Sweep *s, int r, char *name, size_t cap) {
     size_t o = 0;
     name[0] = 0;
     for (int i = 0; i < s->n_axes; i++) {
-        int stride = 1;
-        for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;
         const SweepAxis *a = &s->axes[i];
-        const char *v = a->values[(r / stride) % a->n], *k = strrchr(a->key, '.') + 1;
+        const char *v = sweep_axis_value(s, r, i), *dot = strrchr(a->key, '.'), *k = dot ? dot + 1 : a->key;
         o += (size_t)snprintf(name + o, o < cap ? cap - o : 0, "%s%s-", i ? "_" : "", k);
         for (; *v && o + 1 < cap; v++, o++) {   /* a value's characters outside [A-Za-z0-9._] become '-' */
             char ch = *v;
@@ -169,13 +247,22 @@ void sweep_run_name(const Sweep *s, int r, char *name, size_t cap) {
     }
 }
 
-static void sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
+/* The `--set` assignments of run r's grid point in file order (a named axis gives its value's
+ * section lines); returns how many (at most SWEEP_MAX_RUN_SETS). */
+static int sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
+    int n = 0;
     for (int i = 0; i < s->n_axes; i++) {
-        int stride = 1;
-        for (int j = i + 1; j < s->n_axes; j++) stride *= s->axes[j].n;
         const SweepAxis *a = &s->axes[i];
-        snprintf(sets[i], 256, "%s=%s", a->key, a->values[(r / stride) % a->n]);
+        const char *v = sweep_axis_value(s, r, i);
+        if (!a->named) {
+            snprintf(sets[n++], 256, "%s=%s", a->key, v);
+            continue;
+        }
+        for (int k = 0; k < s->n_named; k++)
+            if (s->named[k].axis == i && !strcmp(a->values[s->named[k].value], v))
+                snprintf(sets[n++], 256, "%s", s->named[k].set);
     }
+    return n;
 }
 
 /* ---- running ---- */
@@ -215,9 +302,9 @@ static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
     snprintf(threads, sizeof threads, "run.threads=%d", s->threads);
     snprintf(out_dir, sizeof out_dir, "run.out_dir=%s/%s", s->out_dir, s->name);
     snprintf(run_name, sizeof run_name, "run.name=%s", name);
-    char sets[SWEEP_MAX_AXES][256];
-    sweep_run_sets(s, r, sets);
-    const char *argv[16 + 2 * (SWEEP_MAX_SETS + SWEEP_MAX_AXES)];
+    char sets[SWEEP_MAX_RUN_SETS][256];
+    int n_grid = sweep_run_sets(s, r, sets);
+    const char *argv[16 + 2 * (SWEEP_MAX_SETS + SWEEP_MAX_RUN_SETS)];
     int n = 0;
     argv[n++] = exe;
     argv[n++] = "train";
@@ -227,7 +314,7 @@ static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
     } else {
         argv[n++] = s->base;
         for (int i = 0; i < s->n_sets; i++) argv[n++] = "--set", argv[n++] = s->sets[i];
-        for (int i = 0; i < s->n_axes; i++) argv[n++] = "--set", argv[n++] = sets[i];
+        for (int i = 0; i < n_grid; i++) argv[n++] = "--set", argv[n++] = sets[i];
         argv[n++] = "--set", argv[n++] = out_dir;
         argv[n++] = "--set", argv[n++] = run_name;
         argv[n++] = "--force";
@@ -425,12 +512,10 @@ int sweep_table(const Sweep *s, FILE *out, LgErr *err) {
     fprintf(md, "|\n");
     for (int r = 0; r < s->n_runs; r++) {
         sweep_run_name(s, r, name, sizeof name);
-        char sets[SWEEP_MAX_AXES][256];
-        sweep_run_sets(s, r, sets);
         fprintf(csv, "%s", name);
         fprintf(md, "| %s", name);
         for (int i = 0; i < s->n_axes; i++) {
-            const char *v = strchr(sets[i], '=') + 1;
+            const char *v = sweep_axis_value(s, r, i);
             fprintf(csv, ",%s", v);
             fprintf(md, " | %s", v);
         }

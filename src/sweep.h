@@ -6,8 +6,11 @@
  *            out_dir), out_dir (default runs), threads (per run, default 1), workers (default
  *            cores / threads), set = section.key=value (repeatable: fixed overrides)
  *   [grid]   section.key = v1, v2, ...   one axis per line; the runs are the cross product
+ *            NAME = v1, v2, ...          a named axis: value v sets the keys of section [NAME.v]
+ *   [NAME.v] section.key = value         (repeatable) what value v of the named axis NAME sets
  * Run r of the grid trains into <out_dir>/<name>/<run name>, where the run name joins
- * "<key>-<value>" of every axis with "_" (the key's last component: posenc-rope_seed-2).
+ * "<key>-<value>" of every axis with "_" (the key's last component, or a named axis' NAME:
+ * posenc-rope_seed-2, scheme-fire_rand_seed-2).
  *
  * A run whose train.csv has reached [train] steps and that has an eval.csv is skipped; one with a
  * ckpt.h5 short of that is resumed (`lengen train --resume`); any other starts fresh (--force).
@@ -28,12 +31,22 @@
 #define SWEEP_MAX_AXES 8
 #define SWEEP_MAX_VALUES 32
 #define SWEEP_MAX_SETS 32
+#define SWEEP_MAX_NAMED_SETS 128                   /* [NAME.v] lines of the whole file */
+#define SWEEP_MAX_RUN_SETS (SWEEP_MAX_AXES + SWEEP_MAX_NAMED_SETS)   /* a grid point's --set */
 
 typedef struct SweepAxis {
-    char key[96];                              /* section.key */
+    char key[96];                              /* section.key, or NAME of a named axis */
+    int named;                                 /* a named axis: its values' keys are in named[] */
     int n;
     char values[SWEEP_MAX_VALUES][64];
 } SweepAxis;
+
+/* One line `section.key = value` of a [NAME.v] section: set when the named axis NAME takes v. */
+typedef struct SweepNamedSet {
+    char section[160];                         /* NAME.v as written */
+    char set[256];                             /* section.key=value */
+    int axis, value;                           /* resolved once the file is read */
+} SweepNamedSet;
 
 typedef struct Sweep {
     char base[512], name[128], out_dir[512];
@@ -42,6 +55,8 @@ typedef struct Sweep {
     char sets[SWEEP_MAX_SETS][256];
     int n_axes;
     SweepAxis axes[SWEEP_MAX_AXES];
+    int n_named;
+    SweepNamedSet named[SWEEP_MAX_NAMED_SETS];
     int n_runs;                                /* product of the axes' sizes */
     int first, stride;                         /* sweep_execute runs first, first + stride, ...
                                                   (0, 1 from sweep_load: every run) */

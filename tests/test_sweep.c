@@ -1,6 +1,6 @@
 /* Tests of `lengen sweep`: the grid's runs train, a second sweep skips finished runs, an
- * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, and bad
- * sweep files exit 2 with a message. */
+ * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, a named axis
+ * sets several keys per value, and bad sweep files exit 2 with a message. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +152,22 @@ TEST(sweep_bad_files_exit_2) {
         {"[sweep]\nbase = %s\nname = s\n", "[grid] is empty"},
         {"[sweep]\nbase = %s\nname = s\nworkerz = 2\n[grid]\nrun.seed = 1\n", "unknown key 'workerz'"},
         {"[sweep]\nbase = %s\nname = a/b\n[grid]\nrun.seed = 1\n", "name 'a/b'"},
+        /* named axes: a value without its section, a section of no value or no axis, a key set
+         * twice or by two axes, a value that cannot name a section */
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a, b\n[scheme.a]\nmodel.posenc = t5\n",
+         "value 'b' has no section [scheme.b]"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a\n[scheme.a]\nmodel.posenc = t5\n[scheme.c]\nrun.seed = 2\n",
+         "[scheme.c]: 'c' is not a value of the [grid] axis scheme"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a\n[schema.a]\nmodel.posenc = t5\n",
+         "[schema.a] names no axis of [grid]"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nmodel.posenc = nope\nscheme = a\n[scheme.a]\nmodel.posenc = t5\n",
+         "[scheme.a] sets model.posenc, which [grid] also varies"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a\n[scheme.a]\nmodel.posenc = t5\nmodel.posenc = nope\n",
+         "[scheme.a] sets model.posenc twice"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a\nx = b\n[scheme.a]\nmodel.posenc = t5\n[x.b]\n"
+         "model.posenc = nope\n", "model.posenc is set by two named axes ([scheme.a] and [x.b])"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a.b\n", "value 'a.b' of a named axis"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a\n[scheme.a]\nmodel.posenc = ropee\n", "ropee"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[600], base[300];
@@ -163,6 +179,40 @@ TEST(sweep_bad_files_exit_2) {
         CHECK(rc == 2, "case %zu exited %d: %s", i, rc, out);
         CHECK(strstr(out, bad[i][1]), "case %zu printed: %s", i, out);
     }
+}
+
+/* A named axis: each value sets the keys of its [NAME.value] section, and names the runs and
+ * the table's column. */
+TEST(sweep_named_axis_sets_several_keys_per_value) {
+    char dir[64], sweep[300], args[400], text[1200], path[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    snprintf(text, sizeof text,
+             "[sweep]\nbase = %s/base.ini\nname = s\nout_dir = %s/runs\nworkers = 2\nset = train.steps=20\n"
+             "[grid]\nrun.seed = 1, 2\nscheme = t5_rand, nope\n"
+             "[scheme.t5_rand]\nmodel.posenc = t5\nmodel.random_positions = true\nmodel.random_max_pos = 64\n"
+             "[scheme.nope]\nmodel.posenc = nope\n", dir, dir);
+    CHECK(write_text(sweep, text));
+    snprintf(args, sizeof args, "sweep %s", sweep);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "4 trained, 0 skipped, 0 failed"), "%s", out);
+    const char *want[][2] = {{"seed-1_scheme-t5_rand", "t5"}, {"seed-2_scheme-nope", "nope"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/runs/s/%s/config.ini", dir, want[i][0]);
+        char *cfg = test_read_file(path, NULL);
+        CHECK(cfg, "no %s", path);
+        char line[64];
+        snprintf(line, sizeof line, "posenc = %s\n", want[i][1]);
+        CHECK(strstr(cfg, line), "%s lacks '%s'", path, line);
+        int rand = !strcmp(want[i][1], "t5");
+        CHECK(strstr(cfg, rand ? "random_positions = true" : "random_positions = false"), "%s: random_positions", path);
+        lg_free(cfg);
+    }
+    snprintf(path, sizeof path, "%s/runs/s/results.csv", dir);
+    char *csv = test_read_file(path, NULL);
+    CHECK(csv, "no %s", path);
+    CHECK(!strncmp(csv, "run,run.seed,scheme,step,2,4,6\nseed-1_scheme-t5_rand,1,t5_rand,20,", 66), "%s", csv);
+    lg_free(csv);
 }
 
 TEST(sweep_slurm_dry_run_lists_only_unfinished_runs) {

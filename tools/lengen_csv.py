@@ -32,10 +32,10 @@ def parse_lengths(spec):
 
 def sweep_run_names(axes):
     """[(run name, {key: value})] of a sweep's grid axes [(key, [values])], in the sweep's order
-    (last axis fastest), spelled as src/sweep.c spells them."""
+    (last axis fastest), spelled as src/sweep.c spells them (a named axis' key is its NAME)."""
     names = [("", {})]
     for key, vals in axes:
-        short = key.rsplit(".", 1)[1]
+        short = key.rsplit(".", 1)[-1]
         names = [(n + ("_" if n else "") + short + "-" + "".join(c if c.isalnum() or c in "._" else "-" for c in v),
                   dict(point, **{key: v})) for n, point in names for v in vals]
     return names
