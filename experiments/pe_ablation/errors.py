@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""errors.py: what a run gets wrong beyond its training lengths, by the first wrong token of
+each wrong answer (from `lengen sample`, greedy, on the run's held-out prompts):
+
+- stops early: every token before it is right and the model writes <eos> where the answer goes
+  on (reported with the mean number of answer tokens it left out);
+- runs on: every answer token is right but the model writes another token instead of <eos>;
+- wrong token: a token of the answer itself is wrong.
+
+    experiments/pe_ablation/errors.py runs/pe_ablation/copy/seed-1_posenc-alibi --lengths 22,26,30,40
+    experiments/pe_ablation/errors.py RUN [RUN ...] [--lengths LIST] [--n N] [--pool] [--lengen ./lengen]
+
+RUN is a run folder (its ckpt.h5: the run's last step) or a checkpoint. Prints one Markdown
+table per run, or with --pool one table of the runs' answers together (e.g. a scheme's seeds). Meant for tasks whose answer is a sequence ended by <eos> (copy, reverse).
+"""
+import argparse
+import re
+import subprocess
+import sys
+
+WRONG = re.compile(r"^\[(.+)\]$")
+
+
+def classify(model, truth):
+    """('right' | 'early' | 'runs_on' | 'token', answer tokens left out) of one answer."""
+    for k, tok in enumerate(model):
+        m = WRONG.match(tok) if len(tok) >= 3 else None
+        if not m:
+            continue
+        wrote = m.group(1)
+        if k == len(truth) - 1:
+            return "runs_on", 0
+        if wrote == "<eos>" and k < len(truth) - 1:
+            return "early", len(truth) - 1 - k
+        return "token", 0
+    return ("right", 0) if len(model) == len(truth) else ("token", 0)
+
+
+def sample(lengen, run, length, n):
+    cmd = [lengen, "sample", run, "--length", str(length), "--n", str(n), "--threads", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
+    lines = p.stdout.splitlines()
+    counts = {"n": 0, "right": 0, "early": 0, "runs_on": 0, "token": 0, "short": 0}
+    for i, line in enumerate(lines):
+        if not re.match(r"^#\d+ (right|WRONG) ", line):
+            continue
+        if i + 2 >= len(lines) or not lines[i + 1].lstrip().startswith("model:") \
+                or not lines[i + 2].lstrip().startswith("truth:"):
+            sys.exit("%s: unexpected output after line %d: %s" % (" ".join(cmd), i + 1, line))
+        model = lines[i + 1].split(":", 1)[1].split()
+        truth = lines[i + 2].split(":", 1)[1].split()
+        kind, short = classify(model, truth)
+        counts["n"] += 1
+        counts[kind] += 1
+        counts["short"] += short
+    if counts["n"] != n:
+        sys.exit("%s: read %d examples, asked for %d" % (" ".join(cmd), counts["n"], n))
+    return counts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", help="run folders or checkpoints")
+    ap.add_argument("--lengths", default="22,24,26,28,30,34,40", help="comma-separated lengths")
+    ap.add_argument("--n", type=int, default=100, help="held-out prompts per length")
+    ap.add_argument("--pool", action="store_true", help="one table of all the runs' answers together")
+    ap.add_argument("--lengen", default="./lengen", help="the lengen binary")
+    a = ap.parse_args()
+    try:
+        lengths = [int(x) for x in a.lengths.split(",")]
+    except ValueError:
+        sys.exit("--lengths %s: want comma-separated integers, e.g. 22,30,40" % a.lengths)
+    groups = [a.runs] if a.pool else [[r] for r in a.runs]
+    for runs in groups:
+        print("%s (%d held-out prompts per length%s)\n" % (", ".join(runs), a.n, " and run" if len(runs) > 1 else ""))
+        print("| length | answers | wrong | stops early | tokens left out (mean) | runs on | wrong token |")
+        print("|---|---|---|---|---|---|---|")
+        for length in lengths:
+            c = {}
+            for run in runs:
+                for k, v in sample(a.lengen, run, length, a.n).items():
+                    c[k] = c.get(k, 0) + v
+            wrong = c["n"] - c["right"]
+            short = "%.1f" % (c["short"] / c["early"]) if c["early"] else "-"
+            print("| %d | %d | %d | %d | %s | %d | %d |" % (length, c["n"], wrong, c["early"], short, c["runs_on"],
+                                                          c["token"]))
+        print()
+
+if __name__ == "__main__":
+    main()
