@@ -181,22 +181,19 @@ static Tensor *attention(Model *m, Ag *g, int l, Tensor *qkv, const PePlan *pl, 
     int H = m->H, hd = m->hd, D = m->D;
     AttnOpts o = attn_opts(m, g, pl, l);
     o.probs_out = probs;
-    if (pk) return op_attention_qkv_ragged(g, qkv, H, pl->B, pl->T, pk->lens, &o);  // [P, D]
-    if (!kv && !pe_rotates(&m->pe)) return op_attention_qkv(g, qkv, H, &o);  // no head copies
+    if (!kv) {   /* q, k and v read in place: no head copies */
+        qkv = pe_rotate_qkv(&m->pe, g, qkv, H, pl, pk ? pk->keep : NULL);
+        if (pk) return op_attention_qkv_ragged(g, qkv, H, pl->B, pl->T, pk->lens, &o);  // [P, D]
+        return op_attention_qkv(g, qkv, H, &o);
+    }
     Tensor *q = op_split_heads(g, qkv, H, hd, 0);                               // [B, H, T, hd]
     Tensor *k = op_split_heads(g, qkv, H, hd, D);
     Tensor *v = op_split_heads(g, qkv, H, hd, 2 * D);
     q = pe_rotate(&m->pe, g, q, pl);
     k = pe_rotate(&m->pe, g, k, pl);
-    Tensor *a;
-    if (kv) {
-        size_t per_layer = (size_t)kv->B * H * kv->Tmax * hd;
-        KvView view = {kv->k + l * per_layer, kv->v + l * per_layer, kv->len, kv->Tmax};
-        a = op_attention_cached(g, q, k, v, &view, &o);
-    } else {
-        a = op_attention(g, q, k, v, &o);
-    }
-    return op_merge_heads(g, a);                                                // [B, T, D]
+    size_t per_layer = (size_t)kv->B * H * kv->Tmax * hd;
+    KvView view = {kv->k + l * per_layer, kv->v + l * per_layer, kv->len, kv->Tmax};
+    return op_merge_heads(g, op_attention_cached(g, q, k, v, &view, &o));       // [B, T, D]
 }
 
 /* Block l on x [B, T, D]:  x += dropout(proj(attention(norm1(x))));  x += dropout(mlp(norm2(x)))
@@ -284,7 +281,7 @@ Tensor *model_forward(Model *m, Ag *g, const ModelBatch *in, ModelTrace *trace) 
     LG_ASSERT(!in->rows || (!trace && in->n_rows >= 1),
               "model_forward: rows (%d of them) need n_rows >= 1 and no trace", in->n_rows);
     Packing pk = {0};
-    const Packing *ppk = in->rows && in->lens && !pe_rotates(&m->pe) ? packing(&pk, g, in) : NULL;
+    const Packing *ppk = in->rows && in->lens ? packing(&pk, g, in) : NULL;
     Tensor *x = body(m, g, in->tokens, &pl, in->training, in->rng, trace, NULL, in->rows, in->n_rows, ppk);
     return op_linear(g, x, m->head, NULL);  // [B, T, V] or [n_rows, V]
 }

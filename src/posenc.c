@@ -207,10 +207,13 @@ Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
     return pe->scheme->embed ? pe->scheme->embed(pe, g, x, p) : x;
 }
 
-int pe_rotates(const PosEnc *pe) { return pe->scheme->rotate != NULL; }
 
 Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
     return pe->scheme->rotate ? pe->scheme->rotate(pe, g, x, p) : x;
+}
+
+Tensor *pe_rotate_qkv(const PosEnc *pe, Ag *g, Tensor *qkv, int H, const PePlan *p, const int *keep) {
+    return pe->scheme->rotate_qkv ? pe->scheme->rotate_qkv(pe, g, qkv, H, p, keep) : qkv;
 }
 
 Tensor *pe_layer_bias(const PosEnc *pe, Ag *g, const PePlan *p, int layer) {

@@ -93,10 +93,12 @@ void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len,
 
 /* Input side: x [B, T, D] -> x + the encoding (learned, sinusoidal, abacus), or x itself. */
 Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
-/* Does the scheme act on q and k (so the model needs them as separate heads)? */
-int pe_rotates(const PosEnc *pe);
 /* q or k [B, H, T, hd] at the plan's positions -> rotated (rope), or x itself. */
 Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
+/* The same on the q and k heads of a packed qkv [N, 3D] of a forward plan, whose token n is
+ * position keep[n] = b*T + t of the plan (keep NULL: n) -> a rotated copy (v copied), or qkv
+ * itself. */
+Tensor *pe_rotate_qkv(const PosEnc *pe, Ag *g, Tensor *qkv, int H, const PePlan *p, const int *keep);
 /* The additive attention bias of `layer` in a forward plan: [rows, H, T, T] (differentiable for
  * t5 and fire), or NULL. Entries a causal mask hides may hold anything. */
 Tensor *pe_layer_bias(const PosEnc *pe, Ag *g, const PePlan *p, int layer);

@@ -595,6 +595,86 @@ TEST(rope_shared_positions_equal_per_sequence_ones) {
     params_free(&p);
 }
 
+/* op_rope_qkv: Ctx a = qkv [N, 3D], i0 rot_dims, i1 rows, i2 T, i3 H, fp positions, ids keep */
+static Tensor *f_rope_qkv(Ag *g, void *v) {
+    Ctx *c = v;
+    return op_rope_qkv(g, c->a, c->i3, c->i2, c->ids, c->fp, c->i1, c->i0, 100.0f);
+}
+
+TEST(gradcheck_rope_qkv) {
+    /* 3 sequences of T = 4 with 2 heads of 6 dims; all 12 tokens, or the packed 4 + 2 + 3 */
+    static const int keep[9] = {0, 1, 2, 3, 4, 5, 8, 9, 10};
+    float pos[3 * 4] = {0, 1, 2, 3, 4, 7.5f, 3, 11, 0.25f, 40, 2, 5};
+    const int rots[4] = {4, 6, 0, 4}, rows[4] = {3, 1, 3, 3}, packed[4] = {0, 0, 0, 1};
+    for (int k = 0; k < 4; k++) {
+        int shapes[1][5] = {{2, packed[k] ? 9 : 12, 36}};
+        Params p;
+        Ctx c = {.i0 = rots[k], .i1 = rows[k], .i2 = 4, .i3 = 2, .fp = pos, .ids = packed[k] ? keep : NULL};
+        make_params(&p, &c, shapes, 1, 140 + k);
+        char what[64];
+        snprintf(what, sizeof what, "rope_qkv rot_dims=%d rows=%d packed=%d", rots[k], rows[k], packed[k]);
+        int ok = gradcheck(what, &p, f_rope_qkv, &c, NULL);
+        params_free(&p);
+        if (!ok) return;
+    }
+}
+
+/* op_rope_qkv equals split_heads + op_rope (v: split_heads alone) bit for bit, forward and
+ * backward, with shared and per-sequence positions; on a packed subset of the tokens (keep) it
+ * equals the unpacked op's rows. */
+TEST(rope_qkv_equals_split_heads_then_rope) {
+    enum { B = 3, T = 5, H = 2, HD = 8, D = H * HD, ROT = 6 };
+    float pos[B * T];
+    for (int i = 0; i < B * T; i++) pos[i] = (float)((i * 7) % 11) + 0.5f * (i % 2);
+    int shapes[2][5] = {{3, B, T, 3 * D}, {3, B, T, 3 * D}};  /* qkv, and the upstream gradient */
+    Params p;
+    Ctx c = {0};
+    make_params(&p, &c, shapes, 2, 77);
+    size_t n = (size_t)B * T * 3 * D;
+    float *grad = lg_malloc(n * sizeof(float), "rope_qkv grad");
+    for (int rows = 1; rows <= B; rows += B - 1) {
+        Ag g;
+        ag_init(&g, 1 << 20);
+        /* the reference: split, rotate q and k, loss sum(q bq) + sum(k bk) + sum(v bv) */
+        params_zero_grad(&p);
+        Tensor *ref[3], *up[3];
+        Tensor *loss = NULL;
+        for (int j = 0; j < 3; j++) {
+            ref[j] = op_split_heads(&g, c.a, H, HD, j * D);                     // [B, H, T, hd]
+            if (j < 2) ref[j] = op_rope(&g, ref[j], pos, rows, ROT, 10000.0f);
+            up[j] = op_split_heads(&g, c.b, H, HD, j * D);
+            Tensor *term = op_sum(&g, op_mul(&g, ref[j], up[j]));
+            loss = loss ? op_add(&g, loss, term) : term;
+        }
+        ag_backward(&g, loss);
+        memcpy(grad, c.a->grad, n * sizeof(float));
+        params_zero_grad(&p);
+        Tensor *y = op_rope_qkv(&g, c.a, H, T, NULL, pos, rows, ROT, 10000.0f);  // [B, T, 3D]
+        int same = 1;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < 3; j++)
+                    for (int h = 0; h < H; h++)
+                        same &= !memcmp(y->data + ((size_t)(b * T + t) * 3 * D + j * D + h * HD),
+                                        ref[j]->data + (((size_t)b * H + h) * T + t) * HD, HD * sizeof(float));
+        CHECK(same, "rows = %d: forward differs from split + rope", rows);
+        ag_backward(&g, op_sum(&g, op_mul(&g, y, c.b)));
+        CHECK(!memcmp(grad, c.a->grad, n * sizeof(float)), "rows = %d: backward differs from split + rope", rows);
+        /* packed: the real positions of rows of lengths 5, 2, 4 */
+        static const int keep[11] = {0, 1, 2, 3, 4, 5, 6, 10, 11, 12, 13};
+        Tensor *x = tensor_new2(&g.arena, 11, 3 * D);
+        for (int i = 0; i < 11; i++)
+            memcpy(x->data + (size_t)i * 3 * D, c.a->data + (size_t)keep[i] * 3 * D, 3 * D * sizeof(float));
+        Tensor *yp = op_rope_qkv(&g, x, H, T, keep, pos, rows, ROT, 10000.0f);
+        for (int i = 0; i < 11; i++)
+            CHECK(!memcmp(yp->data + (size_t)i * 3 * D, y->data + (size_t)keep[i] * 3 * D, 3 * D * sizeof(float)),
+                  "rows = %d: packed token %d differs", rows, i);
+        ag_free(&g);
+    }
+    lg_free(grad);
+    params_free(&p);
+}
+
 /* ---- embedding, cross-entropy ------------------------------------------------------------- */
 
 static Tensor *f_embedding(Ag *g, void *v) { Ctx *c = v; return op_embedding(g, c->a, c->ids, c->i0, c->i1); }

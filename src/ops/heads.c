@@ -1,6 +1,7 @@
 /* heads: the per-head view of attention. op_split_heads / op_merge_heads move between packed
  * rows [B, T, C] and heads [B, H, T, hd] (the split and merge a composed attention, RoPE and
- * the KV cache need; the fused ops read heads in place instead), and op_rope rotates heads.
+ * the KV cache need; the fused ops read heads in place instead), op_rope rotates heads, and
+ * op_rope_qkv rotates the q and k heads of a packed qkv in place of split + rope + attention.
  */
 #include <math.h>
 #include <string.h>
@@ -112,9 +113,23 @@ static void rope_angles(float *cs, float *sn, const float *pos, int n, int rot, 
     }
 }
 
-/* Rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1]) of the first rot dims by the
- * angles of rope_angles, row t of the table for every sequence (rows = 1) or row b*T + t
- * (rows = B). y = x for the other dims when y != x is given; accumulate: y += R x instead. */
+/* One head's vector of hd dims: rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1])
+ * of the first rot dims by the angles whose cos and sin are cs, sn [rot/2]; y = x for the other
+ * dims; accumulate: y += R x instead. */
+static inline void rope_head(float *yr, const float *xr, const float *cs, const float *sn, int hd, int rot, int dir,
+                             int accumulate) {
+    for (int i = 0; i < rot / 2; i++) {
+        float c = cs[i], s = dir * sn[i];
+        float x0 = xr[2 * i], x1 = xr[2 * i + 1];
+        float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
+        if (accumulate) { yr[2 * i] += y0; yr[2 * i + 1] += y1; }
+        else { yr[2 * i] = y0; yr[2 * i + 1] = y1; }
+    }
+    for (int d = rot; d < hd; d++) yr[d] = accumulate ? yr[d] + xr[d] : xr[d];
+}
+
+/* rope_head on every head of x [B,H,T,hd] into y, with row t of the angle table for every
+ * sequence (rows = 1) or row b*T + t (rows = B). */
 static void rope_apply(float *y, const float *x, const float *cs, const float *sn, int rows, int B, int H, int T,
                        int hd, int rot, int dir, int accumulate) {
     // x, y are [B,H,T,hd]; cs, sn are [rows*T, rot/2]
@@ -123,16 +138,7 @@ static void rope_apply(float *y, const float *x, const float *cs, const float *s
     for (int bht = 0; bht < B * H * T; bht++) {
         int t = bht % T, b = bht / (H * T);
         size_t r = (size_t)(rows == 1 ? t : b * T + t) * half;
-        const float *xr = x + (size_t)bht * hd;
-        float *yr = y + (size_t)bht * hd;
-        for (int i = 0; i < half; i++) {
-            float c = cs[r + i], s = dir * sn[r + i];
-            float x0 = xr[2 * i], x1 = xr[2 * i + 1];
-            float y0 = x0 * c - x1 * s, y1 = x0 * s + x1 * c;
-            if (accumulate) { yr[2 * i] += y0; yr[2 * i + 1] += y1; }
-            else { yr[2 * i] = y0; yr[2 * i + 1] = y1; }
-        }
-        for (int d = rot; d < hd; d++) yr[d] = accumulate ? yr[d] + xr[d] : xr[d];
+        rope_head(y + (size_t)bht * hd, x + (size_t)bht * hd, cs + r, sn + r, hd, rot, dir, accumulate);
     }
 }
 
@@ -166,6 +172,65 @@ Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rows, int rot_dims, floa
         AgNode *n = ag_record(g, "rope", rope_node_backward, out, &x, 1, sizeof(RopeCtx));
         RopeCtx *c = n->saved;
         c->cs = cs, c->sn = sn, c->rows = rows, c->rot_dims = rot_dims;
+    }
+    return out;
+}
+
+/* ---- rope on a packed qkv ------------------------------------------------------------------ */
+
+typedef struct {
+    float *cs, *sn;    /* [rows*T, rot_dims/2] the forward's angles */
+    const int *keep;   /* [N] token n's index b*T + t, or NULL (n itself) */
+    int rows, T, H, rot_dims;
+} RopeQkvCtx;
+
+/* Every token n of qkv [N, 3D]: its q and k heads rotated by rope_head at the angles of its
+ * position row, its v copied (or with accumulate, y += R x on all three). */
+static void rope_qkv_apply(float *y, const float *x, const RopeQkvCtx *c, int N, int D, int dir, int accumulate) {
+    int H = c->H, hd = D / H, half = c->rot_dims / 2, T = c->T;
+#pragma omp parallel for if (OPS_PAR((size_t)N * 3 * D * 4))
+    for (int n = 0; n < N; n++) {
+        int bt = c->keep ? c->keep[n] : n;
+        size_t r = (size_t)(c->rows == 1 ? bt % T : bt) * half;
+        const float *xr = x + (size_t)n * 3 * D;
+        float *yr = y + (size_t)n * 3 * D;
+        for (int h = 0; h < 2 * H; h++)   /* q's heads, then k's */
+            rope_head(yr + (size_t)h * hd, xr + (size_t)h * hd, c->cs + r, c->sn + r, hd, c->rot_dims, dir, accumulate);
+        for (int d = 2 * D; d < 3 * D; d++) yr[d] = accumulate ? yr[d] + xr[d] : xr[d];
+    }
+}
+
+static void rope_qkv_node_backward(AgNode *node) {
+    // forward: (q, k, v) -> (R q, R k, v) per head;  dx += (R^T dq, R^T dk, dv)
+    RopeQkvCtx *c = node->saved;
+    Tensor *x = node->in[0];
+    int D = x->shape[x->ndim - 1] / 3;
+    rope_qkv_apply(ag_din(node, 0), ag_dout(node), c, (int)(tensor_numel(x->ndim, x->shape) / (3 * (size_t)D)), D, -1, 1);
+}
+
+Tensor *op_rope_qkv(Ag *g, Tensor *qkv, int H, int T, const int *keep, const float *pos, int rows, int rot_dims,
+                    float base) {
+    char sx[64];
+    int C = qkv->shape[qkv->ndim - 1], D = C / 3;
+    LG_ASSERT((qkv->ndim == 2 || qkv->ndim == 3) && C % 3 == 0 && H >= 1 && D % H == 0 && T >= 1 && rot_dims >= 0 &&
+                  rot_dims % 2 == 0 && rot_dims <= D / H,
+              "op_rope_qkv: qkv %s must be [N, 3D] or [B, T, 3D] with D = H * hd (H = %d), rot_dims %d even and <= hd",
+              tensor_shape_str(qkv, sx, sizeof sx), H, rot_dims);
+    int N = (int)(tensor_numel(qkv->ndim, qkv->shape) / (size_t)C);
+    LG_ASSERT(keep || rows == 1 || N == rows * T, "op_rope_qkv: %d tokens are not %d rows of T = %d", N, rows, T);
+    for (int n = 0; keep && n < N; n++)
+        LG_ASSERT(keep[n] >= 0 && (rows == 1 || keep[n] < rows * T),
+                  "op_rope_qkv: keep[%d] = %d outside the %d x %d positions", n, keep[n], rows, T);
+    size_t n_ang = (size_t)rows * T * (rot_dims / 2);
+    float *cs = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    float *sn = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    rope_angles(cs, sn, pos, rows * T, rot_dims, base);
+    RopeQkvCtx ctx = {cs, sn, keep, rows, T, H, rot_dims};
+    Tensor *out = tensor_new(&g->arena, qkv->ndim, qkv->shape);
+    rope_qkv_apply(out->data, qkv->data, &ctx, N, D, 1, 0);
+    if (ag_needs_grad(g, qkv, NULL, NULL)) {
+        AgNode *nd = ag_record(g, "rope_qkv", rope_qkv_node_backward, out, &qkv, 1, sizeof(RopeQkvCtx));
+        *(RopeQkvCtx *)nd->saved = ctx;
     }
     return out;
 }

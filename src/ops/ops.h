@@ -166,6 +166,14 @@ void attention_backward_ref(float *dq, float *dk, float *dv, float *dl, const fl
  * sequence has the same positions (the angles are then computed once for all B), else B. */
 Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rows, int rot_dims, float base);
 
+/* op_rope on the q and k of a packed qkv [N, 3D] (or [B, T, 3D]; columns q, k, v, head h of
+ * each at h*hd..), as op_attention_qkv reads it: every head of q and of k rotated as op_rope
+ * rotates it, v copied, so that split_heads(op_rope_qkv(qkv), .., 0) equals op_rope(split_heads(
+ * qkv, .., 0)) bit for bit (likewise k). Token n is position b*T + t = keep[n] (keep: the real
+ * positions of a packed batch) or n itself (keep NULL: N = B*T); pos [rows, T] as op_rope's. */
+Tensor *op_rope_qkv(Ag *g, Tensor *qkv, int H, int T, const int *keep, const float *pos, int rows, int rot_dims,
+                    float base);
+
 /* ------------------------------------------------------------------------------------------ */
 /* embeddings and loss                                                                         */
 

@@ -31,8 +31,13 @@ static Tensor *rope_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) 
     return op_rope(g, x, p->pos, p->rows, rope_dims(&pe->cfg), pe->cfg.rope_base);
 }
 
+static Tensor *rope_rotate_qkv(const PosEnc *pe, Ag *g, Tensor *qkv, int H, const PePlan *p, const int *keep) {
+    return op_rope_qkv(g, qkv, H, p->T, keep, p->pos, p->rows, rope_dims(&pe->cfg), pe->cfg.rope_base);
+}
+
 const PeScheme pe_scheme_rope = {
     .by_position = 1,
     .check = rope_check,
     .rotate = rope_rotate,
+    .rotate_qkv = rope_rotate_qkv,
 };

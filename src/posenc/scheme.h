@@ -28,8 +28,11 @@ struct PeScheme {
     void (*plan)(const PosEnc *pe, Ag *g, PePlan *p, Rng *rng);
     /* x [B, T, D] -> x + encoding at the plan's positions / digit places. */
     Tensor *(*embed)(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
-    /* x [B, H, T, hd] rotated at the plan's positions. */
+    /* x [B, H, T, hd] rotated at the plan's positions (the KV-cache path). */
     Tensor *(*rotate)(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);
+    /* The same on q and k of a packed qkv [N, 3D], token n at position keep[n] (or n) of a
+     * forward plan; a scheme with rotate has this too. */
+    Tensor *(*rotate_qkv)(const PosEnc *pe, Ag *g, Tensor *qkv, int H, const PePlan *p, const int *keep);
     /* Additive bias [Bb, H, Tq, Tk] of `layer` for queries at qpos [Bb*Tq], keys at kpos [Bb*Tk]. */
     Tensor *(*bias)(const PosEnc *pe, Ag *g, int layer, const float *qpos, const float *kpos,
                     int Bb, int Tq, int Tk);
