@@ -83,20 +83,27 @@ static void check_same_curve(const char *dir, const char *ra, const char *rb, in
     }
 }
 
-static int one_process(const char *dir, const char *run, const char *extra) {
+/* `lengen train` of base.ini into run `run` with the options `extra`, as one process (ranks
+ * 0) or as a job of that many ranks; returns the exit status (output in out). */
+static int train(int ranks, const char *dir, const char *run, const char *extra) {
     char args[800];
-    snprintf(args, sizeof args, "train %s/base.ini --set run.out_dir=%s/runs --set run.name=%s --threads 1 --quiet %s",
-             dir, dir, run, extra);
-    return cli_run(args, out, sizeof out);
+    snprintf(args, sizeof args, "train %s/base.ini --set run.out_dir=%s/runs --set run.name=%s --threads 1 %s", dir,
+             dir, run, extra);
+    return ranks ? mpi_run(ranks, args) : cli_run(args, out, sizeof out);
+}
+
+static int one_process(const char *dir, const char *run, const char *extra) {
+    char opts[300];
+    snprintf(opts, sizeof opts, "--quiet %s", extra);
+    return train(0, dir, run, opts);
 }
 
 TEST(mpi_two_ranks_train_the_one_process_curve) {
-    char dir[64], args[800];
+    char dir[64];
     if (!setup(dir, sizeof dir)) return;
     int rc = one_process(dir, "one", "");
     CHECK(rc == 0, "exit %d: %s", rc, out);
-    snprintf(args, sizeof args, "train %s/base.ini --set run.out_dir=%s/runs --set run.name=two --threads 1", dir, dir);
-    rc = mpi_run(2, args);
+    rc = train(2, dir, "two", "");
     CHECK(rc == 0, "exit %d: %s", rc, out);
     /* one job of two ranks, not two separate processes training the same run */
     CHECK(strstr(out, "2 ranks x 1 threads, global batch 15"), "%s", out);
@@ -110,14 +117,11 @@ TEST(mpi_two_ranks_train_the_one_process_curve) {
  * in batches of 15 rows, so epochs end inside batches and inside the bucketing pools, and each
  * rank's rows come from both sides of an epoch's end. */
 TEST(mpi_two_ranks_train_a_fixed_set_like_one_process) {
-    char dir[64], args[800];
+    char dir[64];
     if (!setup(dir, sizeof dir)) return;
     int rc = one_process(dir, "one", "--set train.examples=37");
     CHECK(rc == 0, "exit %d: %s", rc, out);
-    snprintf(args, sizeof args,
-             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=two --set train.examples=37 --threads 1 --quiet",
-             dir, dir);
-    rc = mpi_run(2, args);
+    rc = train(2, dir, "two", "--set train.examples=37 --quiet");
     CHECK(rc == 0, "exit %d: %s", rc, out);
     check_same_curve(dir, "one", "two", 20);
     /* and the set is not the fresh stream: its curve differs from a run without it */
@@ -134,9 +138,7 @@ TEST(mpi_two_rank_checkpoint_resumes_on_one_process) {
     if (!setup(dir, sizeof dir)) return;
     int rc = one_process(dir, "whole", "");
     CHECK(rc == 0, "exit %d: %s", rc, out);
-    snprintf(args, sizeof args,
-             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=split --threads 1 --quiet --stop-at 10", dir, dir);
-    rc = mpi_run(2, args);
+    rc = train(2, dir, "split", "--quiet --stop-at 10");
     CHECK(rc == 130, "--stop-at under mpirun exits as interrupted, got %d: %s", rc, out);
     snprintf(args, sizeof args, "train --resume %s/runs/split --threads 1 --quiet", dir);
     rc = cli_run(args, out, sizeof out);
@@ -158,12 +160,9 @@ TEST(mpi_one_process_checkpoint_resumes_on_two_ranks) {
 }
 
 TEST(mpi_refuses_a_batch_smaller_than_the_job) {
-    char dir[64], args[800];
+    char dir[64];
     if (!setup(dir, sizeof dir)) return;
-    snprintf(args, sizeof args,
-             "train %s/base.ini --set run.out_dir=%s/runs --set run.name=tiny --set train.batch_size=1 --threads 1 --quiet",
-             dir, dir);
-    int rc = mpi_run(2, args);
+    int rc = train(2, dir, "tiny", "--set train.batch_size=1 --quiet");
     CHECK(rc == 2, "exit %d: %s", rc, out);
     CHECK(strstr(out, "batch_size = 1 is fewer rows than the job's 2 ranks"), "%s", out);
 }
