@@ -44,6 +44,19 @@ static int name_ok(const char *n) {
     return 1;
 }
 
+/* A value's character in a run name: those outside [A-Za-z0-9._] become '-'. */
+static char name_char(char ch) {
+    int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
+    return ok ? ch : '-';
+}
+
+/* Do values a and b give the same run name? */
+static int same_name(const char *a, const char *b) {
+    for (; *a && *b; a++, b++)
+        if (name_char(*a) != name_char(*b)) return 0;
+    return !*a && !*b;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value) {
     Loader *ld = user;
     Sweep *s = ld->s;
@@ -202,6 +215,14 @@ int sweep_load(Sweep *s, const char *path, LgErr *err) {
     if (!s->base[0]) return lg_err(err, "%s: [sweep] base is not set; name the config the runs start from", path);
     if (!name_ok(s->name)) return lg_err(err, "%s: [sweep] name '%s' must be letters, digits, . _ -", path, s->name);
     if (s->n_axes == 0) return lg_err(err, "%s: [grid] is empty; add an axis such as run.seed = 1, 2, 3", path);
+    /* two values naming the same run would train into one folder */
+    for (int i = 0; i < s->n_axes; i++)
+        for (int j = 0; j < s->axes[i].n; j++)
+            for (int k = 0; k < j; k++)
+                if (same_name(s->axes[i].values[j], s->axes[i].values[k]))
+                    return lg_err(err, "%s: [grid] %s lists '%s' and '%s', which name the same run (a run name keeps "
+                                  "letters, digits, . and _, and writes - for the rest); list each value once",
+                                  path, s->axes[i].key, s->axes[i].values[k], s->axes[i].values[j]);
     if (resolve_named(s, path, err) != 0) return -1;
     s->n_runs = 1;
     for (int i = 0; i < s->n_axes; i++) {
@@ -238,11 +259,7 @@ void sweep_run_name(const Sweep *s, int r, char *name, size_t cap) {
         const SweepAxis *a = &s->axes[i];
         const char *v = sweep_axis_value(s, r, i), *dot = strrchr(a->key, '.'), *k = dot ? dot + 1 : a->key;
         o += (size_t)snprintf(name + o, o < cap ? cap - o : 0, "%s%s-", i ? "_" : "", k);
-        for (; *v && o + 1 < cap; v++, o++) {   /* a value's characters outside [A-Za-z0-9._] become '-' */
-            char ch = *v;
-            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_';
-            name[o] = ok ? ch : '-';
-        }
+        for (; *v && o + 1 < cap; v++, o++) name[o] = name_char(*v);
         if (o < cap) name[o] = 0;
     }
 }

@@ -152,6 +152,9 @@ TEST(sweep_bad_files_exit_2) {
         {"[sweep]\nbase = %s\nname = s\n", "[grid] is empty"},
         {"[sweep]\nbase = %s\nname = s\nworkerz = 2\n[grid]\nrun.seed = 1\n", "unknown key 'workerz'"},
         {"[sweep]\nbase = %s\nname = a/b\n[grid]\nrun.seed = 1\n", "name 'a/b'"},
+        /* one run folder for two grid points: a value twice, or two spelled alike in a run name */
+        {"[sweep]\nbase = %s\nname = s\n[grid]\nrun.seed = 1, 2, 1\n", "lists '1' and '1', which name the same run"},
+        {"[sweep]\nbase = %s\nname = s\n[grid]\ntask.main = copy\nmodel.posenc = t5, alibi, t5\n", "'t5' and 't5'"},
         /* named axes: a value without its section, a section of no value or no axis, a key set
          * twice or by two axes, a value that cannot name a section */
         {"[sweep]\nbase = %s\nname = s\n[grid]\nscheme = a, b\n[scheme.a]\nmodel.posenc = t5\n",
