@@ -27,7 +27,8 @@ static void usage(FILE *f) {
             "the sections [NAME.v1], [NAME.v2], ...) as child `lengen train` processes, W at a time with\n"
             "T threads each (default: T = 1, W = cores / T). Finished runs are skipped, interrupted ones\n"
             "resumed. Ends with results.csv, results.md (exact match per length of every run) and\n"
-            "results.png (tools/plot_eval.py, when python3 has matplotlib) in <out_dir>/<name>/.\n"
+            "results.png (tools/plot_eval.py, with /usr/bin/python3 or python3 if it has matplotlib) in\n"
+            "<out_dir>/<name>/.\n"
             "  --workers W  runs at a time (overrides [sweep] workers)\n"
             "  --threads T  threads per run (overrides [sweep] threads)\n"
             "  --table      only write and print the table of what has finished\n"
@@ -70,11 +71,21 @@ static int run_quiet(const char *const *argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The python with matplotlib: Debian's /usr/bin/python3 (where python3-matplotlib installs),
+ * else the python3 first on PATH; NULL if neither has it. */
+static const char *find_python(void) {
+    static const char *const candidates[] = {"/usr/bin/python3", "python3"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        const char *probe[] = {candidates[i], "-c", "import matplotlib", NULL};
+        if (run_quiet(probe) == 0) return candidates[i];
+    }
+    return NULL;
+}
+
 static void plot(const Sweep *s, const char *exe, int quiet) {
     char tool[PATH_MAX];
-    const char *script = find_plotter(exe, tool, sizeof tool);
-    const char *probe[] = {"python3", "-c", "import matplotlib", NULL};
-    if (!script || run_quiet(probe) != 0) {
+    const char *script = find_plotter(exe, tool, sizeof tool), *python = script ? find_python() : NULL;
+    if (!script || !python) {
         if (!quiet) printf("(no plot: tools/plot_eval.py or python3 with matplotlib not found)\n");
         return;
     }
@@ -83,7 +94,7 @@ static void plot(const Sweep *s, const char *exe, int quiet) {
     char (*dirs)[900] = lg_calloc((size_t)s->n_runs, sizeof *dirs, "plot run folders");
     char out[1000];
     snprintf(out, sizeof out, "%s/%s/results.png", s->out_dir, s->name);
-    argv[n++] = "python3";
+    argv[n++] = python;
     argv[n++] = script;
     for (int r = 0; r < s->n_runs; r++) {
         char name[256], path[1200];

@@ -18,8 +18,8 @@
  * sharing cores do not spin-wait each other. Each child's output goes to <sweep>/<run>.log.
  * At the end results.csv and results.md (exact match per evaluated length of the main task at
  * its last evaluated step, from each run's eval.csv) are written to the sweep folder, the
- * Markdown also printed, and results.png drawn by tools/plot_eval.py when python3 with
- * matplotlib is there.
+ * Markdown also printed, and results.png drawn by tools/plot_eval.py when /usr/bin/python3
+ * (Debian's) or the python3 on PATH has matplotlib.
  */
 #ifndef LENGEN_SWEEP_H
 #define LENGEN_SWEEP_H
