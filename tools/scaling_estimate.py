@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Data-parallel step time and cost on N nodes from a measured single-node step (docs/scaling.md).
 
     python3 tools/scaling_estimate.py NAME PARAMS STEP_MS DATA_MS BATCH [NAME PARAMS STEP_MS DATA_MS BATCH ...]
