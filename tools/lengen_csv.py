@@ -1,8 +1,9 @@
-"""lengen_csv: reading a run folder's CSVs and a sweep's run names, shared by the experiments'
+"""lengen_csv: reading a run folder's CSVs and a sweep file (its run names), shared by the experiments'
 table.py scripts and tools/results_table.py. Standard library only.
 
     import sys, os; sys.path.insert(0, os.path.join(ROOT, "tools")); import lengen_csv
 """
+import configparser
 import csv
 import os
 
@@ -28,6 +29,47 @@ def parse_lengths(spec):
         else:
             out.extend(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
     return out
+
+
+class Sweep:
+    """A sweep file as `lengen sweep` reads it (docs/sweeps.md): out_dir (the sweep folder,
+    <out_dir>/<name>), base (the base config's path), sets {key: value} (the [sweep] set lines),
+    axes [(key, [values])] ([grid], in file order; a named axis' key is its NAME) and named
+    {NAME: {value: {key: value}}} (the [NAME.value] sections)."""
+
+    def __init__(self, path):
+        # `set` repeats: read it by hand, configparser keeps only the last
+        self.sets, section = {}, None
+        with open(path) as f:
+            for line in f:
+                s = line.split(";", 1)[0].strip()
+                if s.startswith("["):
+                    section = s
+                elif section == "[sweep]" and s.startswith("set") and "=" in s:
+                    k, v = s.split("=", 1)[1].split("=", 1)
+                    self.sets[k.strip()] = v.strip()
+        cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), strict=False, interpolation=None)
+        cp.optionxform = str
+        cp.read(path)
+        self.out_dir = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
+        self.base = cp["sweep"]["base"]
+        self.axes = [(k, [v.strip() for v in vals.split(",") if v.strip()]) for k, vals in cp["grid"].items()]
+        self.named = {}
+        for sec in cp.sections():
+            if "." in sec:
+                axis, value = sec.split(".", 1)
+                self.named.setdefault(axis, {})[value] = dict(cp[sec].items())
+
+    def runs(self):
+        """[(run name, {key: value})] of the grid in the sweep's order: each run's grid keys, a
+        named axis' value as {NAME: value} plus the keys its section sets."""
+        out = []
+        for name, point in sweep_run_names(self.axes):
+            full = dict(point)
+            for axis, value in point.items():
+                full.update(self.named.get(axis, {}).get(value, {}))
+            out.append((name, full))
+        return out
 
 
 def sweep_run_names(axes):

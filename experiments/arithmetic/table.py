@@ -28,7 +28,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, parse_lengths, sweep_run_names as run_names, train_seconds  # noqa: E402
+from lengen_csv import Sweep, csv_rows, parse_lengths, train_seconds  # noqa: E402
 
 # Longest test length with >= 95% exact match / longest training length, as the issue lists
 # them (papers.md; Zhou, Alon et al. 2024, Fig. 1).
@@ -44,23 +44,6 @@ PUBLISHED = {
     "coupled": ("Cho et al. 2024", "6.7x"),
 }
 GOOD = 95.0
-
-
-def read_sweep(path):
-    sets, section = {}, None
-    with open(path) as f:
-        for line in f:
-            s = line.split(";", 1)[0].strip()
-            if s.startswith("["):
-                section = s
-            elif section == "[sweep]" and s.startswith("set") and "=" in s:
-                k, v = s.split("=", 1)[1].split("=", 1)
-                sets[k.strip()] = v.strip()
-    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
-    cp.read(path)
-    out = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
-    axes = [(k, [v.strip() for v in vals.split(",")]) for k, vals in cp["grid"].items()]
-    return out, sets, axes
 
 
 def curves(d, lengths, n):
@@ -160,13 +143,14 @@ def main():
     length_rows, sc_rows = [], []
     for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
         fmt = os.path.basename(path)[:-len(".sweep")]
-        out, sets, axes = read_sweep(path)
+        sw = Sweep(path)
+        out, sets = sw.out_dir, sw.sets
         train_max = int(sets.get("train.max_length", base["train"]["max_length"]))
         steps = int(sets.get("train.steps", base["train"]["steps"]))
         batch = int(sets.get("train.batch_size", base["train"]["batch_size"]))
         lengths = set(parse_lengths(sets.get("eval.lengths", base["eval"]["lengths"])))
         n_eval = int(sets.get("eval.n", base["eval"]["n"]))
-        for name, point in run_names(axes):
+        for name, point in sw.runs():
             by_step, last, secs = curves(os.path.join(out, name), lengths, n_eval)
             done = bool(by_step) and last >= steps
             if fmt.startswith("sample_complexity"):

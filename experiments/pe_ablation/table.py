@@ -25,7 +25,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, parse_lengths, sweep_run_names as run_names, train_seconds  # noqa: E402
+from lengen_csv import Sweep, csv_rows, parse_lengths, train_seconds  # noqa: E402
 
 # The NoPE paper's MRR (no scratchpad; McGill-NLP/length-generalization notebook, papers.md).
 PAPER_MRR = {"nope": 0.687, "t5": 0.549, "alibi": 0.502, "rope25": 0.330, "sinusoidal": 0.215}
@@ -43,30 +43,12 @@ PAPER_OOD = {
 }
 
 
-def read_sweep(path):
-    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
-    # `set` repeats: read it by hand, configparser keeps only the last
-    sets = []
-    section = None
-    with open(path) as f:
-        for line in f:
-            s = line.split(";", 1)[0].strip()
-            if s.startswith("["):
-                section = s
-            elif section == "[sweep]" and s.startswith("set") and "=" in s:
-                k, v = s.split("=", 1)[1].split("=", 1)
-                sets.append((k.strip(), v.strip()))
-    cp.read(path)
-    out = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
-    axes = [(k, [v.strip() for v in vals.split(",")]) for k, vals in cp["grid"].items()]
-    return out, dict(sets), axes
-
-
 def scheme_label(sets, point):
-    pe = point.get("model.posenc", sets.get("model.posenc", "nope"))
-    if pe == "rope" and float(sets.get("model.rope_fraction", "1")) < 1:
+    cfg = dict(sets, **point)   # a grid point (or a named axis' section) wins over the set lines
+    pe = cfg.get("model.posenc", "nope")
+    if pe == "rope" and float(cfg.get("model.rope_fraction", "1")) < 1:
         pe = "rope25"
-    if sets.get("model.random_positions", "false") == "true":
+    if cfg.get("model.random_positions", "false") == "true":
         pe += "+rand"
     return pe
 
@@ -122,13 +104,14 @@ def main():
     steps_default = int(base["train"]["steps"])
     runs, tasks, schemes = [], [], []
     for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
-        out, sets, axes = read_sweep(path)
+        sw = Sweep(path)
+        out, sets = sw.out_dir, sw.sets
         task = os.path.basename(path).split("_")[0].replace(".sweep", "")
         train_max = int(sets.get("train.max_length", base["train"]["max_length"]))
         steps = int(sets.get("train.steps", steps_default))
         lengths = set(parse_lengths(sets.get("eval.lengths", base["eval"]["lengths"])))
         n_eval = int(sets.get("eval.n", base["eval"]["n"]))
-        for name, point in run_names(axes):
+        for name, point in sw.runs():
             label = scheme_label(sets, point)
             res = run_result(os.path.join(out, name), train_max, steps, lengths, n_eval)
             runs.append((task, label, point.get("run.seed", "1"), os.path.join(out, name), train_max, res))

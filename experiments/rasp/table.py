@@ -19,23 +19,20 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from lengen_csv import csv_rows, sweep_run_names as run_names, train_seconds  # noqa: E402
+from lengen_csv import Sweep, csv_rows, train_seconds  # noqa: E402
 
 TRAIN_MAX = 20  # [train] max_length of base.ini; the plot marks it
 
 
 def read_sweep(path):
-    cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-    cp.read(path)
-    out = os.path.join(cp["sweep"].get("out_dir", "runs"), cp["sweep"]["name"])
-    axes = [(k, [v.strip() for v in vals.split(",")]) for k, vals in cp["grid"].items()]
+    sw = Sweep(path)
     base = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
-    base.read(cp["sweep"]["base"])
+    base.read(sw.base)
     try:  # the planned lengths, so pending rows have their columns (a plain list in base.ini)
         planned = [int(x) for x in base["eval"]["lengths"].split(",")]
     except (KeyError, ValueError):
         planned = []
-    return out, axes, planned
+    return sw, planned
 
 
 def planned_steps(d):
@@ -99,9 +96,10 @@ def main():
     ap.add_argument("--sweep", default="experiments/rasp/rasp.sweep")
     ap.add_argument("--plot")
     a = ap.parse_args()
-    out, axes, planned = read_sweep(a.sweep)
+    sw, planned = read_sweep(a.sweep)
+    out = sw.out_dir
     runs, lengths, by_task, tasks = [], set(planned), {}, []
-    for name, point in run_names(axes):
+    for name, point in sw.runs():
         task, seed = point.get("task.main", "?"), point.get("run.seed", "1")
         if task not in tasks:
             tasks.append(task)
