@@ -23,7 +23,7 @@ make -s lengen
 if [ -n "${RANKS:-}" ]; then make -s mpi-bin; fi
 EXP=experiments/pe_ablation
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
-TASKS="parity copy rdc cmc reverse sum"
+TASKS="parity copy cmc reverse sum rdc"   # rdc last: 12000 steps a run (pilot 6)
 if [ -z "${SWEEPS:-}" ]; then
     SWEEPS=""
     for t in $TASKS; do SWEEPS="$SWEEPS $t ${t}_rope25 ${t}_random"; done
