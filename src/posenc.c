@@ -207,7 +207,6 @@ Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
     return pe->scheme->embed ? pe->scheme->embed(pe, g, x, p) : x;
 }
 
-
 Tensor *pe_rotate(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
     return pe->scheme->rotate ? pe->scheme->rotate(pe, g, x, p) : x;
 }

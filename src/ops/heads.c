@@ -113,6 +113,15 @@ static void rope_angles(float *cs, float *sn, const float *pos, int n, int rot, 
     }
 }
 
+/* rope_angles of n positions into a table [n, rot/2] of cos and of sin in g's arena (kept for
+ * the backward). */
+static void rope_table(Ag *g, const float *pos, int n, int rot, float base, float **cs, float **sn) {
+    size_t n_ang = (size_t)n * (rot / 2);
+    *cs = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    *sn = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
+    rope_angles(*cs, *sn, pos, n, rot, base);
+}
+
 /* One head's vector of hd dims: rotates (or with dir = -1 rotates back) pairs (x[2i], x[2i+1])
  * of the first rot dims by the angles whose cos and sin are cs, sn [rot/2]; y = x for the other
  * dims; accumulate: y += R x instead. */
@@ -162,10 +171,8 @@ Tensor *op_rope(Ag *g, Tensor *x, const float *pos, int rows, int rot_dims, floa
     int B = x->shape[0], H = x->shape[1], T = x->shape[2], hd = x->shape[3];
     LG_ASSERT(rows == 1 || rows == B, "op_rope: rows %d must be 1 or B = %d", rows, B);
     // (y0, y1) = (x0 cos - x1 sin, x0 sin + x1 cos),  angle = pos[r] * base^(-2i/rot_dims)
-    size_t n_ang = (size_t)rows * T * (rot_dims / 2);
-    float *cs = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
-    float *sn = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
-    rope_angles(cs, sn, pos, rows * T, rot_dims, base);
+    float *cs, *sn;
+    rope_table(g, pos, rows * T, rot_dims, base, &cs, &sn);
     Tensor *out = tensor_new(&g->arena, 4, x->shape);
     rope_apply(out->data, x->data, cs, sn, rows, B, H, T, hd, rot_dims, 1, 0);
     if (ag_needs_grad(g, x, NULL, NULL)) {
@@ -221,10 +228,8 @@ Tensor *op_rope_qkv(Ag *g, Tensor *qkv, int H, int T, const int *keep, const flo
     for (int n = 0; keep && n < N; n++)
         LG_ASSERT(keep[n] >= 0 && (rows == 1 || keep[n] < rows * T),
                   "op_rope_qkv: keep[%d] = %d outside the %d x %d positions", n, keep[n], rows, T);
-    size_t n_ang = (size_t)rows * T * (rot_dims / 2);
-    float *cs = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
-    float *sn = arena_alloc(&g->arena, (n_ang ? n_ang : 1) * sizeof(float));
-    rope_angles(cs, sn, pos, rows * T, rot_dims, base);
+    float *cs, *sn;
+    rope_table(g, pos, rows * T, rot_dims, base, &cs, &sn);
     RopeQkvCtx ctx = {cs, sn, keep, rows, T, H, rot_dims};
     Tensor *out = tensor_new(&g->arena, qkv->ndim, qkv->shape);
     rope_qkv_apply(out->data, qkv->data, &ctx, N, D, 1, 0);
