@@ -92,7 +92,7 @@ static const Key schema[] = {
     FLT_KEY("model", "fire_L_init", model.fire_L_init, "512", POS, 0, 0, "FIRE: initial length threshold L"),
     INT_KEY("model", "abacus_max_offset", model.abacus_max_offset, "100", LOHI, 1, 1 << 20, "Abacus: training offsets are drawn from [0, abacus_max_offset)"),
     INT_KEY("model", "abacus_max_digits", model.abacus_max_digits, "128", LOHI, 1, 1 << 20, "Abacus: digit positions the table holds (beyond the offset)"),
-    BOOL_KEY("model", "random_positions", model.random_positions, "false", "train on a sorted random subset of [0, random_max_pos) as positions (eval uses 0..n-1)"),
+    BOOL_KEY("model", "random_positions", model.random_positions, "false", "train on a sorted random subset of [0, random_max_pos) as positions (eval uses 0..n-1 unless [eval] random_positions)"),
     INT_KEY("model", "random_max_pos", model.random_max_pos, "2048", LOHI, 1, 1 << 24, "range of the randomized positions; >= max_pos"),
     ENUM_KEY("model", "temperature", model.temperature, pe_temp_names, "off", "length-dependent attention temperature: query row i's logits times log(n_i)/log(base), n_i = the keys it sees (i + 1); learned_log: also times a learned scale per head [H] in every layer; log_beyond: max(1, log(n_i)/log(base)), the identity on rows that see <= base keys (set base to the longest training sequence to extrapolate a trained model)"),
     INT_KEY("model", "temperature_base", model.temperature_base, "20", LOHI, 2, 1 << 24, "length at which the temperature factor is 1"),
@@ -140,6 +140,7 @@ static const Key schema[] = {
     INT_KEY("eval", "n", eval.n, "200", LOHI, 1, 1 << 24, "held-out examples per length"),
     INT_KEY("eval", "batch_size", eval.batch_size, "64", LOHI, 1, 1 << 20, "examples decoded together"),
     BOOL_KEY("eval", "hints", eval.hints, "true", "also evaluate the hint tasks (false: the main task only, half the time for one hint)"),
+    BOOL_KEY("eval", "random_positions", eval.random_positions, "false", "evaluate at a sorted random subset of [0, [model] random_max_pos) per example, as training draws them (Ruoss et al. evaluate so); needs [model] random_positions"),
     STR_KEY("eval", "best_metric", eval.best_metric, metric_names, "exact_match", "metric (mean over best_lengths, main task) that picks best.h5"),
     {"eval", "best_lengths", K_LENGTHS, OFF(eval.n_best_lengths), 0, NULL, "", R_EMPTY_OK, 0, 0, "the lengths (a subset of lengths) whose mean best_metric picks best.h5, e.g. the validation lengths, leaving out-of-distribution lengths only watched; empty = all of lengths"},
 
@@ -990,6 +991,9 @@ int cfg_validate(const Config *c, LgErr *err) {
                           "best.h5 from lengths that are evaluated, so list a subset of lengths (or leave it "
                           "empty for all of them)", ev->best_lengths[i]);
     }
+    if (ev->random_positions && !c->model.random_positions)
+        return lg_err(err, "[eval] random_positions = true needs [model] random_positions = true: the positions "
+                      "are drawn as training draws them; set both, or neither");
     int metric_ok = 0;
     for (int i = 0; metric_names[i]; i++) metric_ok |= !strcmp(ev->best_metric, metric_names[i]);
     if (!metric_ok) return lg_err(err, "[eval] best_metric = '%s' is not one of: exact_match, token_accuracy", ev->best_metric);

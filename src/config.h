@@ -139,6 +139,8 @@ typedef struct EvalConfig {
     int n;                          /* 200 held-out examples per length */
     int batch_size;                 /* 64 */
     int hints;                      /* 1: evaluate the hint tasks too; 0: the main task only */
+    int random_positions;           /* 0: positions 0..n-1; 1: a sorted random subset of
+                                       [0, model.random_max_pos) per example (seeded) */
     char best_metric[CFG_NAME_MAX]; /* "exact_match" (or "token_accuracy"): mean over the
                                        best lengths, main task; picks best.h5 */
     int n_best_lengths;             /* 0 (""): all of lengths */

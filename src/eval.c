@@ -8,6 +8,8 @@
 #include "rundir.h"
 #include "util.h"
 
+#define RNG_LABEL_EVAL_POSITIONS 0x65706f73ULL  /* "epos" */
+
 static const volatile int *interrupt_flag;
 
 void eval_set_interrupt(const volatile int *flag) { interrupt_flag = flag; }
@@ -28,18 +30,24 @@ typedef struct DecodeBuf {
     TaskExample *ex;
     int *ints;                /* owns the int arrays below */
     float *ex_mask;           /* [nb * cap] */
+    float *ex_pos, *kv_pos;   /* [nb * cap] each with [eval] random_positions (else NULL): each
+                                 example's positions, the cache's rows of them */
     int *ex_tokens, *ex_digits;                  /* [nb * cap] each */
     int *prompts, *prompt_len, *prompt_digits;   /* [nb * cap], [nb], [nb * cap] */
     int *gen, *n_gen, *next, *next_digit, *done; /* [nb * cap], [nb], [nb], [nb], [nb] */
 } DecodeBuf;
 
-static void buf_init(DecodeBuf *d, int nb, int cap) {
+static void buf_init(DecodeBuf *d, int nb, int cap, int random_positions) {
     memset(d, 0, sizeof *d);
     d->nb_cap = nb;
     d->cap = cap;
     size_t n = (size_t)nb * cap;
     d->ex = lg_calloc((size_t)nb, sizeof *d->ex, "eval examples");
     d->ex_mask = lg_malloc(n * sizeof(float), "eval mask");
+    if (random_positions) {
+        d->ex_pos = lg_malloc(n * sizeof(float), "eval positions");
+        d->kv_pos = lg_malloc(n * sizeof(float), "eval cache positions");
+    }
     d->ints = lg_malloc((5 * n + 5 * (size_t)nb) * sizeof(int), "eval decode buffers");
     int **wide[] = {&d->ex_tokens, &d->ex_digits, &d->prompts, &d->prompt_digits, &d->gen};
     int **narrow[] = {&d->prompt_len, &d->n_gen, &d->next, &d->next_digit, &d->done};
@@ -57,6 +65,8 @@ static void buf_init(DecodeBuf *d, int nb, int cap) {
 static void buf_free(DecodeBuf *d) {
     lg_free(d->ex);
     lg_free(d->ex_mask);
+    lg_free(d->ex_pos);
+    lg_free(d->kv_pos);
     lg_free(d->ints);
     memset(d, 0, sizeof *d);
 }
@@ -82,6 +92,19 @@ static int decode_batch(Experiment *e, Ag *g, DecodeBuf *d, int nb, LgErr *err) 
     }
     KVCache kv;
     if (model_kv_init(&kv, m, nb, Tmax, err) != 0) return -1;
+    if (d->ex_pos) {
+        /* example b's positions; the steps a finished sequence pads on repeat its last one */
+        for (int b = 0; b < nb; b++) {
+            const float *from = d->ex_pos + (size_t)b * d->cap;
+            float *to = d->kv_pos + (size_t)b * Tmax;
+            int n = d->ex[b].n_tokens;
+            for (int t = 0; t < Tmax; t++) to[t] = from[t < n ? t : n - 1];
+        }
+        if (model_kv_set_positions(&kv, m, d->kv_pos, err) != 0) {
+            model_kv_free(&kv);
+            return -1;
+        }
+    }
     ag_reset(g);
     Tensor *logits = model_prefill(m, g, &kv, d->prompts, d->prompt_len, T, d->prompt_digits);
     for (;;) {
@@ -128,6 +151,12 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         snprintf(r->skipped, sizeof r->skipped, "%.159s", too_long.msg);
         return 0;
     }
+    int random_positions = e->cfg.eval.random_positions, max_pos = e->cfg.model.random_max_pos;
+    if (random_positions && cap > max_pos) {
+        snprintf(r->skipped, sizeof r->skipped, "%d tokens do not fit in the %d random positions "
+                 "([model] random_max_pos)", cap, max_pos);
+        return 0;
+    }
     if (batch > n) batch = n;
     /* the decode cache (keys and values of every layer for batch x cap positions) is the big
      * allocation: refuse one larger than half this machine's memory before making it */
@@ -138,12 +167,17 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
                       "this machine's %.1f GiB; lower the batch (--batch, [eval] batch_size) or the length",
                       task_name(t), length, batch, need / (1 << 30), have / (1 << 30));
     DecodeBuf d;
-    buf_init(&d, batch, cap);
+    buf_init(&d, batch, cap, random_positions);
     Ag g;
     ag_init(&g, (size_t)1 << 20);
     ag_set_grad(&g, 0);
     EvalSetIter it;
     eval_set_begin(&it, &e->cfg, t, task, length);
+    /* positions drawn example by example, so they do not depend on the batch size */
+    Rng pos_rng;
+    rng_seed(&pos_rng, e->cfg.run.seed);
+    pos_rng = rng_fork(&pos_rng, RNG_LABEL_EVAL_POSITIONS + (uint64_t)task);
+    pos_rng = rng_fork(&pos_rng, (uint64_t)length);
     long exact = 0, tok_ok = 0, tok_all = 0;
     double first_err_sum = 0;
     long n_wrong = 0;
@@ -154,7 +188,11 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
             break;
         }
         int nb = n - done < batch ? n - done : batch;
-        for (int b = 0; b < nb && rc == 0; b++) rc = eval_set_next(&it, &d.ex[b], err);
+        for (int b = 0; b < nb && rc == 0; b++) {
+            rc = eval_set_next(&it, &d.ex[b], err);
+            if (rc == 0 && d.ex_pos)
+                pe_random_positions(&pos_rng, d.ex_pos + (size_t)b * d.cap, d.ex[b].n_tokens, max_pos);
+        }
         if (rc == 0) rc = decode_batch(e, &g, &d, nb, err);
         for (int b = 0; b < nb && rc == 0; b++) {
             const TaskExample *x = &d.ex[b];

@@ -8,7 +8,9 @@
  *   first_error     mean position (0-based, in the answer) of the first wrong token over the
  *                   examples that are wrong; -1 when every example is right
  * Abacus digit indices of generated tokens are the true example's at that position (as in
- * training; causal for the reversed formats Abacus is meant for).
+ * training; causal for the reversed formats Abacus is meant for). Positions are 0..n-1, or with
+ * [eval] random_positions a sorted random subset of [0, random_max_pos) per example, drawn from
+ * the run's seed, task and length example by example (independent of the batch size).
  */
 #ifndef LENGEN_EVAL_H
 #define LENGEN_EVAL_H

@@ -311,7 +311,16 @@ void model_kv_free(KVCache *kv) {
     lg_free(kv->k);
     lg_free(kv->v);
     lg_free(kv->len);
+    lg_free(kv->pos);
     memset(kv, 0, sizeof *kv);
+}
+
+int model_kv_set_positions(KVCache *kv, const Model *m, const float *pos, LgErr *err) {
+    size_t n = (size_t)kv->B * kv->Tmax;
+    if (pe_check_positions(&m->pe, pos, (int)n, err)) return -1;
+    if (!kv->pos) kv->pos = lg_malloc(n * sizeof(float), "kv cache positions");
+    memcpy(kv->pos, pos, n * sizeof(float));
+    return 0;
 }
 
 Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int *prompt_len,
@@ -320,8 +329,14 @@ Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int
     LG_ASSERT(T >= 1 && T <= kv->Tmax, "model_prefill: T = %d outside [1, Tmax = %d]", T, kv->Tmax);
     int prev = ag_set_grad(g, 0);
     for (int b = 0; b < B; b++) kv->len[b] = 0;  /* a prefill starts every sequence afresh */
+    float *pos = NULL;  /* [B*T] the first T of each row of kv->pos */
+    if (kv->pos) {
+        pos = arena_alloc(&g->arena, (size_t)B * T * sizeof(float));
+        for (int b = 0; b < B; b++)
+            memcpy(pos + (size_t)b * T, kv->pos + (size_t)b * kv->Tmax, (size_t)T * sizeof(float));
+    }
     PePlan pl;
-    pe_plan_forward(&pl, &m->pe, g, B, T, NULL, digit_index, 0, NULL);
+    pe_plan_forward(&pl, &m->pe, g, B, T, pos, digit_index, 0, NULL);
     Tensor *x = body(m, g, tokens, &pl, 0, NULL, NULL, kv, NULL, 0, NULL);  // [B, T, D]; cache rows 0..T-1
     Tensor *last = tensor_new2(&g->arena, B, D);                 // [B, D]
     for (int b = 0; b < B; b++) {
@@ -342,9 +357,9 @@ Tensor *model_decode_step(Model *m, Ag *g, KVCache *kv, const int *next_tokens,
     int prev = ag_set_grad(g, 0);
     for (int b = 0; b < B; b++)
         LG_ASSERT(kv->len[b] < kv->Tmax, "model_decode_step: sequence %d is full (%d tokens)", b, kv->Tmax);
-    /* per sequence: the query is at position n = len[b] over keys 0..n */
+    /* per sequence: the query is token n = len[b], over tokens 0..n */
     PePlan pl;
-    pe_plan_decode(&pl, &m->pe, g, B, kv->len, digit_index);
+    pe_plan_decode(&pl, &m->pe, g, B, kv->len, kv->pos, kv->Tmax, digit_index);
     Tensor *x = body(m, g, next_tokens, &pl, 0, NULL, NULL, kv, NULL, 0, NULL);  // [B, 1, D]
     for (int b = 0; b < B; b++) kv->len[b]++;
     int shape[2] = {B, D};

@@ -108,15 +108,22 @@ typedef struct KVCache {
     int B, Tmax, L, H, hd;
     float *k, *v;             /* [L][B][H][Tmax][hd] each, owned */
     int *len;                 /* [B] tokens cached per sequence */
+    float *pos;               /* [B * Tmax] token t of sequence b at position pos[b * Tmax + t],
+                                 or NULL: at t; owned (model_kv_set_positions) */
 } KVCache;
 
 /* A cache for B sequences of up to Tmax tokens each (prompt + generated). Returns 0, or -1 if
  * Tmax exceeds what the positional scheme supports (err says which limit). */
 int model_kv_init(KVCache *kv, const Model *m, int B, int Tmax, LgErr *err);
 void model_kv_free(KVCache *kv);
+/* Places token t of sequence b at position pos[b * Tmax + t] (copied) instead of t, for the
+ * prefill and every decode step after it: evaluation at randomized positions. Each row
+ * should increase, as training's random positions do. Returns 0, or -1 with err when a
+ * position is outside what the scheme takes. */
+int model_kv_set_positions(KVCache *kv, const Model *m, const float *pos, LgErr *err);
 
 /* Runs right-padded prompts tokens [B*T] (row b's prompt is its first prompt_len[b] tokens,
- * 1 <= prompt_len[b] <= T <= Tmax) once at positions 0..T-1 without grad, fills the cache
+ * 1 <= prompt_len[b] <= T <= Tmax) once at positions 0..T-1 (or kv->pos) without grad, fills the cache
  * (kv->len[b] = prompt_len[b]) and returns logits [B, V] at each sequence's last prompt
  * token. digit_index [B*T] or NULL. Padding never affects the prompts (causal attention). */
 Tensor *model_prefill(Model *m, Ag *g, KVCache *kv, const int *tokens, const int *prompt_len,

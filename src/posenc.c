@@ -99,13 +99,18 @@ int pe_check_length(const PosEnc *pe, int T, LgErr *err) {
                   pe_names[pe->cfg.posenc]);
 }
 
+int pe_check_positions(const PosEnc *pe, const float *pos, int n, LgErr *err) {
+    int maxp = pe_max_position(pe);
+    for (int i = 0; i < n; i++)
+        if (!(pos[i] >= 0.0f) || pos[i] >= (float)maxp)
+            return lg_err(err, "model: position %g outside [0, %d)", pos[i], maxp);
+    return 0;
+}
+
 int pe_check_batch(const PosEnc *pe, int B, int T, const float *positions, const int *digit_index,
                    int training, LgErr *err) {
-    int maxp = pe_max_position(pe);
     if (positions) {
-        for (int i = 0; i < B * T; i++)
-            if (!(positions[i] >= 0.0f) || positions[i] >= (float)maxp)
-                return lg_err(err, "model: position %g outside [0, %d)", positions[i], maxp);
+        if (pe_check_positions(pe, positions, B * T, err)) return -1;
     } else if (!(training && pe->cfg.random_positions) && pe_check_length(pe, T, err)) {
         return -1;
     }
@@ -171,11 +176,13 @@ void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const flo
 /* The biases of `layer` for each sequence of a decode plan. */
 static Tensor **decode_biases(const PosEnc *pe, Ag *g, const PePlan *p, int layer) {
     Tensor **out = arena_alloc(&g->arena, (size_t)p->B * sizeof(Tensor *));
-    for (int b = 0; b < p->B; b++) out[b] = pe->scheme->bias(pe, g, layer, &p->pos[b], p->kpos, 1, 1, p->klen[b]);
+    for (int b = 0; b < p->B; b++)
+        out[b] = pe->scheme->bias(pe, g, layer, &p->pos[b], p->kpos + (size_t)b * p->kstride, 1, 1, p->klen[b]);
     return out;
 }
 
-void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, const int *digit_index) {
+void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, const float *pos,
+                    int stride, const int *digit_index) {
     memset(p, 0, sizeof *p);
     p->B = B;
     p->T = 1;
@@ -185,13 +192,19 @@ void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, c
     int *klen = arena_alloc(&g->arena, (size_t)B * sizeof(int));
     int kmax = 1;
     for (int b = 0; b < B; b++) {
-        p->pos[b] = (float)len[b];
+        p->pos[b] = pos ? pos[(size_t)b * stride + len[b]] : (float)len[b];
         klen[b] = len[b] + 1;
         if (klen[b] > kmax) kmax = klen[b];
     }
     p->klen = klen;
-    p->kpos = arena_alloc(&g->arena, (size_t)kmax * sizeof(float));
-    for (int t = 0; t < kmax; t++) p->kpos[t] = (float)t;
+    if (pos) {
+        p->kpos = pos;
+        p->kstride = stride;
+    } else {
+        float *kpos = arena_alloc(&g->arena, (size_t)kmax * sizeof(float));
+        for (int t = 0; t < kmax; t++) kpos[t] = (float)t;
+        p->kpos = kpos;
+    }
     p->scale = logit_scale(pe);
     if (pe->cfg.temperature != TEMP_OFF) {
         p->row_scale = arena_alloc(&g->arena, (size_t)B * sizeof(float));

@@ -53,9 +53,11 @@ typedef struct PePlan {
                                  [B] per sequence (decode) */
     /* forward: self-attention over the T tokens */
     Tensor *bias;             /* the bias shared by every layer [rows, H, T, T], or NULL */
-    /* decode (T = 1): sequence b attends over its klen[b] keys at positions kpos[0 .. klen[b]) */
+    /* decode (T = 1): sequence b attends over its klen[b] keys at positions
+       kpos[b * kstride .. b * kstride + klen[b]) */
     const int *klen;          /* [B] or NULL in a forward */
-    float *kpos;              /* [max klen] */
+    const float *kpos;
+    int kstride;              /* 0: every sequence's keys are at 0, 1, ... (kpos shared) */
     Tensor **seq_bias;        /* [B] the biases shared by every layer [1, H, 1, klen[b]], or NULL */
 } PePlan;
 
@@ -77,6 +79,9 @@ int pe_check_length(const PosEnc *pe, int T, LgErr *err);
  * places [B*T] (needed by abacus). Returns 0 or -1 with err naming the value and the key. */
 int pe_check_batch(const PosEnc *pe, int B, int T, const float *positions, const int *digit_index,
                    int training, LgErr *err);
+/* 0 if the n positions pos[] are inside what the scheme takes ([0, max_pos) for learned), else
+ * -1 with err naming the value. */
+int pe_check_positions(const PosEnc *pe, const float *pos, int n, LgErr *err);
 /* Does a training plan draw from an Rng (random positions, abacus offsets)? */
 int pe_draws(const PosEnc *pe);
 
@@ -86,10 +91,11 @@ int pe_draws(const PosEnc *pe);
  * offsets. Dies on values pe_check_batch rejects. */
 void pe_plan_forward(PePlan *p, const PosEnc *pe, Ag *g, int B, int T, const float *positions,
                      const int *digit_index, int training, Rng *rng);
-/* The plan of one KV-cache step: sequence b feeds one token at position len[b] and attends over
- * keys 0..len[b]. digit_index [B] or NULL. */
-void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len,
-                    const int *digit_index);
+/* The plan of one KV-cache step: sequence b feeds its token number len[b] and attends over its
+ * tokens 0..len[b]. Token t of sequence b is at position t, or with pos at pos[b * stride + t]
+ * (evaluation at randomized positions). digit_index [B] or NULL. */
+void pe_plan_decode(PePlan *p, const PosEnc *pe, Ag *g, int B, const int *len, const float *pos,
+                    int stride, const int *digit_index);
 
 /* Input side: x [B, T, D] -> x + the encoding (learned, sinusoidal, abacus), or x itself. */
 Tensor *pe_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p);

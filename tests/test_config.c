@@ -257,6 +257,7 @@ TEST(config_validate_cross_field) {
     EXPECT_INVALID(L("model.posenc=rope", "model.d_model=16", "model.heads=4", "model.rope_fraction=0.25"), "rope_fraction");
     EXPECT_INVALID(L("model.random_positions=true", "model.max_pos=4096"), "random_max_pos = 2048 must be >= max_pos = 4096");
     EXPECT_INVALID(L("model.posenc=t5", "model.t5_max_distance=10"), "t5_max_distance");
+    EXPECT_INVALID(L("eval.random_positions=true"), "[eval] random_positions = true needs [model] random_positions = true");
     EXPECT_INVALID(L("train.min_length=30"), "min_length = 30 must be <= max_length = 20");
     EXPECT_INVALID(L("train.warmup=2000"), "warmup = 2000 must be < steps = 2000");
     EXPECT_INVALID(L("train.hint_max_length=50"), "hint_max_length = 50 is set but [task] has no hints");
@@ -301,7 +302,8 @@ static int change_everything(Config *c, LgErr *err) {
         "train.grad_clip=0", "train.min_length=3", "train.max_length=33", "train.hint_max_length=40", "train.length_dist=curriculum",
         "train.curriculum_steps=300", "train.pack=true", "train.pack_len=900", "train.length_split=3", "train.bucket=4", "train.log_every=5",
         "train.eval_every=0", "train.ckpt_every=100",
-        "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.best_metric=token_accuracy",
+        "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.random_positions=true",
+        "eval.best_metric=token_accuracy",
         "eval.best_lengths=5:25:5,100",
         "run.name=everything", "run.out_dir=/tmp/somewhere else", "run.seed=12345678901234", "run.threads=2",
     };

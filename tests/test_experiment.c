@@ -139,6 +139,60 @@ TEST(eval_set_attn_scale_on_a_checkpoint) {
     unlink(path);
 }
 
+/* [eval] random_positions: each held-out example sits at its own sorted random positions, drawn
+ * example by example, so the answers do not depend on the batch size; they are the positions'
+ * doing (0..n-1 gives other answers); and a length whose sequences the positions cannot hold is
+ * skipped naming the key. */
+typedef struct Answers {
+    uint64_t hash;
+    int n;
+} Answers;
+
+static void hash_answer(const Experiment *e, int task, const TaskExample *ex, const int *gen, int n_gen,
+                        int correct, void *ctx) {
+    (void)e, (void)task, (void)ex, (void)correct;
+    Answers *a = ctx;
+    for (int i = 0; i < n_gen; i++) a->hash = (a->hash ^ (uint64_t)gen[i]) * 1099511628211ULL;
+    a->hash = (a->hash ^ 0xffu) * 1099511628211ULL;
+    a->n++;
+}
+
+static Answers answers_at(Experiment *e, int random_positions, int batch) {
+    e->cfg.eval.random_positions = random_positions;
+    Answers a = {14695981039346656037ULL, 0};
+    EvalResult r;
+    LgErr err;
+    CHECK(eval_task_length(e, 0, 6, 24, batch, &r, hash_answer, &a, &err) == 0, "%s", err.msg);
+    CHECK(r.n == 24 && a.n == 24 && !r.skipped[0], "%d examples, skipped '%s'", r.n, r.skipped);
+    return a;
+}
+
+TEST(eval_at_random_positions) {
+    static const char *ini = "[model]\nlayers = 2\nheads = 2\nd_model = 16\nmax_pos = 32\nposenc = alibi\n"
+                             "random_positions = true\nrandom_max_pos = 200\n[task]\nmain = copy\nalphabet = 6\n"
+                             "[train]\nmin_length = 1\nmax_length = 6\n[eval]\nlengths = 6\n";
+    Config c;
+    LgErr err;
+    cfg_defaults(&c);
+    CHECK(cfg_load_string(&c, ini, "ini", &err) == 0 && cfg_validate(&c, &err) == 0, "%s", err.msg);
+    Experiment e;
+    CHECK(exp_build(&e, &c, &err) == 0, "%s", err.msg);
+    Rng r;
+    rng_seed(&r, 3);
+    for (size_t i = 0; i < e.model.params.n; i++) e.model.params.data[i] += 0.5f * rng_normal(&r);
+    Answers fixed1 = answers_at(&e, 0, 1), fixed7 = answers_at(&e, 0, 7);
+    Answers rand1 = answers_at(&e, 1, 1), rand7 = answers_at(&e, 1, 7), rand24 = answers_at(&e, 1, 24);
+    CHECK(fixed1.hash == fixed7.hash, "0..n-1: batches of 1 and 7 decode differently");
+    CHECK(rand1.hash == rand7.hash && rand1.hash == rand24.hash, "random positions: the batch size changed the answers");
+    CHECK(rand1.hash != fixed1.hash, "random positions gave the answers of 0..n-1");
+    /* copy at 6: 6 symbols, separator, 6 symbols, eos = 14 tokens */
+    e.cfg.model.random_max_pos = 13;
+    EvalResult res;
+    CHECK(eval_task_length(&e, 0, 6, 4, 4, &res, NULL, NULL, &err) == 0, "%s", err.msg);
+    CHECK(res.n == 0 && strstr(res.skipped, "random_max_pos"), "skipped: '%s'", res.skipped);
+    exp_free(&e);
+}
+
 /* A task does not clamp the lengths a run asks for: sort over the ten values 0..9 without
  * repeats has lists of 1..10 elements, and every length key outside that is an error at build
  * time (lengen config and lengen train) naming the key, the value, the range and the fix. */

@@ -154,8 +154,10 @@ static void small_cfg(ModelConfig *c, PeKind pe) {
 
 /* Feeds B sequences of different prompt lengths through prefill and decode steps, and checks
  * every logit against the full forward on the whole sequences. Prompts are right-padded with
- * junk tokens to prove padding never leaks into a prompt. */
-static void kv_matches_full(const ModelConfig *cfg) {
+ * junk tokens to prove padding never leaks into a prompt. With random_positions, each
+ * sequence's tokens sit at a sorted random subset of [0, cfg->random_max_pos) in the forward
+ * and in the cache alike (evaluation at randomized positions). */
+static void kv_matches_full_at(const ModelConfig *cfg, int random_positions) {
     enum { B = 3, T = 11, V = 13 };
     const int prompt_len[B] = {4, 7, 1};
     const int Tp = 7;
@@ -170,10 +172,13 @@ static void kv_matches_full(const ModelConfig *cfg) {
     for (int b = 0; b < B; b++) {       /* places 1, 2, 3, the token after a number, a non-digit */
         for (int t = 0; t < T; t++) digits[b * T + t] = (t + b) % 5 == 4 ? DIGIT_AFTER_NUMBER : (t + b) % 5;
     }
+    float pos[B * T];
+    for (int b = 0; random_positions && b < B; b++) pe_random_positions(&r, pos + b * T, T, cfg->random_max_pos);
     Ag g;
     ag_init(&g, 1 << 20);
     ag_set_grad(&g, 0);
-    ModelBatch in = {.tokens = tokens, .B = B, .T = T, .digit_index = digits};
+    ModelBatch in = {.tokens = tokens, .B = B, .T = T, .digit_index = digits,
+                     .positions = random_positions ? pos : NULL};
     Tensor *full = model_forward(&m, &g, &in, NULL);                 // [B, T, V]
     float *ref = lg_malloc(full->n * sizeof(float), "ref");
     memcpy(ref, full->data, full->n * sizeof(float));
@@ -181,6 +186,7 @@ static void kv_matches_full(const ModelConfig *cfg) {
 
     KVCache kv;
     CHECK(model_kv_init(&kv, &m, B, T, &err) == 0, "%s", err.msg);
+    if (random_positions) CHECK(model_kv_set_positions(&kv, &m, pos, &err) == 0, "%s", err.msg);
     int ptok[B * Tp], pdig[B * Tp];
     for (int b = 0; b < B; b++)
         for (int t = 0; t < Tp; t++) {
@@ -230,6 +236,39 @@ static void kv_matches_full(const ModelConfig *cfg) {
     model_kv_free(&kv);
     ag_free(&g);
     lg_free(ref);
+    model_free(&m);
+}
+
+static void kv_matches_full(const ModelConfig *cfg) { kv_matches_full_at(cfg, 0); }
+
+/* Every position-indexed scheme decodes at randomized positions as its forward computes them;
+ * a position outside the learned table is refused. */
+TEST(kv_cache_at_random_positions) {
+    const PeKind kinds[] = {PE_LEARNED, PE_SINUSOIDAL, PE_T5, PE_ALIBI, PE_ROPE, PE_FIRE};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && !test_failed(); k++) {
+        ModelConfig c;
+        small_cfg(&c, kinds[k]);
+        c.random_positions = 1;
+        c.random_max_pos = 64;
+        c.t5_buckets = 8;
+        c.t5_max_distance = 24;
+        c.fire_hidden = 8;
+        c.temperature = kinds[k] == PE_ALIBI ? TEMP_LOG : TEMP_OFF;
+        kv_matches_full_at(&c, 1);
+    }
+    ModelConfig c;
+    small_cfg(&c, PE_LEARNED);
+    c.random_positions = 1;
+    c.random_max_pos = 40;
+    Model m;
+    LgErr err;
+    CHECK(model_init(&m, &c, 5, 1, &err) == 0, "%s", err.msg);
+    KVCache kv;
+    CHECK(model_kv_init(&kv, &m, 1, 3, &err) == 0, "%s", err.msg);
+    const float bad[3] = {2, 17, 40};
+    CHECK(model_kv_set_positions(&kv, &m, bad, &err) == -1 && strstr(err.msg, "position 40 outside [0, 40)"),
+          "%s", err.msg);
+    model_kv_free(&kv);
     model_free(&m);
 }
 
