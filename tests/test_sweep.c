@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "../src/util.h"
 #include "cli_run.h"
 #include "files.h"
 #include "test.h"
