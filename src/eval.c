@@ -10,6 +10,22 @@
 
 #define RNG_LABEL_EVAL_POSITIONS 0x65706f73ULL  /* "epos" */
 
+void eval_positions_begin(EvalPositions *p, const Config *cfg, int task, int length) {
+    rng_seed(&p->rng, cfg->run.seed);
+    p->rng = rng_fork(&p->rng, RNG_LABEL_EVAL_POSITIONS + (uint64_t)task);
+    p->rng = rng_fork(&p->rng, (uint64_t)length);
+    p->random = cfg->eval.random_positions;
+    p->max_pos = cfg->model.random_max_pos;
+}
+
+void eval_positions_next(EvalPositions *p, float *out, int n) {
+    if (p->random) {
+        pe_random_positions(&p->rng, out, n, p->max_pos);
+    } else {
+        for (int t = 0; t < n; t++) out[t] = (float)t;
+    }
+}
+
 static const volatile int *interrupt_flag;
 
 void eval_set_interrupt(const volatile int *flag) { interrupt_flag = flag; }
@@ -173,11 +189,8 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
     ag_set_grad(&g, 0);
     EvalSetIter it;
     eval_set_begin(&it, &e->cfg, t, task, length);
-    /* positions drawn example by example, so they do not depend on the batch size */
-    Rng pos_rng;
-    rng_seed(&pos_rng, e->cfg.run.seed);
-    pos_rng = rng_fork(&pos_rng, RNG_LABEL_EVAL_POSITIONS + (uint64_t)task);
-    pos_rng = rng_fork(&pos_rng, (uint64_t)length);
+    EvalPositions positions;   /* drawn example by example: the batch size changes nothing */
+    eval_positions_begin(&positions, &e->cfg, task, length);
     long exact = 0, tok_ok = 0, tok_all = 0;
     double first_err_sum = 0;
     long n_wrong = 0;
@@ -191,7 +204,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         for (int b = 0; b < nb && rc == 0; b++) {
             rc = eval_set_next(&it, &d.ex[b], err);
             if (rc == 0 && d.ex_pos)
-                pe_random_positions(&pos_rng, d.ex_pos + (size_t)b * d.cap, d.ex[b].n_tokens, max_pos);
+                eval_positions_next(&positions, d.ex_pos + (size_t)b * d.cap, d.ex[b].n_tokens);
         }
         if (rc == 0) rc = decode_batch(e, &g, &d, nb, err);
         for (int b = 0; b < nb && rc == 0; b++) {

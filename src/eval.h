@@ -25,6 +25,18 @@ typedef struct EvalResult {
     char skipped[160];        /* why the length was not evaluated, or "" */
 } EvalResult;
 
+/* The positions of the held-out examples of (task, length): 0..n-1, or with [eval]
+ * random_positions a sorted random subset of [0, [model] random_max_pos), example i's from the
+ * i-th draw of a stream seeded by the run seed, the task and the length. eval, sample and probe
+ * read them alike, so an example sits at the same positions in each. */
+typedef struct EvalPositions {
+    Rng rng;
+    int random, max_pos;
+} EvalPositions;
+void eval_positions_begin(EvalPositions *p, const Config *cfg, int task, int length);
+/* The next example's n positions into out; n <= max_pos when random (dies otherwise). */
+void eval_positions_next(EvalPositions *p, float *out, int n);
+
 /* Called for each decoded example when given (lengen sample): the example, the generated
  * tokens (n_gen of them) and whether it matched. */
 typedef void (*EvalExampleFn)(const Experiment *e, int task, const TaskExample *ex,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "eval.h"
 #include "h5util.h"
 
 /* ---- HDF5 writing (shared helpers in h5util.h); errors name the file and the dataset ---- */
@@ -70,6 +71,7 @@ static int write_rows(const H5Out *h, hid_t ds, const char *name, hid_t mtype, c
 typedef struct ProbeSet {
     int n, cap, T;            /* examples, tokens allocated per example, longest example */
     int *tokens, *digits;     /* [n, cap] */
+    float *pos;               /* [n, cap] the positions lengen eval gives each example */
     int *n_tokens, *prompt_len;
     char **text;              /* [n] owned strings */
 } ProbeSet;
@@ -79,6 +81,7 @@ static void set_free(ProbeSet *s) {
     lg_free(s->text);
     lg_free(s->tokens);
     lg_free(s->digits);
+    lg_free(s->pos);
     lg_free(s->n_tokens);
     lg_free(s->prompt_len);
     memset(s, 0, sizeof *s);
@@ -91,6 +94,7 @@ static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr
     s->cap = task_max_tokens(t, o->length);
     s->tokens = lg_calloc((size_t)s->n * s->cap, sizeof(int), "probe tokens");
     s->digits = lg_calloc((size_t)s->n * s->cap, sizeof(int), "probe digit index");
+    s->pos = lg_calloc((size_t)s->n * s->cap, sizeof(float), "probe positions");
     s->n_tokens = lg_calloc((size_t)s->n, sizeof(int), "probe n_tokens");
     s->prompt_len = lg_calloc((size_t)s->n, sizeof(int), "probe prompt_len");
     s->text = lg_calloc((size_t)s->n, sizeof(char *), "probe text");
@@ -98,11 +102,14 @@ static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr
     size_t text_cap = (size_t)s->cap * (VOCAB_TOKEN_MAX + 1) + 16;
     EvalSetIter it;
     eval_set_begin(&it, &e->cfg, t, o->task, o->length);
+    EvalPositions positions;
+    eval_positions_begin(&positions, &e->cfg, o->task, o->length);
     int rc = 0;
     for (int i = 0; i < s->n && rc == 0; i++) {
         TaskExample ex = {s->tokens + (size_t)i * s->cap, mask, s->digits + (size_t)i * s->cap, s->cap, 0, 0, 0};
         rc = eval_set_next(&it, &ex, err);
         if (rc) break;
+        eval_positions_next(&positions, s->pos + (size_t)i * s->cap, ex.n_tokens);
         s->n_tokens[i] = ex.n_tokens;
         s->prompt_len[i] = ex.prompt_len;
         if (ex.n_tokens > s->T) s->T = ex.n_tokens;
@@ -116,14 +123,30 @@ static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr
 
 /* ---- the run ---- */
 
-/* The padded token and digit matrices [N, T] of the set (<pad> = 0 after each example). */
-static void padded_inputs(const ProbeSet *s, int **tok, int **dig) {
-    *tok = lg_calloc((size_t)s->n * s->T, sizeof(int), "probe padded tokens");   /* VOCAB_PAD = 0 */
-    *dig = lg_calloc((size_t)s->n * s->T, sizeof(int), "probe padded digits");
+/* The set's model inputs, padded to [N, T]: tokens (<pad> = 0 after each example), digit
+ * places (0 after it), positions (the last one repeated after it). */
+typedef struct ProbeInputs {
+    int *tok, *dig;
+    float *pos;
+} ProbeInputs;
+
+static void padded_inputs(const ProbeSet *s, ProbeInputs *in) {
+    size_t n = (size_t)s->n * s->T;
+    in->tok = lg_calloc(n, sizeof(int), "probe padded tokens");   /* VOCAB_PAD = 0 */
+    in->dig = lg_calloc(n, sizeof(int), "probe padded digits");
+    in->pos = lg_malloc(n * sizeof(float), "probe padded positions");
     for (int i = 0; i < s->n; i++) {
-        memcpy(*tok + (size_t)i * s->T, s->tokens + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
-        memcpy(*dig + (size_t)i * s->T, s->digits + (size_t)i * s->cap, (size_t)s->n_tokens[i] * sizeof(int));
+        int k = s->n_tokens[i];
+        memcpy(in->tok + (size_t)i * s->T, s->tokens + (size_t)i * s->cap, (size_t)k * sizeof(int));
+        memcpy(in->dig + (size_t)i * s->T, s->digits + (size_t)i * s->cap, (size_t)k * sizeof(int));
+        for (int t = 0; t < s->T; t++) in->pos[(size_t)i * s->T + t] = s->pos[(size_t)i * s->cap + (t < k ? t : k - 1)];
     }
+}
+
+static void inputs_free(ProbeInputs *in) {
+    lg_free(in->tok);
+    lg_free(in->dig);
+    lg_free(in->pos);
 }
 
 /* What one batch of the forward gives a sink: examples [i0, i0 + nb) of the set, their logits
@@ -133,7 +156,7 @@ typedef int (*BatchSink)(void *sink, int i0, int nb, const Tensor *logits, Tenso
 
 /* Runs the model without grad over the set in batches of o->batch, teacher-forced, and hands
  * each batch to sink; stops at the first sink failure. */
-static int run_batches(Experiment *e, const ProbeOptions *o, const ProbeSet *s, const int *tok, const int *dig,
+static int run_batches(Experiment *e, const ProbeOptions *o, const ProbeSet *s, const ProbeInputs *pin,
                        BatchSink fn, void *sink, LgErr *err) {
     Model *m = &e->model;
     int N = s->n, T = s->T, L = m->L, rc = 0;
@@ -146,7 +169,8 @@ static int run_batches(Experiment *e, const ProbeOptions *o, const ProbeSet *s, 
     int batch = o->batch > 0 ? o->batch : 8;
     for (int i0 = 0; i0 < N && !rc; i0 += batch) {
         int nb = N - i0 < batch ? N - i0 : batch;
-        ModelBatch in = {.tokens = tok + (size_t)i0 * T, .B = nb, .T = T, .digit_index = dig + (size_t)i0 * T};
+        ModelBatch in = {.tokens = pin->tok + (size_t)i0 * T, .B = nb, .T = T, .digit_index = pin->dig + (size_t)i0 * T,
+                         .positions = e->cfg.eval.random_positions ? pin->pos + (size_t)i0 * T : NULL};
         if (model_check_batch(m, &in, err) != 0) {
             rc = -1;
             break;
@@ -201,10 +225,11 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
     lg_free(vocab);
     if (rc) return -1;
 
-    int *tok, *dig;
-    padded_inputs(s, &tok, &dig);
-    hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N};
-    rc = write_ints(h, "/tokens", 2, d2, tok, err) || write_ints(h, "/digit_index", 2, d2, dig, err) ||
+    ProbeInputs in;
+    padded_inputs(s, &in);
+    hsize_t d2[2] = {(hsize_t)N, (hsize_t)T}, d1[1] = {(hsize_t)N}, chunk[2] = {1, (hsize_t)T};
+    rc = write_ints(h, "/tokens", 2, d2, in.tok, err) || write_ints(h, "/digit_index", 2, d2, in.dig, err) ||
+         h5u_write_dataset(h->file, "/positions", H5T_IEEE_F32LE, 2, d2, chunk, H5T_NATIVE_FLOAT, in.pos, h->path, err) ||
          write_ints(h, "/n_tokens", 1, d1, s->n_tokens, err) ||
          write_ints(h, "/prompt_len", 1, d1, s->prompt_len, err);
 
@@ -229,12 +254,11 @@ static int write_file(Experiment *e, const ProbeOptions *o, const ProbeSet *s, H
         w.ds[k] = create_rows(h, w.names[k], H5T_IEEE_F32LE, nd, dims, err);
         if (w.ds[k] < 0) rc = -1;
     }
-    if (!rc) rc = run_batches(e, o, s, tok, dig, write_batch, &w, err);
+    if (!rc) rc = run_batches(e, o, s, &in, write_batch, &w, err);
     for (int k = 0; k < w.n_ds; k++) h5u_close(w.ds[k]);
     lg_free(w.ds);
     lg_free(w.names);
-    lg_free(tok);
-    lg_free(dig);
+    inputs_free(&in);
     return rc ? -1 : 0;
 }
 
@@ -247,6 +271,11 @@ static int probe_check(Experiment *e, const ProbeOptions *o, LgErr *err) {
     if (o->length < lo || o->length > hi)
         return lg_err(err, "length %d is out of range: task '%s' takes lengths %d..%d", o->length, task_name(t), lo, hi);
     if (o->n < 1) return lg_err(err, "the number of examples must be >= 1, got %d", o->n);
+    int cap = task_max_tokens(t, o->length), max_pos = e->cfg.model.random_max_pos;
+    if (e->cfg.eval.random_positions && cap > max_pos)
+        return lg_err(err, "task '%s' at length %d has up to %d tokens, more than the %d random positions of [model] "
+                      "random_max_pos ([eval] random_positions): probe a shorter length", task_name(t), o->length, cap,
+                      max_pos);
     return 0;
 }
 
@@ -345,14 +374,13 @@ int probe_summary(Experiment *e, const ProbeOptions *o, ProbeTarget target, Prob
     out->entropy = lg_calloc(k, sizeof(double), "probe summary");
     out->distance = lg_calloc(k, sizeof(double), "probe summary");
     out->on_target = lg_calloc(k, sizeof(double), "probe summary");
-    int *tok, *dig;
-    padded_inputs(&s, &tok, &dig);
+    ProbeInputs in;
+    padded_inputs(&s, &in);
     ProbeOptions no_hidden = *o;
     no_hidden.hidden = 0;
     SummarySink sink = {&s, out};
-    int rc = run_batches(e, &no_hidden, &s, tok, dig, summary_batch, &sink, err);
-    lg_free(tok);
-    lg_free(dig);
+    int rc = run_batches(e, &no_hidden, &s, &in, summary_batch, &sink, err);
+    inputs_free(&in);
     set_free(&s);
     if (rc) {
         probe_summary_free(out);

@@ -2,12 +2,15 @@
  * (attention maps, hidden states, logits; docs/probing.md).
  *
  * The examples are the first n of the held-out set of (task, length) (data.h), the same ones
- * `lengen eval` decodes. Each is run teacher-forced on its full true sequence (prompt, answer
+ * `lengen eval` decodes, at the same positions. Each is run teacher-forced on its full true sequence (prompt, answer
  * and <eos>), without grad, in batches right-padded with <pad>; causal attention keeps the
  * padding from changing any real position. The file (built in memory, then written to PATH.tmp
  * with a crc32 header, fsynced and renamed to PATH, as checkpoints are: h5util.h):
  *
  *   /tokens            [N, T] int32    token ids, <pad> (0) after each example's end
+ *   /positions         [N, T] f32      each token's position: 0..n-1, or with [eval]
+ *                                      random_positions the ones eval gives the example
+ *                                      (eval_positions); the last repeated after the end
  *   /digit_index       [N, T] int32    each token's digit place (what Abacus embeds; 0 for
  *                                      non-digits and after the end, -1 for addition's `+`
  *                                      and `=` after a units digit): with /tokens it is the

@@ -39,3 +39,10 @@ void tm_perturb(Model *m, uint64_t seed) {
         for (size_t k = 0; k < t->n; k++) t->data[k] = (one ? 1.0f : 0.0f) + (one ? 0.2f : 0.5f) * rng_normal(&r);
     }
 }
+
+int tm_experiment(Experiment *e, Config *c, const char *ini, uint64_t seed, LgErr *err) {
+    cfg_defaults(c);
+    if (cfg_load_string(c, ini, "ini", err) || cfg_validate(c, err) || exp_build(e, c, err)) return -1;
+    tm_perturb(&e->model, seed);
+    return 0;
+}

@@ -7,6 +7,7 @@
 #define LENGEN_TEST_MODEL_HELPERS_H
 
 #include "../src/config.h"
+#include "../src/experiment.h"
 #include "../src/model.h"
 
 /* The [model] defaults of the config schema (cfg_defaults). */
@@ -20,5 +21,8 @@ char *tm_ini(const ModelConfig *c);
 /* Every parameter += N(0, 0.5) except FIRE c and L; norm weights and temperatures stay
  * near 1. */
 void tm_perturb(Model *m, uint64_t seed);
+/* The experiment of config text `ini` over the defaults (into c), its model tm_perturb'd with
+ * `seed`. Returns 0, or -1 with err naming the config line or what does not build. */
+int tm_experiment(Experiment *e, Config *c, const char *ini, uint64_t seed, LgErr *err);
 
 #endif

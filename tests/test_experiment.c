@@ -9,6 +9,7 @@
 
 #include "../src/eval.h"
 #include "../src/experiment.h"
+#include "model_helpers.h"
 #include "test.h"
 
 TEST(shipped_configs_build_their_experiment) {
@@ -59,19 +60,6 @@ TEST(shipped_configs_check_catches_a_bad_task_option) {
     CHECK(strstr(err.msg, "reversed") && strstr(err.msg, "reverse"), "%s", err.msg);
 }
 
-/* The experiment of the config text `ini` (into c), its weights moved far enough from their
- * init that attention is far from uniform. 0 (the test failed) if it does not build. */
-static int build_perturbed(Experiment *e, Config *c, const char *ini) {
-    LgErr err;
-    cfg_defaults(c);
-    if (!EXPECT(cfg_load_string(c, ini, "ini", &err) == 0 && cfg_validate(c, &err) == 0, "%s", err.msg)) return 0;
-    if (!EXPECT(exp_build(e, c, &err) == 0, "%s", err.msg)) return 0;
-    Rng r;
-    rng_seed(&r, 3);
-    for (size_t i = 0; i < e->model.params.n; i++) e->model.params.data[i] += 0.5f * rng_normal(&r);
-    return 1;
-}
-
 /* [model] attn_scale set on a checkpoint (lengen eval RUN --set model.attn_scale=...) reaches
  * the model: at 1 the loaded model gives the stored model's logits bit for bit, also from a
  * checkpoint written before the key existed; at 1.5 the logits change, and KV-cache decoding
@@ -93,7 +81,7 @@ TEST(eval_set_attn_scale_on_a_checkpoint) {
     Config c;
     LgErr err;
     Experiment e;
-    if (!build_perturbed(&e, &c, ini)) return;
+    CHECK(tm_experiment(&e, &c, ini, 3, &err) == 0, "%s", err.msg);
     /* a checkpoint whose config text predates attn_scale */
     char *text = cfg_to_string(&c), *line = strstr(text, "attn_scale = 1\n");
     CHECK(line, "the written config has attn_scale = 1");
@@ -182,7 +170,7 @@ TEST(eval_at_random_positions) {
     Config c;
     LgErr err;
     Experiment e;
-    if (!build_perturbed(&e, &c, ini)) return;
+    CHECK(tm_experiment(&e, &c, ini, 3, &err) == 0, "%s", err.msg);
     Answers fixed1 = answers_at(&e, 0, 1), fixed7 = answers_at(&e, 0, 7);
     Answers rand1 = answers_at(&e, 1, 1), rand7 = answers_at(&e, 1, 7), rand24 = answers_at(&e, 1, 24);
     CHECK(fixed1.hash == fixed7.hash, "0..n-1: batches of 1 and 7 decode differently");

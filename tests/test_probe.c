@@ -12,7 +12,9 @@
 #include "../src/experiment.h"
 #include "../src/probe.h"
 #include "../src/train.h"
+#include "../src/eval.h"
 #include "files.h"
+#include "model_helpers.h"
 #include "test.h"
 
 static const char *probe_ini =
@@ -142,11 +144,16 @@ TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
     free(voc);
     H5Tclose(st);
 
-    /* tokens: the examples, <pad> (0) after each end */
+    /* tokens: the examples, <pad> (0) after each end; positions 0..n-1, the last repeated */
+    float *pos = calloc((size_t)N * T, sizeof(float));
+    ok = ok && read_ds(f, "/positions", H5T_NATIVE_FLOAT, pos, 2, d_tok);
     for (int i = 0; ok && i < N; i++)
         for (int j = 0; ok && j < T; j++)
             ok = EXPECT(tok[i * T + j] == (j < want_n[i] ? want_tok[(size_t)i * cap + j] : VOCAB_PAD),
-                        "tokens[%d, %d] = %d", i, j, tok[i * T + j]);
+                        "tokens[%d, %d] = %d", i, j, tok[i * T + j]) &&
+                 EXPECT(pos[i * T + j] == (float)(j < want_n[i] ? j : want_n[i] - 1), "positions[%d, %d] = %g", i, j,
+                        pos[i * T + j]);
+    free(pos);
 
     /* attention: each row a distribution over keys <= query, exact zeros above the diagonal */
     for (int l = 0; ok && l < L; l++) {
@@ -195,6 +202,78 @@ TEST(probe_dumps_attention_logits_and_hidden_of_held_out_examples) {
     free(attn);
     free(want_tok);
     free(want_n);
+    exp_free(&e);
+}
+
+/* With [eval] random_positions the probe runs each example at the positions lengen eval gives
+ * it: /positions holds them (strictly increasing, inside random_max_pos) and /logits are a
+ * fresh forward's at those positions. A length whose sequences outgrow random_max_pos is an
+ * error naming the key. */
+TEST(probe_at_random_positions) {
+    static const char *ini = "[model]\nlayers = 2\nheads = 2\nd_model = 16\nmax_pos = 32\nposenc = alibi\n"
+                             "random_positions = true\nrandom_max_pos = 40\n[task]\nmain = copy\nalphabet = 6\n"
+                             "[train]\nmin_length = 1\nmax_length = 6\n[eval]\nlengths = 6\nrandom_positions = true\n";
+    char dir[64];
+    if (!test_tmpdir(dir, sizeof dir)) return;
+    Config c;
+    Experiment e;
+    LgErr err;
+    CHECK(tm_experiment(&e, &c, ini, 5, &err) == 0, "%s", err.msg);
+    enum { N = 3, LEN = 5 };
+    char out[160];
+    snprintf(out, sizeof out, "%s/probe.h5", dir);
+    ProbeOptions o = {.task = 0, .length = LEN, .n = N, .batch = 2, .checkpoint = "x", .step = 0};
+    CHECK(probe_write(&e, &o, out, &err) == 0, "%s", err.msg);
+    Task *t = e.tasks[0];
+    int cap = task_max_tokens(t, LEN), V = e.model.vocab_size, T = 0;
+    int want_tok[N][32], want_n[N], digits[32];
+    float mask[32], want_pos[N][32];
+    CHECK(cap <= 32);
+    EvalSetIter it;
+    eval_set_begin(&it, &e.cfg, t, 0, LEN);
+    EvalPositions ep;
+    eval_positions_begin(&ep, &e.cfg, 0, LEN);
+    for (int i = 0; i < N; i++) {
+        TaskExample ex = {want_tok[i], mask, digits, cap, 0, 0, 0};
+        CHECK(eval_set_next(&it, &ex, &err) == 0, "%s", err.msg);
+        eval_positions_next(&ep, want_pos[i], ex.n_tokens);
+        want_n[i] = ex.n_tokens;
+        if (ex.n_tokens > T) T = ex.n_tokens;
+    }
+    float *pos = calloc((size_t)N * T, sizeof(float)), *logits = calloc((size_t)N * T * V, sizeof(float));
+    hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "cannot open %s", out);
+    hsize_t d_pos[2] = {N, T}, d_log[3] = {N, T, V};
+    int ok = read_ds(f, "/positions", H5T_NATIVE_FLOAT, pos, 2, d_pos) &&
+             read_ds(f, "/logits", H5T_NATIVE_FLOAT, logits, 3, d_log);
+    H5Fclose(f);
+    int gaps = 0;
+    for (int i = 0; ok && i < N; i++)
+        for (int j = 0; ok && j < want_n[i]; j++) {
+            ok = EXPECT(pos[i * T + j] == want_pos[i][j], "positions[%d, %d] = %g, eval gives %g", i, j, pos[i * T + j],
+                        want_pos[i][j]) &&
+                 EXPECT(pos[i * T + j] < 40 && (j == 0 || pos[i * T + j] > pos[i * T + j - 1]), "positions[%d, %d]", i, j);
+            gaps += j > 0 && pos[i * T + j] > pos[i * T + j - 1] + 1;
+        }
+    EXPECT(gaps > 0, "the positions have no gaps: 0..n-1, not random");
+    Ag g;
+    ag_init(&g, 1 << 20);
+    ag_set_grad(&g, 0);
+    for (int i = 0; ok && i < N; i++) {
+        ag_reset(&g);
+        ModelBatch in = {.tokens = want_tok[i], .B = 1, .T = want_n[i], .positions = want_pos[i]};
+        Tensor *lg = model_forward(&e.model, &g, &in, NULL);
+        for (int j = 0; ok && j < want_n[i]; j++)
+            for (int v = 0; ok && v < V; v++) {
+                float a = logits[((size_t)i * T + j) * V + v], b = lg->data[(size_t)j * V + v];
+                ok = EXPECT(fabsf(a - b) <= 1e-5f + 1e-5f * fabsf(b), "logits[%d, %d, %d] = %g, forward %g", i, j, v, a, b);
+            }
+    }
+    ag_free(&g);
+    free(pos);
+    free(logits);
+    o.length = 20;  /* 20 + 1 + 20 + 1 = 42 tokens, more than [0, 40) holds */
+    EXPECT(probe_write(&e, &o, out, &err) == -1 && strstr(err.msg, "random_max_pos"), "%s", err.msg);
     exp_free(&e);
 }
 
