@@ -1,7 +1,8 @@
 # lengen build. `make` builds ./lengen; `make test` runs the suite; `make test SAN=1` runs it
 # under AddressSanitizer + UndefinedBehaviorSanitizer; `make run` trains the default
 # experiment; `make bench` compares speed with PyTorch. Missing Debian packages are installed
-# by tools/install-deps.sh (when root) or named with the command to run.
+# by tools/install-deps.sh (when root) or named with the command to run. WERROR=1 (as CI
+# builds) turns warnings into errors.
 # `make MPI=1` builds ./lengen-mpi instead (mpicc, -DLG_MPI, objects in build-mpi/): the same
 # program that, started by mpirun, trains data-parallel (docs/scaling.md). `make test` builds
 # both, since the suite runs lengen-mpi under mpirun; `make test-slurm` runs a sweep on a real
@@ -36,6 +37,10 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 # (AdamW's update, the norms' rstd); sqrt and division round the same in vector or scalar form,
 # so results are unchanged. -std=c11 keeps -ffp-contract=off: no FMA contraction either way.
 CFLAGS  = -std=c11 -D_DEFAULT_SOURCE $(MPI_DEF) -Wall -Wextra -Wno-unused-parameter -Wshadow -fopenmp -fno-math-errno $(OPT) $(PKG_CFLAGS)
+# WERROR=1 (CI) makes every warning an error, so none slips in unseen behind a passing suite.
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
 LDLIBS  = $(PKG_LIBS) -fopenmp -lm
 # the OpenMP OpenBLAS lives outside the default search path: remember where
 LDFLAGS = $(OPT) -Wl,-rpath,$(shell pkg-config --variable=libdir openblas)
