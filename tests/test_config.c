@@ -291,7 +291,7 @@ static int change_everything(Config *c, LgErr *err) {
         "model.norm=rmsnorm", "model.bias=false", "model.activation=relu", "model.tie_embeddings=false",
         "model.max_pos=1000", "model.init_std=0.0123456789", "model.posenc=rope", "model.rope_base=500000",
         "model.rope_fraction=0.25", "model.t5_buckets=64", "model.t5_max_distance=300", "model.t5_shared=false",
-        "model.fire_hidden=16", "model.fire_c_init=0.3", "model.fire_L_init=333.5", "model.abacus_max_offset=50",
+        "model.sinusoid_scale=0.02", "model.fire_hidden=16", "model.fire_c_init=0.3", "model.fire_L_init=333.5", "model.abacus_max_offset=50",
         "model.abacus_max_digits=64", "model.random_positions=true", "model.random_max_pos=4000",
         "model.temperature=learned_log", "model.temperature_base=32", "model.attn_scale=0.75",
         "task.main=sort", "task.main_weight=0.7", "task.hints=successor:0.3, rank:1e-3",

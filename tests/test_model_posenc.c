@@ -10,6 +10,7 @@
 #include "../src/posenc.h"
 #include "../src/util.h"
 #include "gradcheck.h"
+#include "model_helpers.h"
 #include "test.h"
 
 typedef struct {
@@ -163,6 +164,40 @@ TEST(t5_buckets_match_hf_decoder_values) {
         int b = pe_t5_bucket(k, 32, 128);
         CHECK(b >= prev && b < 32, "monotone and in range");
         prev = b;
+    }
+}
+
+/* sinusoid_scale multiplies the table added to the embeddings (1: the table itself). */
+TEST(sinusoid_scale_scales_the_table) {
+    enum { T = 5, D = 8 };
+    for (int k = 0; k < 2; k++) {
+        float scale = k ? 0.02f : 1.0f;
+        ModelConfig c;
+        tm_defaults(&c);
+        c.posenc = PE_SINUSOIDAL;
+        c.d_model = D;
+        c.heads = 2;
+        c.sinusoid_scale = scale;
+        Model m;
+        LgErr err;
+        CHECK(model_init(&m, &c, 5, 1, &err) == 0, "%s", err.msg);
+        Ag g;
+        ag_init(&g, 1 << 16);
+        ag_set_grad(&g, 0);
+        PePlan p;
+        pe_plan_forward(&p, &m.pe, &g, 1, T, NULL, NULL, 0, NULL);
+        Tensor *x = tensor_new3(&g.arena, 1, T, D);
+        memset(x->data, 0, x->n * sizeof(float));
+        Tensor *y = pe_embed(&m.pe, &g, x, &p);
+        float row[D];
+        for (int t = 0; t < T; t++) {
+            pe_sinusoid(row, (float)t, D);
+            for (int i = 0; i < D; i++)
+                CHECK(y->data[t * D + i] == scale * row[i], "scale %g, position %d, dim %d: %g", scale, t, i,
+                      y->data[t * D + i]);
+        }
+        ag_free(&g);
+        model_free(&m);
     }
 }
 

@@ -1,4 +1,5 @@
-/* sinusoidal: the fixed sin/cos table of absolute positions added to the token embedding. */
+/* sinusoidal: the fixed sin/cos table of absolute positions, times sinusoid_scale, added to the
+ * token embedding. */
 #include <math.h>
 
 #include "../ops/ops.h"
@@ -24,6 +25,9 @@ static Tensor *sinusoidal_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan
     int D = pe->D;
     Tensor *s = tensor_new3(&g->arena, p->B, p->T, D);
     for (int i = 0; i < p->B * p->T; i++) pe_sinusoid(s->data + (size_t)i * D, p->pos[i], D);
+    float scale = pe->cfg.sinusoid_scale;
+    if (scale != 1.0f)
+        for (size_t i = 0; i < s->n; i++) s->data[i] *= scale;
     return op_add(g, x, s);
 }
 
