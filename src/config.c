@@ -87,7 +87,7 @@ static const Key schema[] = {
     INT_KEY("model", "t5_buckets", model.t5_buckets, "32", LOHI, 2, 4096, "T5 relative-bias buckets"),
     INT_KEY("model", "t5_max_distance", model.t5_max_distance, "128", LOHI, 1, 1 << 20, "T5 distance beyond which all offsets share the last bucket"),
     BOOL_KEY("model", "t5_shared", model.t5_shared, "true", "T5: one bias table (layer 0) used by every layer; false = one per layer"),
-    FLT_KEY("model", "sinusoid_scale", model.sinusoid_scale, "1", POS, 0, 0, "sinusoidal: amplitude of the table added to the token embeddings; 1 is the classic table, about 1 / init_std times the tokens' scale at init (the NoPE paper's T5 embeds tokens at std 1: init_std gives that ratio)"),
+    FLT_KEY("model", "sinusoid_scale", model.sinusoid_scale, "1", POS, 0, 0, "sinusoidal: factor on the table added to the token embeddings; 1 is the classic table, rows of norm sqrt(d_model / 2), far larger than tokens at init_std; 1 / sqrt(d_model / 2) (0.125 at d_model 128) makes rows of norm 1, about the size trained token embeddings reach (docs/model.md)"),
     INT_KEY("model", "fire_hidden", model.fire_hidden, "32", LOHI, 1, 256, "FIRE: hidden width of the position MLP"),
     FLT_KEY("model", "fire_c_init", model.fire_c_init, "0.1", POS, 0, 0, "FIRE: initial c in the log transform log(c x + 1)"),
     FLT_KEY("model", "fire_L_init", model.fire_L_init, "512", POS, 0, 0, "FIRE: initial length threshold L"),

@@ -58,8 +58,8 @@ typedef struct ModelConfig {
     int t5_max_distance;    /* 128 */
     int t5_shared;          /* 1: one table from layer 0 used by all layers; 0: per layer */
     int fire_hidden;        /* 32 */
-    float sinusoid_scale;   /* 1: amplitude of the sinusoidal table (token embeddings start at
-                               init_std, so 1 makes position 1 / init_std times louder) */
+    float sinusoid_scale;   /* 1: factor on the sinusoidal table, whose rows have norm
+                               sqrt(d_model / 2) against init_std tokens (docs/model.md) */
     float fire_c_init;      /* 0.1 */
     float fire_L_init;      /* 512 */
     int abacus_max_offset;  /* 100: training offsets drawn from [0, abacus_max_offset) */
