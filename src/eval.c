@@ -18,12 +18,20 @@ void eval_positions_begin(EvalPositions *p, const Config *cfg, int task, int len
     p->max_pos = cfg->model.random_max_pos;
 }
 
-void eval_positions_next(EvalPositions *p, float *out, int n) {
+void eval_positions_next(EvalPositions *p, float *out, int n, int width) {
     if (p->random) {
         pe_random_positions(&p->rng, out, n, p->max_pos);
     } else {
         for (int t = 0; t < n; t++) out[t] = (float)t;
     }
+    for (int t = n; t < width; t++) out[t] = out[n - 1];
+}
+
+int eval_positions_fit(const Config *cfg, int n_tokens, LgErr *err) {
+    int max_pos = cfg->model.random_max_pos;
+    if (!cfg->eval.random_positions || n_tokens <= max_pos) return 0;
+    return lg_err(err, "%d tokens do not fit in the %d random positions of [model] random_max_pos ([eval] "
+                  "random_positions)", n_tokens, max_pos);
 }
 
 static const volatile int *interrupt_flag;
@@ -47,7 +55,7 @@ typedef struct DecodeBuf {
     int *ints;                /* owns the int arrays below */
     float *ex_mask;           /* [nb * cap] */
     float *ex_pos, *kv_pos;   /* [nb * cap] each with [eval] random_positions (else NULL): each
-                                 example's positions, the cache's rows of them */
+                                 example's positions (padded to cap), the cache's rows of them */
     int *ex_tokens, *ex_digits;                  /* [nb * cap] each */
     int *prompts, *prompt_len, *prompt_digits;   /* [nb * cap], [nb], [nb * cap] */
     int *gen, *n_gen, *next, *next_digit, *done; /* [nb * cap], [nb], [nb], [nb], [nb] */
@@ -109,13 +117,10 @@ static int decode_batch(Experiment *e, Ag *g, DecodeBuf *d, int nb, LgErr *err) 
     KVCache kv;
     if (model_kv_init(&kv, m, nb, Tmax, err) != 0) return -1;
     if (d->ex_pos) {
-        /* example b's positions; the steps a finished sequence pads on repeat its last one */
-        for (int b = 0; b < nb; b++) {
-            const float *from = d->ex_pos + (size_t)b * d->cap;
-            float *to = d->kv_pos + (size_t)b * Tmax;
-            int n = d->ex[b].n_tokens;
-            for (int t = 0; t < Tmax; t++) to[t] = from[t < n ? t : n - 1];
-        }
+        /* example b's positions, padded with its last one for the steps a finished sequence
+           pads on: rows of Tmax <= cap */
+        for (int b = 0; b < nb; b++)
+            memcpy(d->kv_pos + (size_t)b * Tmax, d->ex_pos + (size_t)b * d->cap, (size_t)Tmax * sizeof(float));
         if (model_kv_set_positions(&kv, m, d->kv_pos, err) != 0) {
             model_kv_free(&kv);
             return -1;
@@ -167,10 +172,8 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         snprintf(r->skipped, sizeof r->skipped, "%.159s", too_long.msg);
         return 0;
     }
-    int random_positions = e->cfg.eval.random_positions, max_pos = e->cfg.model.random_max_pos;
-    if (random_positions && cap > max_pos) {
-        snprintf(r->skipped, sizeof r->skipped, "%d tokens do not fit in the %d random positions "
-                 "([model] random_max_pos)", cap, max_pos);
+    if (eval_positions_fit(&e->cfg, cap, &too_long)) {
+        snprintf(r->skipped, sizeof r->skipped, "%.159s", too_long.msg);
         return 0;
     }
     if (batch > n) batch = n;
@@ -183,7 +186,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
                       "this machine's %.1f GiB; lower the batch (--batch, [eval] batch_size) or the length",
                       task_name(t), length, batch, need / (1 << 30), have / (1 << 30));
     DecodeBuf d;
-    buf_init(&d, batch, cap, random_positions);
+    buf_init(&d, batch, cap, e->cfg.eval.random_positions);
     Ag g;
     ag_init(&g, (size_t)1 << 20);
     ag_set_grad(&g, 0);
@@ -204,7 +207,7 @@ int eval_task_length(Experiment *e, int task, int length, int n, int batch, Eval
         for (int b = 0; b < nb && rc == 0; b++) {
             rc = eval_set_next(&it, &d.ex[b], err);
             if (rc == 0 && d.ex_pos)
-                eval_positions_next(&positions, d.ex_pos + (size_t)b * d.cap, d.ex[b].n_tokens);
+                eval_positions_next(&positions, d.ex_pos + (size_t)b * d.cap, d.ex[b].n_tokens, d.cap);
         }
         if (rc == 0) rc = decode_batch(e, &g, &d, nb, err);
         for (int b = 0; b < nb && rc == 0; b++) {

@@ -34,8 +34,13 @@ typedef struct EvalPositions {
     int random, max_pos;
 } EvalPositions;
 void eval_positions_begin(EvalPositions *p, const Config *cfg, int task, int length);
-/* The next example's n positions into out; n <= max_pos when random (dies otherwise). */
-void eval_positions_next(EvalPositions *p, float *out, int n);
+/* The next example's n positions into out[0, n), and its last one repeated over out[n, width)
+ * (the padding a batch runs after a shorter example); n <= max_pos when random (dies
+ * otherwise: check with eval_positions_fit). */
+void eval_positions_next(EvalPositions *p, float *out, int n, int width);
+/* 0 if examples of up to n_tokens tokens fit the random positions of cfg (always without
+ * [eval] random_positions), else -1 with err naming [model] random_max_pos. */
+int eval_positions_fit(const Config *cfg, int n_tokens, LgErr *err);
 
 /* Called for each decoded example when given (lengen sample): the example, the generated
  * tokens (n_gen of them) and whether it matched. */

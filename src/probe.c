@@ -71,7 +71,7 @@ static int write_rows(const H5Out *h, hid_t ds, const char *name, hid_t mtype, c
 typedef struct ProbeSet {
     int n, cap, T;            /* examples, tokens allocated per example, longest example */
     int *tokens, *digits;     /* [n, cap] */
-    float *pos;               /* [n, cap] the positions lengen eval gives each example */
+    float *pos;               /* [n, cap] the positions lengen eval gives each example, padded */
     int *n_tokens, *prompt_len;
     char **text;              /* [n] owned strings */
 } ProbeSet;
@@ -109,7 +109,7 @@ static int set_generate(ProbeSet *s, Experiment *e, const ProbeOptions *o, LgErr
         TaskExample ex = {s->tokens + (size_t)i * s->cap, mask, s->digits + (size_t)i * s->cap, s->cap, 0, 0, 0};
         rc = eval_set_next(&it, &ex, err);
         if (rc) break;
-        eval_positions_next(&positions, s->pos + (size_t)i * s->cap, ex.n_tokens);
+        eval_positions_next(&positions, s->pos + (size_t)i * s->cap, ex.n_tokens, s->cap);
         s->n_tokens[i] = ex.n_tokens;
         s->prompt_len[i] = ex.prompt_len;
         if (ex.n_tokens > s->T) s->T = ex.n_tokens;
@@ -139,7 +139,7 @@ static void padded_inputs(const ProbeSet *s, ProbeInputs *in) {
         int k = s->n_tokens[i];
         memcpy(in->tok + (size_t)i * s->T, s->tokens + (size_t)i * s->cap, (size_t)k * sizeof(int));
         memcpy(in->dig + (size_t)i * s->T, s->digits + (size_t)i * s->cap, (size_t)k * sizeof(int));
-        for (int t = 0; t < s->T; t++) in->pos[(size_t)i * s->T + t] = s->pos[(size_t)i * s->cap + (t < k ? t : k - 1)];
+        memcpy(in->pos + (size_t)i * s->T, s->pos + (size_t)i * s->cap, (size_t)s->T * sizeof(float));
     }
 }
 
@@ -271,11 +271,9 @@ static int probe_check(Experiment *e, const ProbeOptions *o, LgErr *err) {
     if (o->length < lo || o->length > hi)
         return lg_err(err, "length %d is out of range: task '%s' takes lengths %d..%d", o->length, task_name(t), lo, hi);
     if (o->n < 1) return lg_err(err, "the number of examples must be >= 1, got %d", o->n);
-    int cap = task_max_tokens(t, o->length), max_pos = e->cfg.model.random_max_pos;
-    if (e->cfg.eval.random_positions && cap > max_pos)
-        return lg_err(err, "task '%s' at length %d has up to %d tokens, more than the %d random positions of [model] "
-                      "random_max_pos ([eval] random_positions): probe a shorter length", task_name(t), o->length, cap,
-                      max_pos);
+    LgErr too_long;
+    if (eval_positions_fit(&e->cfg, task_max_tokens(t, o->length), &too_long))
+        return lg_err(err, "task '%s' at length %d: %s; probe a shorter length", task_name(t), o->length, too_long.msg);
     return 0;
 }
 

@@ -236,7 +236,7 @@ TEST(probe_at_random_positions) {
     for (int i = 0; i < N; i++) {
         TaskExample ex = {want_tok[i], mask, digits, cap, 0, 0, 0};
         CHECK(eval_set_next(&it, &ex, &err) == 0, "%s", err.msg);
-        eval_positions_next(&ep, want_pos[i], ex.n_tokens);
+        eval_positions_next(&ep, want_pos[i], ex.n_tokens, ex.n_tokens);
         want_n[i] = ex.n_tokens;
         if (ex.n_tokens > T) T = ex.n_tokens;
     }

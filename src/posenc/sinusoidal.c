@@ -24,10 +24,12 @@ static int sinusoidal_check(const ModelConfig *c, LgErr *err) {
 static Tensor *sinusoidal_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan *p) {
     int D = pe->D;
     Tensor *s = tensor_new3(&g->arena, p->B, p->T, D);
-    for (int i = 0; i < p->B * p->T; i++) pe_sinusoid(s->data + (size_t)i * D, p->pos[i], D);
     float scale = pe->cfg.sinusoid_scale;
-    if (scale != 1.0f)
-        for (size_t i = 0; i < s->n; i++) s->data[i] *= scale;
+    for (int i = 0; i < p->B * p->T; i++) {
+        float *row = s->data + (size_t)i * D;
+        pe_sinusoid(row, p->pos[i], D);
+        for (int k = 0; scale != 1.0f && k < D; k++) row[k] *= scale;
+    }
     return op_add(g, x, s);
 }
 
