@@ -7,6 +7,12 @@ each wrong answer (from `lengen sample`, greedy, on the run's held-out prompts):
 - runs on: every answer token is right but the model writes another token instead of <eos>;
 - wrong token: a token of the answer itself is wrong.
 
+With --repeats (copy with random symbols, whose answer is its input): how many wrong answers go
+wrong right after a symbol that occurs more than once in the input, beside the share of all answer
+positions that come after such a symbol (what errors at random places would give). A model that
+copies by content (find the symbol just written in the input, write the one after it) can go
+wrong only there.
+
     experiments/pe_ablation/errors.py runs/pe_ablation/copy/seed-1_posenc-alibi --lengths 22,26,30,40
     experiments/pe_ablation/errors.py RUN [RUN ...] [--lengths LIST] [--n N] [--pool] [--lengen ./lengen]
 
@@ -22,18 +28,25 @@ WRONG = re.compile(r"^\[(.+)\]$")
 
 
 def classify(model, truth):
-    """('right' | 'early' | 'runs_on' | 'token', answer tokens left out) of one answer."""
+    """('right' | 'early' | 'runs_on' | 'token', answer tokens left out, index of the first wrong
+    token or -1) of one answer."""
     for k, tok in enumerate(model):
         m = WRONG.match(tok) if len(tok) >= 3 else None
         if not m:
             continue
         wrote = m.group(1)
         if k == len(truth) - 1:
-            return "runs_on", 0
+            return "runs_on", 0, k
         if wrote == "<eos>" and k < len(truth) - 1:
-            return "early", len(truth) - 1 - k
-        return "token", 0
-    return ("right", 0) if len(model) == len(truth) else ("token", 0)
+            return "early", len(truth) - 1 - k, k
+        return "token", 0, k
+    return ("right", 0, -1) if len(model) == len(truth) else ("token", 0, len(model))
+
+
+def after_repeat(truth, k):
+    """Whether answer position k comes right after a symbol that occurs more than once in the
+    input (truth without its <eos>)."""
+    return k >= 1 and truth[:-1].count(truth[k - 1]) > 1
 
 
 def sample(lengen, run, length, n):
@@ -42,7 +55,8 @@ def sample(lengen, run, length, n):
     if p.returncode != 0:
         sys.exit("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
     lines = p.stdout.splitlines()
-    counts = {"n": 0, "right": 0, "early": 0, "runs_on": 0, "token": 0, "short": 0}
+    counts = {"n": 0, "right": 0, "early": 0, "runs_on": 0, "token": 0, "short": 0,
+              "wrong_after_repeat": 0, "positions": 0, "positions_after_repeat": 0}
     for i, line in enumerate(lines):
         if not re.match(r"^#\d+ (right|WRONG) ", line):
             continue
@@ -51,10 +65,13 @@ def sample(lengen, run, length, n):
             sys.exit("%s: unexpected output after line %d: %s" % (" ".join(cmd), i + 1, line))
         model = lines[i + 1].split(":", 1)[1].split()
         truth = lines[i + 2].split(":", 1)[1].split()
-        kind, short = classify(model, truth)
+        kind, short, k = classify(model, truth)
         counts["n"] += 1
         counts[kind] += 1
         counts["short"] += short
+        counts["wrong_after_repeat"] += kind != "right" and after_repeat(truth, k)
+        counts["positions"] += len(truth) - 1
+        counts["positions_after_repeat"] += sum(after_repeat(truth, j) for j in range(1, len(truth)))
     if counts["n"] != n:
         sys.exit("%s: read %d examples, asked for %d" % (" ".join(cmd), counts["n"], n))
     return counts
@@ -67,6 +84,8 @@ def main():
     ap.add_argument("--n", type=int, default=100, help="held-out prompts per length")
     ap.add_argument("--pool", action="store_true", help="one table of all the runs' answers together")
     ap.add_argument("--lengen", default="./lengen", help="the lengen binary")
+    ap.add_argument("--repeats", action="store_true",
+                    help="copy only: count wrong answers that go wrong right after a repeated symbol")
     a = ap.parse_args()
     try:
         lengths = [int(x) for x in a.lengths.split(",")]
@@ -75,8 +94,9 @@ def main():
     groups = [a.runs] if a.pool else [[r] for r in a.runs]
     for runs in groups:
         print("%s (%d held-out prompts per length%s)\n" % (", ".join(runs), a.n, " and run" if len(runs) > 1 else ""))
-        print("| length | answers | wrong | stops early | tokens left out (mean) | runs on | wrong token |")
-        print("|---|---|---|---|---|---|---|")
+        rep_head, rep_rule = (" after a repeated symbol | positions after one |", "---|---|") if a.repeats else ("", "")
+        print("| length | answers | wrong | stops early | tokens left out (mean) | runs on | wrong token |" + rep_head)
+        print("|---|---|---|---|---|---|---|" + rep_rule)
         for length in lengths:
             c = {}
             for run in runs:
@@ -84,8 +104,13 @@ def main():
                     c[k] = c.get(k, 0) + v
             wrong = c["n"] - c["right"]
             short = "%.1f" % (c["short"] / c["early"]) if c["early"] else "-"
-            print("| %d | %d | %d | %d | %s | %d | %d |" % (length, c["n"], wrong, c["early"], short, c["runs_on"],
-                                                          c["token"]))
+            rep = ""
+            if a.repeats:
+                share = "%.0f%%" % (100 * c["wrong_after_repeat"] / wrong) if wrong else "-"
+                rep = " %d (%s) | %.0f%% |" % (c["wrong_after_repeat"], share,
+                                                100 * c["positions_after_repeat"] / c["positions"])
+            print("| %d | %d | %d | %d | %s | %d | %d |%s" % (length, c["n"], wrong, c["early"], short, c["runs_on"],
+                                                            c["token"], rep))
         print()
 
 if __name__ == "__main__":
