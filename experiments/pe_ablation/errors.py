@@ -7,11 +7,11 @@ each wrong answer (from `lengen sample`, greedy, on the run's held-out prompts):
 - runs on: every answer token is right but the model writes another token instead of <eos>;
 - wrong token: a token of the answer itself is wrong.
 
-With --repeats (copy with random symbols, whose answer is its input): how many wrong answers go
-wrong right after a symbol that occurs more than once in the input, beside the share of all answer
-positions that come after such a symbol (what errors at random places would give). A model that
-copies by content (find the symbol just written in the input, write the one after it) can go
-wrong only there.
+With --repeats (copy or reverse of random symbols, whose answer holds the input's symbols): how
+many wrong answers go wrong right after a symbol that occurs more than once in the input, beside
+the share of all answer positions that come after such a symbol (what errors at random places
+would give). A model that finds its place by content (find the symbol just written in the input,
+write the one after it, or before it for reverse) can go wrong only there.
 
     experiments/pe_ablation/errors.py runs/pe_ablation/copy/seed-1_posenc-alibi --lengths 22,26,30,40
     experiments/pe_ablation/errors.py RUN [RUN ...] [--lengths LIST] [--n N] [--pool] [--lengen ./lengen]
@@ -85,7 +85,7 @@ def main():
     ap.add_argument("--pool", action="store_true", help="one table of all the runs' answers together")
     ap.add_argument("--lengen", default="./lengen", help="the lengen binary")
     ap.add_argument("--repeats", action="store_true",
-                    help="copy only: count wrong answers that go wrong right after a repeated symbol")
+                    help="copy or reverse: count wrong answers that go wrong right after a repeated symbol")
     a = ap.parse_args()
     try:
         lengths = [int(x) for x in a.lengths.split(",")]
