@@ -227,22 +227,37 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         shown = [t for t in tasks if any(k[0] == t for k in cell)]   # tasks with a finished run
-        fig, axs = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.5), squeeze=False)
-        for ax, t in zip(axs[0], shown):
+        # One style per scheme in every panel: a colour per base scheme, its randomized-positions
+        # variant in the same colour, dashed, so each pair reads side by side.
+        bases = [s for s in schemes if not s.endswith("+rand")]
+        colour = {s: plt.cm.tab10(i % 10) for i, s in enumerate(bases)}
+        style = {s: dict(color=colour[s], ls="-") for s in bases}
+        style.update({s: dict(color=colour.get(s[:-len("+rand")], "black"), ls="--")
+                      for s in schemes if s.endswith("+rand")})
+        cols = min(4, len(shown))
+        rows = (len(shown) + cols - 1) // cols
+        fig, axs = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows + 0.6), squeeze=False)
+        for i, t in enumerate(shown):
+            ax = axs[i // cols][i % cols]
             for s in schemes:
                 rs = cell.get((t, s), [])
                 if not rs:
                     continue
                 lens = sorted(set.intersection(*(set(r["em"]) for r in rs)))
-                ax.plot(lens, [statistics.mean(r["em"][n] for r in rs) for n in lens], marker=".", label=s)
+                ax.plot(lens, [statistics.mean(r["em"][n] for r in rs) for n in lens], marker=".", label=s,
+                        **style[s])
             tm = next(tm for tt, _, _, _, tm, _ in runs if tt == t)
-            ax.axvline(tm, color="gray", lw=0.8, ls="--")
+            ax.axvline(tm, color="gray", lw=0.8, ls=":")
             ax.set_title(t)
             ax.set_xlabel("length")
             ax.set_ylim(-2, 102)
-        axs[0][0].set_ylabel("exact match (%), mean over seeds")
-        axs[0][0].legend(fontsize=7)
-        fig.tight_layout()
+            if i % cols == 0:
+                ax.set_ylabel("exact match (%), mean over seeds")
+        for j in range(len(shown), rows * cols):
+            axs[j // cols][j % cols].axis("off")
+        handles = [plt.Line2D([], [], marker=".", **style[s]) for s in schemes]
+        fig.legend(handles, schemes, loc="lower center", ncol=min(len(schemes), 11), fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0.6 / (3.2 * rows + 0.6), 1, 1))
         fig.savefig(a.plot, dpi=110)
         print("\nplot: %s" % a.plot)
 
