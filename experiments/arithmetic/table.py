@@ -200,10 +200,19 @@ def main():
         import matplotlib.pyplot as plt
         if per_fmt:
             fig, ax = plt.subplots(figsize=(7, 4.5))
+            # one style per format, fixed over every format of the study (finished or not), so a
+            # format keeps its line as runs finish; past ten colours the line is dashed
+            every = list(dict.fromkeys(r[0] for r in length_rows))
             for label, rs in per_fmt.items():
+                i = every.index(label)
                 ls = sorted(set.intersection(*(set(em) for _, em in rs)))
-                ax.plot(ls, [statistics.mean(em[n] for _, em in rs) for n in ls], marker=".", label=label)
-            ax.axvline(length_rows[0][2], color="gray", lw=0.8, ls="--")
+                ax.plot(ls, [statistics.mean(em[n] for _, em in rs) for n in ls], marker=".", label=label,
+                        color=plt.cm.tab10(i % 10), ls="-" if i < 10 else "--")
+            ax.axvline(length_rows[0][2], color="gray", lw=0.8, ls=":")
+            ax.set_xscale("log")   # the lengths are 5..60: the drop just past training is where the formats differ
+            ax.set_xticks(lengths)
+            ax.set_xticklabels([str(n) for n in lengths])
+            ax.minorticks_off()
             ax.set_xlabel("digits (longer operand)")
             ax.set_ylabel("exact match (%), mean over seeds")
             ax.legend(fontsize=7)
