@@ -187,7 +187,9 @@ def main():
     for label in dict.fromkeys(r[0] for r in length_rows):
         rs = per_fmt.get(label, [])
         src, pub = PUBLISHED.get(label, ("", ""))
-        cells = [spread([em[n] for _, em in rs if n in em]) if rs else "pending" for n in lengths]
+        # blank where the format's sweep does not evaluate that length (the scratchpads stop short)
+        cells = [("" if not any(n in em for _, em in rs) else spread([em[n] for _, em in rs if n in em]))
+                 if rs else "pending" for n in lengths]
         print("| %s | %d | %s | %s | %s |" % (label, len(rs), spread([r for r, _ in rs], "%.1fx"),
               "%s (%s)" % (pub, src) if pub else "", " | ".join(cells)))
     print()
