@@ -184,7 +184,8 @@ def main():
     print()
     print("| format | seeds | extension ratio | published (source) | %s |" % " | ".join(str(n) for n in lengths))
     print("|---|---|---|---|%s" % ("---|" * len(lengths)))
-    for label in dict.fromkeys(r[0] for r in length_rows):
+    formats = list(dict.fromkeys(r[0] for r in length_rows))   # every format of the study, in sweep order
+    for label in formats:
         rs = per_fmt.get(label, [])
         src, pub = PUBLISHED.get(label, ("", ""))
         # blank where the format's sweep does not evaluate that length (the scratchpads stop short)
@@ -204,9 +205,8 @@ def main():
             fig, ax = plt.subplots(figsize=(7, 4.5))
             # one style per format, fixed over every format of the study (finished or not), so a
             # format keeps its line as runs finish; past ten colours the line is dashed
-            every = list(dict.fromkeys(r[0] for r in length_rows))
             for label, rs in per_fmt.items():
-                i = every.index(label)
+                i = formats.index(label)
                 ls = sorted(set.intersection(*(set(em) for _, em in rs)))
                 ax.plot(ls, [statistics.mean(em[n] for _, em in rs) for n in ls], marker=".", label=label,
                         color=plt.cm.tab10(i % 10), ls="-" if i < 10 else "--")
