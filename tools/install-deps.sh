@@ -39,6 +39,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
+# One apt at a time: two builds started together on a fresh machine (say, two experiment chains)
+# would otherwise race for apt's lock and one would fail. The second waits, then finds little to do.
+exec 9>/var/lock/lengen-install-deps.lock
+flock 9
 echo "install-deps.sh: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -18,6 +18,10 @@ set -eu
 cd "$(dirname "$0")/../.."
 make -s lengen
 EXP=experiments/arithmetic
+# Finished runs are kept in git (results/: their config.ini, train.csv, eval.csv) and restored
+# into runs/ on a machine that lacks them, so no finished run is trained twice (tools/run_archive.py).
+archive() { /usr/bin/python3 tools/run_archive.py runs/arithmetic $EXP/results | tail -n 1; }
+archive
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 SWEEPS=${SWEEPS:-"plain reverse_answer reverse_all index_hints index_hints_reverse abacus coupled fire_recipe simple steps detailed sample_complexity sample_complexity_reverse"}
 if [ -z "${TABLE_ONLY:-}" ]; then
@@ -29,6 +33,7 @@ if [ -z "${TABLE_ONLY:-}" ]; then
         else
             ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
         fi
+        archive
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
     done
     [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/arithmetic/*/*.log" >&2

@@ -22,6 +22,7 @@ Standard library only; --plot needs matplotlib (PREFIX_lengths.png, PREFIX_sampl
 """
 import argparse
 import configparser
+import csv
 import glob
 import os
 import statistics
@@ -96,20 +97,25 @@ def sc_label(settings):
     return settings.get("task.format", "plain")
 
 
+def last_and_peak(by_step):
+    """(exact match at 3 digits at the last evaluation, its best over the evaluations), or None."""
+    at3 = [em[3] for _, em in sorted(by_step.items()) if 3 in em]
+    return (at3[-1], max(at3)) if at3 else None
+
+
 def sample_complexity(sc_rows):
-    """Prints the sample-complexity tables; returns {format: {N: [(last, peak) per finished seed]}}."""
+    """Prints the sample-complexity tables of sc_rows [(format, N, (last, peak) or None while
+    pending)]; returns {format: {N: [(last, peak) per finished seed]}}."""
     print("## Sample complexity at 3 digits (Teaching Arithmetic): exact match % at length 3 against the "
           "training-set size N")
     print()
-    sc, sizes = {}, sorted({n for _, n, _, _, _, _ in sc_rows if n > 0})
-    for label, n, seed, by_step, last, secs in sc_rows:
+    sc, sizes = {}, sorted({n for _, n, _ in sc_rows if n > 0})
+    for label, n, pair in sc_rows:
         if n <= 0:
             continue  # a run on fresh draws: not a point of this table
         runs = sc.setdefault(label, {}).setdefault(n, [])
-        if by_step is not None:
-            at3 = [(s, em[3]) for s, em in sorted(by_step.items()) if 3 in em]
-            if at3:
-                runs.append((at3[-1][1], max(v for _, v in at3)))
+        if pair is not None:
+            runs.append(pair)
     if not sc:
         print("pending: %d runs, none on a fixed training set" % len(sc_rows))
         print()
@@ -133,6 +139,33 @@ def sample_complexity(sc_rows):
     return sc
 
 
+def recovered(results):
+    """The runs whose folders were lost with a machine before their files were archived
+    (results/recovered_*.csv, transcribed from tables.md at 96f33b7; see results/README.md):
+    ({(sweep, run): (step, {length: exact match %}, train s)} of the length study, at the chosen
+    step only; {(format, N): [(last, peak)] per seed} of the sample complexity. Of the latter only
+    the two seeds' min and max were kept, of the last and of the peak value separately: the pairs
+    are (min, min) and (max, max), which leaves every mean, min and max unchanged)."""
+    runs, samples = {}, {}
+    path = os.path.join(results, "recovered_runs.csv")
+    if not os.path.exists(path):
+        return runs, samples
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            step, em, secs = runs.setdefault((r["sweep"], r["run"]), (int(r["step"]), {}, float(r["train_s"])))
+            em[int(r["length"])] = float(r["exact_match"])
+    kinds = {}
+    with open(os.path.join(results, "recovered_samples.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            if r["seeds"] != "2":
+                sys.exit("table: recovered_samples.csv: %s N=%s: %s seeds; min and max are the seeds' values only "
+                         "for 2" % (r["format"], r["examples"], r["seeds"]))
+            kinds.setdefault((r["format"], int(r["examples"])), {})[r["kind"]] = (float(r["min"]), float(r["max"]))
+    for key, k in kinds.items():
+        samples[key] = [(k["last"][0], k["peak"][0]), (k["last"][1], k["peak"][1])]
+    return runs, samples
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", default="experiments/arithmetic")
@@ -141,6 +174,7 @@ def main():
     base = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
     base.read(os.path.join(a.dir, "base.ini"))
     length_rows, sc_rows = [], []
+    kept_runs, kept_samples = recovered(os.path.join(a.dir, "results"))
     for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
         fmt = os.path.basename(path)[:-len(".sweep")]
         sw = Sweep(path)
@@ -154,9 +188,16 @@ def main():
             by_step, last, secs = curves(os.path.join(out, name), lengths, n_eval)
             done = bool(by_step) and last >= steps
             if fmt.startswith("sample_complexity"):
-                sc_rows.append((sc_label(dict(sets, **point)), int(point.get("train.examples", sets.get("train.examples", 0))),
-                                point.get("run.seed", "1"), by_step if done else None, last, secs))
+                label = sc_label(dict(sets, **point))
+                n = int(point.get("train.examples", sets.get("train.examples", 0)))
+                pair = last_and_peak(by_step) if done else None
+                if pair is None and kept_samples.get((label, n)):
+                    pair = kept_samples[(label, n)].pop()
+                sc_rows.append((label, n, pair))
                 continue
+            if not done and (os.path.basename(out), name) in kept_runs:
+                step, em, secs = kept_runs[(os.path.basename(out), name)]
+                by_step, last, done = {step: em}, steps, True
             label = fmt if "task.format" not in point else "%s (%s)" % (fmt, point["task.format"])
             length_rows.append((label, point.get("run.seed", "1"), train_max, batch, by_step if done else None, last, secs))
 

@@ -22,6 +22,10 @@ cd "$(dirname "$0")/../.."
 make -s lengen
 if [ -n "${RANKS:-}" ]; then make -s mpi-bin; fi
 EXP=experiments/pe_ablation
+# Finished runs are kept in git (results/: their config.ini, train.csv, eval.csv) and restored
+# into runs/ on a machine that lacks them, so no finished run is trained twice (tools/run_archive.py).
+archive() { /usr/bin/python3 tools/run_archive.py runs/pe_ablation $EXP/results | tail -n 1; }
+archive
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 TASKS="parity copy cmc reverse sum rdc"   # rdc last: 12000 steps a run (pilot 6)
 if [ -z "${SWEEPS:-}" ]; then
@@ -41,6 +45,7 @@ if [ -z "${TABLE_ONLY:-}" ]; then
         else
             ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
         fi
+        archive
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
     done
     [ $status -eq 0 ] || echo "some runs failed (exit $status): see runs/pe_ablation/*/*.log" >&2

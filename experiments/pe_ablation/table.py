@@ -81,6 +81,33 @@ def run_result(d, train_max, steps, lengths, n):
             "secs": train_seconds(train)}
 
 
+def recovered(results):
+    """{(sweep, run): result} of the runs whose folders were lost with a machine before their
+    files were archived (results/recovered_*.csv, transcribed from tables.md at 96f33b7; see
+    results/README.md). Only the mean over a cell's recovered seeds was kept per length, so each
+    such run carries that mean as its per-length curve: every mean over seeds is unchanged."""
+    path = os.path.join(results, "recovered_runs.csv")
+    if not os.path.exists(path):
+        return {}
+    cell = {}
+    with open(os.path.join(results, "recovered_lengths.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            c = cell.setdefault((r["task"], r["scheme"]), {"seeds": int(r["seeds"]), "em": {}})
+            c["em"][int(r["length"])] = float(r["exact_match_mean"])
+    out = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            c = cell[(r["task"], r["scheme"])]
+            out[(r["sweep"], r["run"])] = {"step": int(r["step"]), "id": float(r["in_dist"]), "ood": float(r["ood"]),
+                                           "em": c["em"], "secs": float(r["train_s"]), "recovered": True}
+    for (task, scheme), c in cell.items():   # the curve is a mean over exactly these runs
+        n = sum(1 for (sw, run), r in out.items() if r["em"] is c["em"])
+        if n != c["seeds"]:
+            sys.exit("table: %s/%s: recovered_lengths.csv averages %d seeds, recovered_runs.csv has %d runs"
+                     % (task, scheme, c["seeds"], n))
+    return out
+
+
 def fmt_spread(vals):
     if not vals:
         return "pending"
@@ -103,6 +130,7 @@ def main():
     base.read(os.path.join(a.dir, "base.ini"))
     steps_default = int(base["train"]["steps"])
     runs, tasks, schemes = [], [], []
+    kept = recovered(os.path.join(a.dir, "results"))
     for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
         sw = Sweep(path)
         out, sets = sw.out_dir, sw.sets
@@ -114,6 +142,8 @@ def main():
         for name, point in sw.runs():
             label = scheme_label(sets, point)
             res = run_result(os.path.join(out, name), train_max, steps, lengths, n_eval)
+            if "em" not in res and (os.path.basename(out), name) in kept:
+                res = kept[(os.path.basename(out), name)]
             runs.append((task, label, point.get("run.seed", "1"), os.path.join(out, name), train_max, res))
             if task not in tasks:
                 tasks.append(task)
