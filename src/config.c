@@ -54,6 +54,7 @@ static const char *const optim_names[] = {"adamw", "lion", "sgd", NULL};
 static const char *const sched_names[] = {"constant", "cosine", "poly", NULL};
 static const char *const lendist_names[] = {"uniform", "curriculum", "pairs", NULL};
 static const char *const metric_names[] = {"exact_match", "token_accuracy", NULL};
+static const char *const tie_names[] = {"earliest", "latest", NULL};
 static const char *const section_names[] = {"model", "task", "train", "eval", "run", NULL};
 
 #define OFF(f) offsetof(Config, f)
@@ -144,6 +145,7 @@ static const Key schema[] = {
     BOOL_KEY("eval", "random_positions", eval.random_positions, "false", "evaluate at a sorted random subset of [0, [model] random_max_pos) per example, as training draws them (Ruoss et al. evaluate so); needs [model] random_positions"),
     STR_KEY("eval", "best_metric", eval.best_metric, metric_names, "exact_match", "metric (mean over best_lengths, main task) that picks best.h5"),
     {"eval", "best_lengths", K_LENGTHS, OFF(eval.n_best_lengths), 0, NULL, "", R_EMPTY_OK, 0, 0, "the lengths (a subset of lengths) whose mean best_metric picks best.h5, e.g. the validation lengths, leaving out-of-distribution lengths only watched; empty = all of lengths"},
+    STR_KEY("eval", "best_ties", eval.best_ties, tie_names, "earliest", "of evaluations with an equal best score, which keeps best.h5: earliest (the first step) or latest (each later one replaces it)"),
 
     /* [run] */
     STR_KEY("run", "name", run.name, NULL, "default", "run name; output goes to out_dir/name/ (letters, digits, . _ -)"),

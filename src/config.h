@@ -147,6 +147,8 @@ typedef struct EvalConfig {
                                        best lengths, main task; picks best.h5 */
     int n_best_lengths;             /* 0 (""): all of lengths */
     int best_lengths[CFG_MAX_LENGTHS];   /* a subset of lengths; the mean that picks best.h5 */
+    char best_ties[CFG_NAME_MAX];   /* "earliest": of equal best scores the first step keeps
+                                       best.h5; "latest": each later one replaces it */
 } EvalConfig;
 
 typedef struct RunConfig {

@@ -280,8 +280,11 @@ static int evaluate(Trainer *t, int print_table, int quiet, int record, LgErr *e
         printf("eval at step %ld: %s %.4f (mean over %s lengths, %s)\n", t->step, t->e.cfg.eval.best_metric,
                score, t->e.cfg.eval.n_best_lengths ? "[eval] best_lengths'" : "all", task_name(t->e.tasks[0]));
     }
-    if (record && score > t->best) {
-        t->best = (float)score;
+    /* compared as stored (float): a tie is a tie whichever way the double rounds */
+    float f = (float)score;
+    int latest = !strcmp(t->e.cfg.eval.best_ties, "latest");
+    if (record && (f > t->best || (latest && f == t->best))) {
+        t->best = f;
         if (save_ckpt(t, t->run.best, err) != 0) return -1;
     }
     return 0;

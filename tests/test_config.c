@@ -304,7 +304,7 @@ static int change_everything(Config *c, LgErr *err) {
         "train.eval_every=0", "train.ckpt_every=100",
         "eval.lengths=1,2,5:25:5,27,100:110", "eval.n=33", "eval.batch_size=11", "eval.hints=false", "eval.random_positions=true",
         "eval.best_metric=token_accuracy",
-        "eval.best_lengths=5:25:5,100",
+        "eval.best_lengths=5:25:5,100", "eval.best_ties=latest",
         "run.name=everything", "run.out_dir=/tmp/somewhere else", "run.seed=12345678901234", "run.threads=2",
     };
     for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)
