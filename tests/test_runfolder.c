@@ -454,16 +454,27 @@ static long best_step(const StepScores *s, int use_all, int latest) {
     return step;
 }
 
+/* Trains the tiny run in a fresh dir (its folder into run) for 120 steps, evaluated at 5 and 9
+ * every 10, with the extra --set text sets, and reads its 12 evaluations' scores into s (s->exact
+ * set by the caller). Returns 1, or 0 after a failed check. */
+static int train_scored(char *dir, size_t dir_cap, char *run, size_t run_cap, const char *sets, StepScores *s) {
+    char path[400];
+    if (!make_dir(dir, dir_cap)) return 0;
+    snprintf(run, run_cap, "%s/t", dir);
+    int st = sh("$L train %s/tiny.ini --set run.out_dir=%s --set train.steps=120 --set train.lr=1e-2 "
+                "--set train.eval_every=10 --set train.ckpt_every=120 --set eval.lengths=5,9 --set eval.n=16 "
+                "%s --quiet", dir, dir, sets);
+    if (!EXPECT(st == 0, "exit %d: %s", st, out)) return 0;
+    snprintf(path, sizeof path, "%s/eval.csv", run);
+    s->n = 0;
+    return EXPECT(rundir_read_eval(path, collect_scores, s) == 0 && s->n == 12, "%d evaluations in %s", s->n, path);
+}
+
 TEST(runfolder_best_h5_from_best_lengths) {
     char dir[64], run[300], path[400];
-    if (!make_dir(dir, sizeof dir)) return;
-    snprintf(run, sizeof run, "%s/t", dir);
-    SH_OK(0, "$L train %s/tiny.ini --set run.out_dir=%s --set train.steps=120 --set train.lr=1e-2 "
-          "--set train.eval_every=10 --set train.ckpt_every=120 --set eval.lengths=5,9 --set eval.n=16 "
-          "--set eval.best_metric=token_accuracy --set eval.best_lengths=5 --quiet", dir, dir);
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    StepScores s = {.n = 0};
-    CHECK(rundir_read_eval(path, collect_scores, &s) == 0 && s.n == 12, "%d evaluations in %s", s.n, path);
+    StepScores s = {.exact = 0};
+    if (!train_scored(dir, sizeof dir, run, sizeof run, "--set eval.best_metric=token_accuracy --set eval.best_lengths=5", &s))
+        return;
     long want = best_step(&s, 0, 0), mean_all = best_step(&s, 1, 0);
     snprintf(path, sizeof path, "%s/best.h5", run);
     CHECK(ckpt_step(path) == want, "best.h5 is at step %ld; length 5 peaks first at step %ld (the mean over "
@@ -485,14 +496,9 @@ TEST(runfolder_best_h5_from_best_lengths) {
  * after evaluation, when this was written); both picks are read back from eval.csv. */
 TEST(runfolder_best_ties_latest_keeps_the_last_equal_score) {
     char dir[64], run[300], path[400];
-    if (!make_dir(dir, sizeof dir)) return;
-    snprintf(run, sizeof run, "%s/t", dir);
-    SH_OK(0, "$L train %s/tiny.ini --set run.out_dir=%s --set train.steps=120 --set train.lr=1e-2 "
-          "--set train.eval_every=10 --set train.ckpt_every=120 --set eval.lengths=5,9 --set eval.n=16 "
-          "--set eval.best_lengths=5 --set eval.best_ties=latest --quiet", dir, dir);
-    snprintf(path, sizeof path, "%s/eval.csv", run);
-    StepScores s = {.n = 0, .exact = 1};
-    CHECK(rundir_read_eval(path, collect_scores, &s) == 0 && s.n == 12, "%d evaluations in %s", s.n, path);
+    StepScores s = {.exact = 1};
+    if (!train_scored(dir, sizeof dir, run, sizeof run, "--set eval.best_lengths=5 --set eval.best_ties=latest", &s))
+        return;
     long last = best_step(&s, 0, 1), first = best_step(&s, 0, 0);
     snprintf(path, sizeof path, "%s/best.h5", run);
     CHECK(ckpt_step(path) == last, "best.h5 is at step %ld; the best exact match at length 5 is last reached at "
