@@ -2,7 +2,8 @@
  * of training runs (src/sweep.h), then writes and prints the results table and draws the plot.
  * `--slurm` submits the unfinished runs as one Slurm job array instead, whose task I runs
  * `lengen sweep FILE --task I`; under mpirun (lengen-mpi) rank r of N runs r, r + N, ... and
- * rank 0 writes the table. */
+ * rank 0 writes the table. `--finished LIST` names runs that finished elsewhere: none of these
+ * paths trains or submits them. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -19,9 +20,9 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet]\n"
-            "       lengen sweep FILE --slurm [--wait] [--sbatch OPTION]... [--dry-run]\n"
-            "       mpirun -np N lengen-mpi sweep FILE [--workers W] [--threads T]\n\n"
+            "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet] [--finished LIST]\n"
+            "       lengen sweep FILE --slurm [--wait] [--sbatch OPTION]... [--dry-run] [--finished LIST]\n"
+            "       mpirun -np N lengen-mpi sweep FILE [--workers W] [--threads T] [--finished LIST]\n\n"
             "Trains every run of the grid in FILE (a [sweep] section naming the base config, and a [grid]\n"
             "section of section.key = v1, v2, ... axes; a named axis NAME = v1, v2, ... sets the keys of\n"
             "the sections [NAME.v1], [NAME.v2], ...) as child `lengen train` processes, W at a time with\n"
@@ -39,6 +40,11 @@ static void usage(FILE *f) {
             "  --sbatch OPT with --slurm: pass OPT to sbatch (repeatable), e.g. --sbatch --time=2:00:00\n"
             "  --dry-run    with --slurm: write the job script and print the sbatch command only\n"
             "  --task I     train grid point I only (what each array task runs); no table\n"
+            "  --finished LIST\n"
+            "               runs that finished elsewhere, whose results are kept elsewhere (run\n"
+            "               folders lost with a machine): neither trained nor submitted. LIST has one\n"
+            "               <sweep name>/<run name> a line (cmc/seed-1_posenc-nope); blank lines, #\n"
+            "               comments and other sweeps' lines are skipped\n"
             "Under mpirun (lengen-mpi) the ranks share the runs: rank r of N trains runs r, r + N, ...\n"
             "docs/sweeps.md has the file format and an example.\n");
 }
@@ -114,7 +120,7 @@ static void plot(const Sweep *s, const char *exe, int quiet) {
 }
 
 int cmd_sweep(int argc, char **argv) {
-    const char *file = NULL;
+    const char *file = NULL, *finished = NULL;
     long workers = -1, threads = -1;
     int table_only = 0, quiet = 0, slurm = 0;
     long task = -1;
@@ -141,6 +147,13 @@ int cmd_sweep(int argc, char **argv) {
                 return 2;
             }
             so.args[so.n_args++] = val;
+            i++;
+        } else if (!strcmp(a, "--finished")) {
+            if (!val) {
+                fprintf(stderr, "lengen sweep: --finished needs a file listing <sweep name>/<run name> lines\n");
+                return 2;
+            }
+            finished = val;
             i++;
         } else if (!strcmp(a, "--slurm")) {
             slurm = 1;
@@ -176,6 +189,10 @@ int cmd_sweep(int argc, char **argv) {
     Sweep s;
     LgErr err;
     if (sweep_load(&s, file, &err) != 0) {
+        fprintf(stderr, "lengen sweep: %s\n", err.msg);
+        return 2;
+    }
+    if (finished && sweep_load_finished(&s, finished, dist_rank() == 0 ? stderr : NULL, &err) != 0) {
         fprintf(stderr, "lengen sweep: %s\n", err.msg);
         return 2;
     }

@@ -226,7 +226,8 @@ int sweep_load(Sweep *s, const char *path, LgErr *err) {
     if (resolve_named(s, path, err) != 0) return -1;
     s->n_runs = 1;
     for (int i = 0; i < s->n_axes; i++) {
-        if (s->n_runs * s->axes[i].n > 4096) return lg_err(err, "%s: the grid has more than 4096 runs", path);
+        if (s->n_runs * s->axes[i].n > SWEEP_MAX_RUNS)
+            return lg_err(err, "%s: the grid has more than %d runs", path, SWEEP_MAX_RUNS);
         s->n_runs *= s->axes[i].n;
     }
     if (s->workers == 0) {
@@ -282,6 +283,63 @@ static int sweep_run_sets(const Sweep *s, int r, char sets[][256]) {
     return n;
 }
 
+/* ---- the --finished list ---- */
+
+int sweep_load_finished(Sweep *s, const char *path, FILE *warn, LgErr *err) {
+    memset(s->elsewhere, 0, sizeof s->elsewhere);
+    s->finished_file[0] = 0;
+    const char *what = "give --finished the path of a file of <sweep name>/<run name> lines";
+    if (lg_check_input_file(path, CFG_MAX_FILE_BYTES, "--finished list", err) != 0) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return lg_err(err, "%s; %s", msg, what);
+    }
+    if (copy_str(s->finished_file, sizeof s->finished_file, path, "the --finished path", err) != 0) return -1;
+    FILE *f = fopen(path, "r");
+    if (!f) return lg_err(err, "%s: cannot read the --finished list: %s; %s", path, strerror(errno), what);
+    char (*names)[256] = lg_calloc((size_t)s->n_runs, sizeof *names, "sweep run names");
+    for (int r = 0; r < s->n_runs; r++) sweep_run_name(s, r, names[r], sizeof names[r]);
+    char buf[1024];
+    int line = 0, rc = 0;
+    while (!rc && fgets(buf, sizeof buf, f)) {
+        line++;
+        size_t len = strlen(buf);
+        if (len && buf[len - 1] != '\n' && !feof(f)) {   /* fgets filled buf mid-line */
+            rc = lg_err(err, "%s:%d: longer than %zu characters; a line is <sweep name>/<run name>", path, line,
+                        sizeof buf - 2);
+            break;
+        }
+        buf[strcspn(buf, "\r\n")] = 0;
+        char *p = trim(buf);
+        if (!*p || *p == '#') continue;
+        char *slash = strchr(p, '/');
+        if (slash) *slash = 0;
+        if (!slash || !name_ok(p) || !name_ok(slash + 1)) {
+            if (slash) *slash = '/';
+            rc = lg_err(err, "%s:%d: '%s' is not <sweep name>/<run name> (e.g. cmc/seed-1_posenc-nope: letters, "
+                        "digits, . _ - on either side of one /); fix it, or start it with # to keep it as a comment",
+                        path, line, p);
+            break;
+        }
+        if (strcmp(p, s->name)) continue;   /* another sweep's run */
+        const char *run = slash + 1;
+        int r = 0;
+        while (r < s->n_runs && strcmp(names[r], run)) r++;
+        if (r < s->n_runs) s->elsewhere[r] = 1;
+        else if (warn)
+            fprintf(warn, "lengen sweep: %s:%d: sweep %s has no run %s (its runs are named like %s); line ignored\n",
+                    path, line, s->name, run, names[0]);
+    }
+    if (!rc && ferror(f)) rc = lg_err_io(err, "read", path);
+    fclose(f);
+    lg_free(names);
+    if (rc) {
+        memset(s->elsewhere, 0, sizeof s->elsewhere);
+        s->finished_file[0] = 0;
+    }
+    return rc;
+}
+
 /* ---- running ---- */
 
 static int file_exists(const char *p) {
@@ -295,6 +353,7 @@ static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
     char name[256];
     sweep_run_name(s, r, name, sizeof name);
     snprintf(dir, cap, "%s/%s/%s", s->out_dir, s->name, name);
+    if (s->elsewhere[r]) return RUN_DONE;   /* listed by --finished: its results are kept elsewhere */
     Config c;
     LgErr err;
     long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
@@ -368,7 +427,7 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     }
     pid_t *pids = lg_calloc((size_t)s->workers, sizeof *pids, "sweep workers");
     int *slot_run = lg_calloc((size_t)s->workers, sizeof *slot_run, "sweep worker runs");
-    int next = s->first, running = 0, failed = 0, done = 0, skipped = 0;
+    int next = s->first, running = 0, failed = 0, done = 0, skipped = 0, elsewhere = 0;
     int mine = s->first < s->n_runs ? (s->n_runs - s->first + s->stride - 1) / s->stride : 0;
     double t0 = lg_seconds();
     if (!quiet && mine < s->n_runs)
@@ -388,7 +447,9 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
             sweep_run_name(s, r, name, sizeof name);
             if (st == RUN_DONE) {
                 skipped++;
-                if (!quiet) printf("  %-40s finished before: skipped\n", name);
+                elsewhere += s->elsewhere[r];
+                if (!quiet)
+                    printf("  %-40s %s: skipped\n", name, s->elsewhere[r] ? "finished elsewhere" : "finished before");
                 w--;   /* this worker is still free */
                 continue;
             }
@@ -426,8 +487,12 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     }
     lg_free(pids);
     lg_free(slot_run);
-    if (!quiet)
-        printf("lengen sweep: %d trained, %d skipped, %d failed in %.0f s\n", done, skipped, failed, lg_seconds() - t0);
+    if (!quiet) {
+        char why[64] = "";
+        if (elsewhere) snprintf(why, sizeof why, " (%d finished elsewhere)", elsewhere);
+        printf("lengen sweep: %d trained, %d skipped%s, %d failed in %.0f s\n", done, skipped, why, failed,
+               lg_seconds() - t0);
+    }
     return failed ? 1 : 0;
 }
 

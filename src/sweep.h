@@ -14,6 +14,7 @@
  *
  * A run whose train.csv has reached [train] steps and that has an eval.csv is skipped; one with a
  * ckpt.h5 short of that is resumed (`lengen train --resume`); any other starts fresh (--force).
+ * A run listed in a --finished file (sweep_load_finished) finished elsewhere and is skipped too.
  * Children get OMP_WAIT_POLICY=passive and GOMP_SPINCOUNT=10000 (unless already set), so runs
  * sharing cores do not spin-wait each other. Each child's output goes to <sweep>/<run>.log.
  * At the end results.csv and results.md (exact match per evaluated length of the main task at
@@ -33,6 +34,7 @@
 #define SWEEP_MAX_SETS 32
 #define SWEEP_MAX_NAMED_SETS 128                   /* [NAME.v] lines of the whole file */
 #define SWEEP_MAX_RUN_SETS (SWEEP_MAX_AXES + SWEEP_MAX_NAMED_SETS)   /* a grid point's --set */
+#define SWEEP_MAX_RUNS 4096                        /* the grid's size */
 
 typedef struct SweepAxis {
     char key[96];                              /* section.key, or NAME of a named axis */
@@ -60,10 +62,22 @@ typedef struct Sweep {
     int n_runs;                                /* product of the axes' sizes */
     int first, stride;                         /* sweep_execute runs first, first + stride, ...
                                                   (0, 1 from sweep_load: every run) */
+    char finished_file[512];                   /* the --finished list, "" without one */
+    unsigned char elsewhere[SWEEP_MAX_RUNS];   /* run r is listed there: it finished elsewhere */
 } Sweep;
 
 /* Reads and checks a sweep file (every run's config must validate). Returns 0 or -1 with err. */
 int sweep_load(Sweep *s, const char *path, LgErr *err);
+
+/* Reads the --finished list at path into s (after sweep_load): runs that finished elsewhere and
+ * whose results are kept elsewhere (their run folders lost with a machine), which the sweep
+ * must not train again. One run a line, `<sweep name>/<run name>` (cmc/seed-1_posenc-nope);
+ * blank lines and lines starting with # are skipped, lines of other sweeps ignored (one file
+ * serves every sweep of a study). A listed run counts as finished (sweep_run_finished): it is
+ * neither trained nor submitted. A line of this sweep naming no run of its grid is reported to
+ * `warn` (if not NULL) and ignored. Returns 0, or -1 with err when the file cannot be read or
+ * a line is not of the form x/y (its line number). */
+int sweep_load_finished(Sweep *s, const char *path, FILE *warn, LgErr *err);
 
 /* The grid point of run r: its name (cap bytes). */
 void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
@@ -72,7 +86,8 @@ void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
  * one finished, 1 otherwise. */
 int sweep_execute(const Sweep *s, const char *exe, int quiet);
 
-/* Has run r reached [train] steps with an eval.csv (what sweep_execute skips)? */
+/* Has run r reached [train] steps with an eval.csv, or is it listed as finished elsewhere (what
+ * sweep_execute skips)? */
 int sweep_run_finished(const Sweep *s, int r);
 
 /* Slurm (sweep_slurm.c): submits the unfinished runs of the sweep in file `file` as one job

@@ -75,10 +75,19 @@ static int quotable(const char *p, const char *what, LgErr *err) {
 }
 
 int sweep_slurm_submit(const Sweep *s, const char *exe, const char *file, const SweepSlurm *o, LgErr *err) {
-    char list[8192];
-    int n = unfinished_list(s, list, sizeof list);
+    char list[8192], why[64] = "";
+    int n = unfinished_list(s, list, sizeof list), elsewhere = 0;
+    for (int r = 0; r < s->n_runs; r++) {   /* --finished: say which runs are left out, and why */
+        if (!s->elsewhere[r]) continue;
+        char name[256];
+        sweep_run_name(s, r, name, sizeof name);
+        printf("  %-40s finished elsewhere (listed in %s): not submitted\n", name, s->finished_file);
+        elsewhere++;
+    }
+    if (elsewhere) snprintf(why, sizeof why, " (%d finished elsewhere)", elsewhere);
     if (n == 0) {
-        printf("lengen sweep: all %d runs of %s/%s have finished; nothing to submit\n", s->n_runs, s->out_dir, s->name);
+        printf("lengen sweep: all %d runs of %s/%s have finished%s; nothing to submit\n", s->n_runs, s->out_dir,
+               s->name, why);
         return 0;
     }
     if (strlen(list) + 1 >= sizeof list) return lg_err(err, "the list of %d unfinished runs is too long for --array", n);
@@ -134,7 +143,8 @@ int sweep_slurm_submit(const Sweep *s, const char *exe, const char *file, const 
     for (int i = 0; i < o->n_args; i++) argv[k++] = o->args[i];
     argv[k++] = script;
     argv[k] = NULL;
-    printf("lengen sweep: %d of %d runs unfinished; %s", n, s->n_runs, o->dry_run ? "would run:" : "submitting:");
+    printf("lengen sweep: %d of %d runs unfinished%s; %s", n, s->n_runs, why,
+           o->dry_run ? "would run:" : "submitting:");
     for (int i = 0; i < k; i++) printf(" %s", argv[i]);
     printf("\n");
     if (o->dry_run) return 0;
