@@ -1,6 +1,7 @@
 /* Tests of `lengen sweep`: the grid's runs train, a second sweep skips finished runs, an
  * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, a named axis
- * sets several keys per value, and bad sweep files exit 2 with a message. */
+ * sets several keys per value, bad sweep files exit 2 with a message, and runs listed in a
+ * --finished file are neither trained nor submitted. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,4 +250,121 @@ TEST(sweep_slurm_dry_run_lists_only_unfinished_runs) {
     snprintf(args, sizeof args, "sweep %s --task 4", sweep);
     rc = cli_run(args, out, sizeof out);
     CHECK(rc == 2 && strstr(out, "has runs 0..3"), "exit %d: %s", rc, out);
+}
+
+/* Does some line of text hold both a and b? (A run's name is on several lines: its progress
+ * line, the table's row.) */
+static int line_has(const char *text, const char *a, const char *b) {
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+        if (strstr(line, a) && strstr(line, b)) return 1;
+        p += len + (end != NULL);
+    }
+    return 0;
+}
+
+/* Runs that finished elsewhere (their folders lost with a machine, their results kept
+ * elsewhere) are listed in a --finished file: the sweep neither trains nor submits them and
+ * trains the rest; a line of another sweep naming a run of this grid changes nothing. */
+TEST(sweep_finished_list_skips_listed_runs_and_trains_the_rest) {
+    char dir[64], sweep[300], list[300], args[800], path[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    /* the grid: 0 posenc-learned_seed-1, 1 posenc-learned_seed-2, 2 posenc-nope_seed-1,
+     * 3 posenc-nope_seed-2. Run 1 is listed; the other sweep's line names run 0. */
+    snprintf(list, sizeof list, "%s/finished.txt", dir);
+    CHECK(write_text(list, "# trained on the lost machine; results in git\n\n"
+                           "s/posenc-learned_seed-2\r\n"
+                           "other/posenc-learned_seed-1\n"
+                           "  cmc/seed-1_posenc-nope  \n"
+                           "   # indented comment\n"
+                           "s/posenc-rope_seed-1\n"));
+    /* Slurm: the listed run is left out of the array, and said so */
+    snprintf(args, sizeof args, "sweep %s --slurm --dry-run --finished %s", sweep, list);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "3 of 4 runs unfinished (1 finished elsewhere)") && strstr(out, "--array=0,2-3 "), "%s", out);
+    CHECK(line_has(out, "posenc-learned_seed-2", "finished elsewhere (listed in"), "%s", out);
+    CHECK(strstr(out, "finished.txt:7: sweep s has no run posenc-rope_seed-1"), "%s", out);
+    /* its grid point by --task (what an array task runs) is not trained */
+    snprintf(args, sizeof args, "sweep %s --task 1 --finished %s", sweep, list);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "0 trained, 1 skipped (1 finished elsewhere), 0 failed"), "%s", out);
+    snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-2", dir);
+    CHECK(access(path, F_OK) != 0, "--task 1 made %s", path);
+    /* a local sweep trains the other three, run 0 included */
+    snprintf(args, sizeof args, "sweep %s --finished %s", sweep, list);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "3 trained, 1 skipped (1 finished elsewhere), 0 failed"), "%s", out);
+    CHECK(line_has(out, "posenc-learned_seed-2", "finished elsewhere: skipped"), "%s", out);
+    CHECK(access(path, F_OK) != 0, "the listed run was trained into %s", path);
+    const char *trained[] = {"posenc-learned_seed-1", "posenc-nope_seed-1", "posenc-nope_seed-2"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/runs/s/%s/eval.csv", dir, trained[i]);
+        CHECK(access(path, F_OK) == 0, "%s was not trained: no %s", trained[i], path);
+    }
+    /* again: the three are finished before, the listed one finished elsewhere */
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "0 trained, 4 skipped (1 finished elsewhere), 0 failed"), "%s", out);
+    CHECK(line_has(out, "posenc-learned_seed-1", "finished before: skipped"), "%s", out);
+    CHECK(line_has(out, "posenc-learned_seed-2", "finished elsewhere: skipped"), "%s", out);
+    snprintf(args, sizeof args, "sweep %s --slurm --dry-run --finished %s", sweep, list);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "all 4 runs of") && strstr(out, "have finished (1 finished elsewhere); nothing to submit"), "%s",
+          out);
+    /* without the list the lost run is unfinished again: the list, not the sweep, kept it out */
+    snprintf(args, sizeof args, "sweep %s --slurm --dry-run", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "1 of 4 runs unfinished; would run:") && strstr(out, "--array=1 "), "%s", out);
+}
+
+/* A --finished file that cannot be read, or a line not of the form x/y (of any sweep), exits 2
+ * naming the file and line, before anything is trained. */
+TEST(sweep_finished_list_bad_input_exits_2) {
+    char dir[64], sweep[300], list[300], args[800], want[400], path[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    snprintf(list, sizeof list, "%s/missing.txt", dir);
+    snprintf(args, sizeof args, "sweep %s --finished %s", sweep, list);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2, "exit %d: %s", rc, out);
+    snprintf(want, sizeof want, "%s: cannot open the --finished list: no such file; give --finished the path", list);
+    CHECK(strstr(out, want), "%s", out);
+    snprintf(args, sizeof args, "sweep %s --finished %s", sweep, dir);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "not a regular file (a folder)"), "exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "sweep %s --finished", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--finished needs a file"), "exit %d: %s", rc, out);
+    const char *bad[][2] = {
+        {"s/posenc-learned_seed-1\nposenc-nope_seed-2\n", ":2: 'posenc-nope_seed-2' is not <sweep name>/<run name>"},
+        {"# lost\n\ns/posenc-nope/seed-2\n", ":3: 's/posenc-nope/seed-2' is not"},
+        {"s/\n", ":1: 's/' is not"},
+        {"/posenc-nope_seed-2\n", ":1: '/posenc-nope_seed-2' is not"},
+        {"s/posenc-nope_seed-1\nother/seed 1\n", ":2: 'other/seed 1' is not"},   /* another sweep's, still checked */
+    };
+    snprintf(list, sizeof list, "%s/finished.txt", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(write_text(list, bad[i][0]));
+        snprintf(args, sizeof args, "sweep %s --finished %s", sweep, list);
+        rc = cli_run(args, out, sizeof out);
+        CHECK(rc == 2, "case %zu exited %d: %s", i, rc, out);
+        snprintf(want, sizeof want, "%s%s", list, bad[i][1]);
+        CHECK(strstr(out, want), "case %zu printed: %s", i, out);
+    }
+    char text[3000];
+    memset(text, 'a', 2000);
+    snprintf(text + 2000, sizeof text - 2000, "\n");
+    CHECK(write_text(list, text));
+    rc = cli_run(args, out, sizeof out);
+    snprintf(want, sizeof want, "%s:1: longer than", list);
+    CHECK(rc == 2 && strstr(out, want), "exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/runs/s", dir);
+    CHECK(access(path, F_OK) != 0, "a sweep with a bad --finished list made %s", path);
 }
