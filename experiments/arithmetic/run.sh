@@ -22,6 +22,8 @@ EXP=experiments/arithmetic
 # into runs/ on a machine that lacks them, so no finished run is trained twice (tools/run_archive.py).
 archive() { /usr/bin/python3 tools/run_archive.py runs/arithmetic $EXP/results | tail -n 1; }
 archive
+# Runs that finished before the archive existed: their numbers are in results/recovered_*.csv
+FINISHED="--finished $EXP/results/recovered.txt"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 SWEEPS=${SWEEPS:-"plain reverse_answer reverse_all index_hints index_hints_reverse abacus coupled fire_recipe simple steps detailed sample_complexity sample_complexity_reverse"}
 if [ -z "${TABLE_ONLY:-}" ]; then
@@ -29,9 +31,9 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     for s in $SWEEPS; do
         start=$(date +%s)
         if [ -n "${FIRST:-}" ]; then
-            ./lengen sweep $EXP/$s.sweep --task 0 --threads 1 --quiet || status=$?
+            ./lengen sweep $EXP/$s.sweep --task 0 --threads 1 $FINISHED --quiet || status=$?
         else
-            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 $FINISHED --quiet || status=$?
         fi
         archive
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -26,6 +26,8 @@ EXP=experiments/pe_ablation
 # into runs/ on a machine that lacks them, so no finished run is trained twice (tools/run_archive.py).
 archive() { /usr/bin/python3 tools/run_archive.py runs/pe_ablation $EXP/results | tail -n 1; }
 archive
+# Runs that finished before the archive existed: their numbers are in results/recovered_*.csv
+FINISHED="--finished $EXP/results/recovered.txt"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 TASKS="parity copy cmc reverse sum rdc"   # rdc last: 12000 steps a run (pilot 6)
 if [ -z "${SWEEPS:-}" ]; then
@@ -38,12 +40,12 @@ if [ -z "${TABLE_ONLY:-}" ]; then
     for s in $SWEEPS; do
         start=$(date +%s)
         if [ -n "${RANKS:-}" ]; then
-            mpirun -np "$RANKS" ./lengen-mpi sweep $EXP/$s.sweep --workers 1 --threads 1 --quiet || status=$?
+            mpirun -np "$RANKS" ./lengen-mpi sweep $EXP/$s.sweep --workers 1 --threads 1 $FINISHED --quiet || status=$?
         elif [ -n "${SLURM:-}" ]; then
             # shellcheck disable=SC2086
-            ./lengen sweep $EXP/$s.sweep --slurm --wait ${SBATCH:+--sbatch "$SBATCH"} --quiet || status=$?
+            ./lengen sweep $EXP/$s.sweep --slurm --wait ${SBATCH:+--sbatch "$SBATCH"} $FINISHED --quiet || status=$?
         else
-            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 --quiet || status=$?
+            ./lengen sweep $EXP/$s.sweep --workers "${WORKERS:-1}" --threads 1 $FINISHED --quiet || status=$?
         fi
         archive
         echo "sweep $s: $(($(date +%s) - start)) s wall (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
