@@ -54,7 +54,7 @@ def copy_run(src, dst):
         return False
     os.makedirs(dst, exist_ok=True)
     for f in FILES:
-        tmp = os.path.join(dst, f + ".tmp")
+        tmp = os.path.join(dst, "%s.%d.tmp" % (f, os.getpid()))   # two chains may archive at once
         shutil.copyfile(os.path.join(src, f), tmp)
         os.replace(tmp, os.path.join(dst, f))   # a stop mid-copy never leaves half a file
     return True
