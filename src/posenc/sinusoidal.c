@@ -28,7 +28,8 @@ static Tensor *sinusoidal_embed(const PosEnc *pe, Ag *g, Tensor *x, const PePlan
     for (int i = 0; i < p->B * p->T; i++) {
         float *row = s->data + (size_t)i * D;
         pe_sinusoid(row, p->pos[i], D);
-        for (int k = 0; scale != 1.0f && k < D; k++) row[k] *= scale;
+        if (scale != 1.0f)
+            for (int k = 0; k < D; k++) row[k] *= scale;
     }
     return op_add(g, x, s);
 }
