@@ -175,6 +175,7 @@ def main():
     base.read(os.path.join(a.dir, "base.ini"))
     length_rows, sc_rows = [], []
     kept_runs, kept_samples = recovered(os.path.join(a.dir, "results"))
+    recovered_runs = set()   # (format, seed) of the length-study runs read from results/recovered_runs.csv
     for path in sorted(glob.glob(os.path.join(a.dir, "*.sweep"))):
         fmt = os.path.basename(path)[:-len(".sweep")]
         sw = Sweep(path)
@@ -195,11 +196,12 @@ def main():
                     pair = kept_samples[(label, n)].pop()
                 sc_rows.append((label, n, pair))
                 continue
+            label, seed = fmt if "task.format" not in point else "%s (%s)" % (fmt, point["task.format"]), point.get("run.seed", "1")
             if not done and (os.path.basename(out), name) in kept_runs:
                 step, em, secs = kept_runs[(os.path.basename(out), name)]
                 by_step, last, done = {step: em}, steps, True
-            label = fmt if "task.format" not in point else "%s (%s)" % (fmt, point["task.format"])
-            length_rows.append((label, point.get("run.seed", "1"), train_max, batch, by_step if done else None, last, secs))
+                recovered_runs.add((label, seed))
+            length_rows.append((label, seed, train_max, batch, by_step if done else None, last, secs))
 
     lengths = sorted({n for r in length_rows if r[4] for s in r[4].values() for n in s})
     if not lengths:  # nothing finished yet: the planned lengths of base.ini (a plain list)
@@ -218,8 +220,12 @@ def main():
         em = by_step[step]
         r = ratio(em, tm)
         per_fmt.setdefault(label, []).append((r, em))
-        print("| %s | %s | %d | %s | %.1fx | %s |" % (label, seed, step, "%.0f" % secs if secs else "", r,
-              " | ".join("%.1f" % em[n] if n in em else "" for n in lengths)))
+        print("| %s | %s | %d%s | %s | %.1fx | %s |" % (label, seed, step, " r" if (label, seed) in recovered_runs else "",
+              "%.0f" % secs if secs else "", r, " | ".join("%.1f" % em[n] if n in em else "" for n in lengths)))
+    if recovered_runs:
+        print()
+        print("r: %d runs recovered from the tables committed at 96f33b7 (their run folders were lost with a "
+              "machine; results/README.md): their chosen step's numbers only" % len(recovered_runs))
     print()
     print("## Length study: per format (mean (min..max) over finished seeds)")
     print()

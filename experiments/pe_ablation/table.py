@@ -162,8 +162,14 @@ def main():
             state = "pending" + (" (stopped at step %d, resumable)" % r["reached"] if r["reached"] else "")
             print("| %s | %s | %s | %s | | | |" % (task, label, seed, state))
         else:
-            print("| %s | %s | %s | %d | %s | %.1f | %.1f |" % (task, label, seed, r["step"],
+            print("| %s | %s | %s | %d%s | %s | %.1f | %.1f |" % (task, label, seed, r["step"], " r" if r.get("recovered") else "",
                   "%.0f" % r["secs"] if r["secs"] is not None else "", r["id"], r["ood"]))
+    n_rec = sum(1 for *_, r in runs if r.get("recovered"))
+    if n_rec:
+        print()
+        print("r: %d runs recovered from the tables committed at 96f33b7 (their run folders were lost with a "
+              "machine; results/README.md): only their per-length mean over seeds was kept, which every "
+              "per-length table and the plot use unchanged" % n_rec)
     print()
 
     cell = {}
