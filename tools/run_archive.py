@@ -21,7 +21,6 @@ import filecmp
 import glob
 import os
 import shutil
-import sys
 
 FILES = ("config.ini", "train.csv", "eval.csv")
 
