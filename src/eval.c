@@ -117,8 +117,7 @@ static int decode_batch(Experiment *e, Ag *g, DecodeBuf *d, int nb, LgErr *err) 
     KVCache kv;
     if (model_kv_init(&kv, m, nb, Tmax, err) != 0) return -1;
     if (d->ex_pos) {
-        /* example b's positions, padded with its last one for the steps a finished sequence
-           pads on: rows of Tmax <= cap */
+        /* example b's positions: rows of Tmax <= cap (a finished sequence holds its place) */
         for (int b = 0; b < nb; b++)
             memcpy(d->kv_pos + (size_t)b * Tmax, d->ex_pos + (size_t)b * d->cap, (size_t)Tmax * sizeof(float));
         if (model_kv_set_positions(&kv, m, d->kv_pos, err) != 0) {
@@ -147,6 +146,10 @@ static int decode_batch(Experiment *e, Ag *g, DecodeBuf *d, int nb, LgErr *err) 
         if (!active) break;
         ag_reset(g);
         logits = model_decode_step(m, g, &kv, d->next, d->next_digit);
+        /* A finished sequence holds its place: its padding rewrites one cache row, the one after
+           its last token, so it never passes its own n_tokens <= Tmax. (Advancing it would
+           overflow the cache when a batch-mate with a shorter prompt has a longer answer.) */
+        for (int b = 0; b < nb; b++) kv.len[b] -= d->done[b];
     }
     ag_reset(g);
     model_kv_free(&kv);

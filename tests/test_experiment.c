@@ -184,6 +184,66 @@ TEST(eval_at_random_positions) {
     exp_free(&e);
 }
 
+/* Batched decoding holds a finished sequence in place. Every sequence of a batch steps until the
+ * last one is done; one whose answer ended early used to advance its cache row by row, so a
+ * batch-mate with a shorter prompt and a longer answer (index hints: a final carry adds two
+ * answer tokens) overflowed the cache, sized to the longest example (an assertion, at a study's
+ * evaluation). The model here never writes <eos> (its final norm has weight 0, so every
+ * position's output is the norm's bias, and only one output row is not 0), so each answer runs
+ * to its true length, the worst case; the held-out set is checked to contain the case. */
+typedef struct Shapes {
+    int prompt[64], answer[64], n, full;   /* per example, in decoding order */
+} Shapes;
+
+static void record_shape(const Experiment *e, int task, const TaskExample *ex, const int *gen, int n_gen,
+                         int correct, void *ctx) {
+    (void)e, (void)task, (void)gen, (void)correct;
+    Shapes *s = ctx;
+    if (s->n == 64) return;
+    s->prompt[s->n] = ex->prompt_len;
+    s->answer[s->n] = ex->n_tokens - ex->prompt_len;
+    s->full += n_gen == s->answer[s->n];
+    s->n++;
+}
+
+/* Batches of `batch` consecutive examples of s in which the old decoding overflowed: the
+ * longest prompt's sequence, stepping until the longest answer is written, passed the cache of
+ * the longest example (longest prompt + longest answer - 1 > longest example). */
+static int overflowing_batches(const Shapes *s, int batch) {
+    int count = 0;
+    for (int b0 = 0; b0 < s->n; b0 += batch) {
+        int p = 0, a = 0, t = 0;
+        for (int i = b0; i < b0 + batch && i < s->n; i++) {
+            p = s->prompt[i] > p ? s->prompt[i] : p;
+            a = s->answer[i] > a ? s->answer[i] : a;
+            t = s->prompt[i] + s->answer[i] > t ? s->prompt[i] + s->answer[i] : t;
+        }
+        count += p + a - 1 > t;
+    }
+    return count;
+}
+
+TEST(eval_holds_finished_sequences_in_the_cache) {
+    static const char *ini = "[model]\nlayers = 1\nheads = 2\nd_model = 16\nmax_pos = 128\n"
+                             "[task]\nmain = addition\nindex_hints = true\nreverse = answer\noperands = balanced\ncarries = balanced\n"
+                             "[train]\nmin_length = 1\nmax_length = 6\n[eval]\nlengths = 6\n";
+    Config c;
+    LgErr err;
+    Experiment e;
+    CHECK(tm_experiment(&e, &c, ini, 5, &err) == 0, "%s", err.msg);
+    Model *m = &e.model;
+    int D = m->D, V = m->vocab_size, write = VOCAB_EOS + 2;
+    for (int i = 0; i < D; i++) m->lnf_w->data[i] = 0, m->lnf_b->data[i] = 1;
+    memset(m->head->data, 0, (size_t)V * D * sizeof(float));
+    for (int i = 0; i < D; i++) m->head->data[(size_t)write * D + i] = 1;   /* every logit 0 but this one */
+    Shapes s = {.n = 0};
+    EvalResult r;
+    CHECK(eval_task_length(&e, 0, 6, 64, 4, &r, record_shape, &s, &err) == 0, "%s", err.msg);
+    CHECK(r.n == 64 && s.n == 64 && s.full == 64, "%d examples, %d of them decoded to their answer's length", s.n, s.full);
+    CHECK(overflowing_batches(&s, 4) > 0, "no batch of 4 of the held-out set stresses the cache");
+    exp_free(&e);
+}
+
 /* A task does not clamp the lengths a run asks for: sort over the ten values 0..9 without
  * repeats has lists of 1..10 elements, and every length key outside that is an error at build
  * time (lengen config and lengen train) naming the key, the value, the range and the fix. */
