@@ -470,18 +470,25 @@ static int train_scored(char *dir, size_t dir_cap, char *run, size_t run_cap, co
     return EXPECT(rundir_read_eval(path, collect_scores, s) == 0 && s->n == 12, "%d evaluations in %s", s->n, path);
 }
 
+/* Checks that run's best.h5 is at step want, the rule's pick; other is what the rule it is told
+ * from would pick (when they agree, the test checks the wiring only, and says so). */
+static void expect_best_at(const char *run, long want, long other, const char *rule, const char *other_rule) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/best.h5", run);
+    long got = ckpt_step(path);
+    CHECK(got == want, "best.h5 is at step %ld; %s picks step %ld (%s: %ld)", got, rule, want, other_rule, other);
+    if (want == other)
+        fprintf(stderr, "  note: in this build %s and %s pick the same step %ld; the test checks the wiring only\n",
+                rule, other_rule, want);
+}
+
 TEST(runfolder_best_h5_from_best_lengths) {
-    char dir[64], run[300], path[400];
+    char dir[64], run[300];
     StepScores s = {.exact = 0};
     if (!train_scored(dir, sizeof dir, run, sizeof run, "--set eval.best_metric=token_accuracy --set eval.best_lengths=5", &s))
         return;
-    long want = best_step(&s, 0, 0), mean_all = best_step(&s, 1, 0);
-    snprintf(path, sizeof path, "%s/best.h5", run);
-    CHECK(ckpt_step(path) == want, "best.h5 is at step %ld; length 5 peaks first at step %ld (the mean over "
-          "5 and 9 at %ld)", ckpt_step(path), want, mean_all);
-    if (want == mean_all)
-        fprintf(stderr, "  note: in this build length 5 and the mean over 5 and 9 peak at the same step %ld; "
-                "the test checks the wiring only\n", want);
+    expect_best_at(run, best_step(&s, 0, 0), best_step(&s, 1, 0), "the first peak at length 5",
+                   "the mean over 5 and 9");
     /* a best_lengths entry that is not evaluated is a config error, in config and train alike */
     int st = sh("$L config %s/tiny.ini --set eval.best_lengths=4", dir);
     CHECK(st == 2 && strstr(out, "best_lengths") && strstr(out, "4"), "exit %d: %s", st, out);
@@ -495,17 +502,12 @@ TEST(runfolder_best_h5_from_best_lengths) {
  * length 5 of this tiny copy model ties at its best over several evaluations (at 0, evaluation
  * after evaluation, when this was written); both picks are read back from eval.csv. */
 TEST(runfolder_best_ties_latest_keeps_the_last_equal_score) {
-    char dir[64], run[300], path[400];
+    char dir[64], run[300];
     StepScores s = {.exact = 1};
     if (!train_scored(dir, sizeof dir, run, sizeof run, "--set eval.best_lengths=5 --set eval.best_ties=latest", &s))
         return;
-    long last = best_step(&s, 0, 1), first = best_step(&s, 0, 0);
-    snprintf(path, sizeof path, "%s/best.h5", run);
-    CHECK(ckpt_step(path) == last, "best.h5 is at step %ld; the best exact match at length 5 is last reached at "
-          "step %ld (first at %ld)", ckpt_step(path), last, first);
-    if (first == last)
-        fprintf(stderr, "  note: in this build the best score at length 5 is reached once (step %ld); the test "
-                "checks the wiring only\n", last);
+    expect_best_at(run, best_step(&s, 0, 1), best_step(&s, 0, 0), "the last of the best scores at length 5",
+                   "the first");
     int st = sh("$L config %s/tiny.ini --set eval.best_ties=last", dir);
     CHECK(st == 2 && strstr(out, "best_ties") && strstr(out, "latest"), "exit %d: %s", st, out);
 }
