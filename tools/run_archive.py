@@ -21,6 +21,10 @@ import filecmp
 import glob
 import os
 import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lengen_csv import csv_rows  # noqa: E402
 
 FILES = ("config.ini", "train.csv", "eval.csv")
 
@@ -35,13 +39,10 @@ def finished(d):
         steps = int(cfg["train"]["steps"])
     except (configparser.Error, KeyError, ValueError):
         return False
-    with open(os.path.join(d, "train.csv")) as f:
-        lines = [ln for ln in f.read().splitlines() if ln.strip()]
-    if len(lines) < 2:
-        return False
+    rows = csv_rows(os.path.join(d, "train.csv"))
     try:
-        return int(lines[-1].split(",", 1)[0]) >= steps
-    except ValueError:
+        return bool(rows) and int(rows[-1]["step"]) >= steps
+    except (KeyError, ValueError):
         return False
 
 
