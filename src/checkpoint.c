@@ -188,6 +188,14 @@ void ckpt_close(CkptFile *f) {
     memset(f, 0, sizeof *f);
 }
 
+long ckpt_step_of(const char *path) {
+    CkptFile f;
+    if (ckpt_open(&f, path, NULL) != 0) return -1;
+    long step = (long)f.step;
+    ckpt_close(&f);
+    return step;
+}
+
 int ckpt_open(CkptFile *f, const char *path, LgErr *err) {
     h5u_quiet();
     memset(f, 0, sizeof *f);

@@ -88,5 +88,7 @@ typedef void (*CkptVisitFn)(const char *name, const char *type, int ndim, const 
                             void *ctx);
 int ckpt_list(CkptFile *f, CkptVisitFn fn, void *ctx, LgErr *err);
 void ckpt_close(CkptFile *f);
+/* The step of the checkpoint at path (ckpt_open: checksum verified), or -1 when it cannot be read. */
+long ckpt_step_of(const char *path);
 
 #endif

@@ -3,7 +3,8 @@
  * `--slurm` submits the unfinished runs as one Slurm job array instead, whose task I runs
  * `lengen sweep FILE --task I`; under mpirun (lengen-mpi) rank r of N runs r, r + N, ... and
  * rank 0 writes the table. `--finished LIST` names runs that finished elsewhere: none of these
- * paths trains or submits them. */
+ * paths trains or submits them. `--status` trains nothing: it prints where each run stands and
+ * the training time left (sweep_status). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: lengen sweep FILE [--workers W] [--threads T] [--table] [--quiet] [--finished LIST]\n"
+            "       lengen sweep FILE --status [--quiet] [--finished LIST]\n"
             "       lengen sweep FILE --slurm [--wait] [--sbatch OPTION]... [--dry-run] [--finished LIST]\n"
             "       mpirun -np N lengen-mpi sweep FILE [--workers W] [--threads T] [--finished LIST]\n\n"
             "Trains every run of the grid in FILE (a [sweep] section naming the base config, and a [grid]\n"
@@ -33,6 +35,9 @@ static void usage(FILE *f) {
             "  --workers W  runs at a time (overrides [sweep] workers)\n"
             "  --threads T  threads per run (overrides [sweep] threads)\n"
             "  --table      only write and print the table of what has finished\n"
+            "  --status     only print each run's state (finished, the step it resumes from, not started)\n"
+            "               and the training time left at the mean of the runs finished here; with\n"
+            "               --quiet the summary line only\n"
             "  --quiet      print only the table and failures\n"
             "  --slurm      submit the unfinished runs as one Slurm job array (sbatch --array), one run\n"
             "               per task; again after it ends to resubmit what did not finish\n"
@@ -122,7 +127,7 @@ static void plot(const Sweep *s, const char *exe, int quiet) {
 int cmd_sweep(int argc, char **argv) {
     const char *file = NULL, *finished = NULL;
     long workers = -1, threads = -1;
-    int table_only = 0, quiet = 0, slurm = 0;
+    int table_only = 0, quiet = 0, slurm = 0, status = 0;
     long task = -1;
     SweepSlurm so = {0};
     for (int i = 1; i < argc; i++) {
@@ -163,6 +168,8 @@ int cmd_sweep(int argc, char **argv) {
             so.dry_run = 1;
         } else if (!strcmp(a, "--table")) {
             table_only = 1;
+        } else if (!strcmp(a, "--status")) {
+            status = 1;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (a[0] == '-' || file) {
@@ -182,6 +189,10 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "lengen sweep: --wait, --dry-run and --sbatch go with --slurm\n");
         return 2;
     }
+    if (status && (slurm || table_only || task >= 0)) {
+        fprintf(stderr, "lengen sweep: --status only reports; it does not go with --slurm, --table or --task\n");
+        return 2;
+    }
     if ((slurm || table_only) && task >= 0) {
         fprintf(stderr, "lengen sweep: --task trains one run; it does not go with --slurm or --table\n");
         return 2;
@@ -196,6 +207,7 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "lengen sweep: %s\n", err.msg);
         return 2;
     }
+    if (status) return sweep_status(&s, stdout, quiet) == 0 ? 0 : 1;
     if (task >= s.n_runs) {
         fprintf(stderr, "lengen sweep: --task %ld: %s has runs 0..%d\n", task, file, s.n_runs - 1);
         return 2;

@@ -274,6 +274,24 @@ long rundir_last_train_step(const char *dir) {
     return step;
 }
 
+double rundir_train_seconds(const char *dir) {
+    char path[1200], line[8192];
+    rundir_file(path, sizeof path, dir, RUNDIR_TRAIN_CSV);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    double done = 0, stretch = -1;   /* the finished stretches; the current one's last elapsed_s */
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] < '0' || line[0] > '9') continue;   /* the header */
+        const char *last = strrchr(line, ',');
+        if (!last) continue;
+        double e = strtod(last + 1, NULL);
+        if (stretch >= 0 && e < stretch) done += stretch;   /* resumed: elapsed_s started again */
+        stretch = e;
+    }
+    fclose(f);
+    return stretch < 0 ? -1 : done + stretch;
+}
+
 int rundir_read_eval(const char *path, void (*row)(void *ctx, const RundirEvalRow *r), void *ctx) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;

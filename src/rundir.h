@@ -103,6 +103,11 @@ void rundir_eval_row(FILE *f, long step, const char *task, int length, int n, do
 /* The step of the last row of dir's train.csv, or -1 without a file or a row. */
 long rundir_last_train_step(const char *dir);
 
+/* The run's training wall time from dir's train.csv (evaluations and checkpoints included):
+ * elapsed_s, its last field, restarts at 0 when a stopped run resumes, so this sums the last
+ * elapsed_s of each stretch. -1 without a file or a row. */
+double rundir_train_seconds(const char *dir);
+
 /* One eval.csv row, as rundir_eval_row writes it. */
 typedef struct RundirEvalRow {
     long step;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "rundir.h"
 
@@ -367,6 +368,68 @@ static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
 int sweep_run_finished(const Sweep *s, int r) {
     char dir[900];
     return run_state(s, r, dir, sizeof dir) == RUN_DONE;
+}
+
+/* "1.3 h" or "25 min" */
+static void fmt_hours(double seconds, char *buf, size_t cap) {
+    if (seconds >= 3600) snprintf(buf, cap, "%.1f h", seconds / 3600);
+    else snprintf(buf, cap, "%.0f min", seconds / 60);
+}
+
+int sweep_status(const Sweep *s, FILE *out, int quiet) {
+    int n_done = 0, n_elsewhere = 0, n_resume = 0, n_fresh = 0, n_timed = 0;
+    double timed_s = 0, left_runs = 0;   /* left_runs: runs still to train, a stopped one as its fraction left */
+    char dir[900], name[256], path[1200];
+    for (int r = 0; r < s->n_runs; r++) {
+        RunState st = run_state(s, r, dir, sizeof dir);
+        sweep_run_name(s, r, name, sizeof name);
+        Config c;
+        LgErr err;
+        long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
+        char what[1400];
+        if (st == RUN_DONE && s->elsewhere[r]) {
+            n_done++, n_elsewhere++;
+            snprintf(what, sizeof what, "finished elsewhere (--finished)");
+        } else if (st == RUN_DONE) {
+            double secs = rundir_train_seconds(dir);
+            n_done++;
+            if (secs >= 0) n_timed++, timed_s += secs;
+            if (secs >= 0) snprintf(what, sizeof what, "finished, %.0f s of training", secs);
+            else snprintf(what, sizeof what, "finished");
+        } else if (st == RUN_RESUME) {
+            rundir_file(path, sizeof path, dir, RUNDIR_CKPT);
+            long at = ckpt_step_of(path);
+            n_resume++;
+            if (at >= 0 && steps > 0) {
+                left_runs += 1.0 - (double)at / (double)steps;
+                snprintf(what, sizeof what, "resumes from step %ld of %ld (its ckpt.h5)", at, steps);
+            } else {
+                left_runs += 1;
+                snprintf(what, sizeof what, "has a ckpt.h5 that cannot be read: `lengen inspect %s`", path);
+            }
+        } else {
+            n_fresh++;
+            left_runs += 1;
+            snprintf(what, sizeof what, "%s", rundir_last_train_step(dir) >= 0 ? "starts over (stopped before its first "
+                     "checkpoint)" : "not started");
+        }
+        if (!quiet) fprintf(out, "  %-40s %s\n", name, what);
+    }
+    fprintf(out, "%s: %d runs: %d finished", s->name, s->n_runs, n_done);
+    if (n_elsewhere) fprintf(out, " (%d elsewhere)", n_elsewhere);
+    fprintf(out, ", %d to resume, %d not started", n_resume, n_fresh);
+    if (left_runs == 0) {
+        fprintf(out, "; nothing left to train\n");
+    } else if (n_timed == 0) {
+        fprintf(out, "; no run has finished here yet to time the rest by\n");
+    } else {
+        char left[32];
+        double mean = timed_s / n_timed;
+        fmt_hours(left_runs * mean, left, sizeof left);
+        fprintf(out, "; training left: about %s, one run after another (%.0f s a run, the mean of the %d "
+                "finished here)\n", left, mean, n_timed);
+    }
+    return ferror(out) ? -1 : 0;
 }
 
 /* Starts run r as a child; returns its pid or -1. */

@@ -105,6 +105,15 @@ typedef struct SweepSlurm {
  * when it could not submit. */
 int sweep_slurm_submit(const Sweep *s, const char *exe, const char *file, const SweepSlurm *o, LgErr *err);
 
+/* Where the sweep stands, to `out`: each run's state (finished, with its training wall time from
+ * train.csv; finished elsewhere, by the --finished list; the step its ckpt.h5 resumes from; not
+ * started) unless quiet, then one line: the counts and the training time left, one run after
+ * another, at the mean wall time of the runs finished here (a run to resume counts as the
+ * fraction of its steps left). The line reads
+ *   NAME: N runs: D finished (E elsewhere), R to resume, F not started; training left: about X h, ...
+ * Returns 0, or -1 when out could not be written. */
+int sweep_status(const Sweep *s, FILE *out, int quiet);
+
 /* Writes results.csv and results.md into the sweep folder from the runs' eval.csv (runs
  * without one are listed with empty cells) and prints the Markdown to `out` if not NULL.
  * Returns 0 or -1 with err. */

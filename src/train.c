@@ -321,15 +321,6 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The step of the checkpoint at path, or -1 when it cannot be read. */
-static long ckpt_step_of(const char *path) {
-    CkptFile f;
-    if (ckpt_open(&f, path, NULL) != 0) return -1;
-    long step = (long)f.step;
-    ckpt_close(&f);
-    return step;
-}
-
 /* What --resume ARG names: a folder is that run folder and its ckpt.h5; a file is that
  * checkpoint, in the folder that holds it. */
 static void resume_paths(const char *arg, char *dir, size_t dcap, char *ckpt, size_t ccap) {

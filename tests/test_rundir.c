@@ -1,5 +1,5 @@
 /* Tests of the run folder's readers: eval.csv rows written by rundir_eval_row read back equal
- * (at the precision the row keeps), and train.csv's last step. */
+ * (at the precision the row keeps), and train.csv's last step and training wall time. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,4 +47,26 @@ TEST(rundir_eval_rows_read_back) {
 
 TEST(rundir_last_train_step_missing_is_minus_one) {
     CHECK(rundir_last_train_step("/nonexistent/lengen_run") == -1);
+}
+
+/* elapsed_s (the last field) starts again at 0 when a stopped run resumes: the wall time is the
+ * sum of each stretch's last value, whatever the task columns (an empty loss_<task> included). */
+TEST(rundir_train_seconds_sums_the_stretches_of_a_resumed_run) {
+    char dir[64], path[128];
+    if (!test_tmpdir(dir, sizeof dir)) return;
+    snprintf(path, sizeof path, "%s/train.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("step,loss,loss_copy,loss_hint,lr,grad_norm,tokens_per_s,elapsed_s\n"
+          "10,2.0,2.0,,0.001,1.0,100.0,1.50\n20,1.5,1.5,1.4,0.001,1.0,100.0,3.00\n"   /* stopped at 20 */
+          "30,1.2,1.2,,0.001,1.0,100.0,2.25\n40,1.0,1.0,,0.001,1.0,100.0,4.00\n"     /* resumed: 4 s more */
+          "50,0.9,0.9,,0.001,1.0,100.0,0.75\n", f);                                 /* and again */
+    fclose(f);
+    CHECK_NEAR(rundir_train_seconds(dir), 3.0 + 4.0 + 0.75, 1e-9, 0);
+    f = fopen(path, "w");
+    CHECK(f);
+    fputs("step,loss,loss_copy,lr,grad_norm,tokens_per_s,elapsed_s\n", f);
+    fclose(f);
+    CHECK(rundir_train_seconds(dir) == -1, "a header without rows");
+    CHECK(rundir_train_seconds("/nonexistent/lengen_run") == -1);
 }

@@ -1,7 +1,7 @@
 /* Tests of `lengen sweep`: the grid's runs train, a second sweep skips finished runs, an
  * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, a named axis
- * sets several keys per value, bad sweep files exit 2 with a message, and runs listed in a
- * --finished file are neither trained nor submitted. */
+ * sets several keys per value, bad sweep files exit 2 with a message, runs listed in a
+ * --finished file are neither trained nor submitted, and --status says where each run stands. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,4 +367,50 @@ TEST(sweep_finished_list_bad_input_exits_2) {
     CHECK(rc == 2 && strstr(out, want), "exit %d: %s", rc, out);
     snprintf(path, sizeof path, "%s/runs/s", dir);
     CHECK(access(path, F_OK) != 0, "a sweep with a bad --finished list made %s", path);
+}
+
+/* --status names each run's state and times what is left by the runs finished here: one
+ * finished run that took 1200 s (its files written by hand: train.csv's elapsed_s over two
+ * stretches), one listed as finished elsewhere, one stopped at step 20 of 40 (a real ckpt.h5),
+ * one not started: 1 + 0.5 runs left at 1200 s a run is 30 minutes. It trains nothing. */
+TEST(sweep_status_names_each_runs_state_and_times_what_is_left) {
+    char dir[64], sweep[300], list[300], args[800], path[400];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-1", dir);
+    char cmd[500];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", path);
+    CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-1/train.csv", dir);
+    CHECK(write_text(path, "step,loss,loss_copy,lr,grad_norm,tokens_per_s,elapsed_s\n"
+                           "20,1.0,1.0,0.001,1.0,10.0,500.00\n30,0.8,0.8,0.001,1.0,10.0,200.00\n"
+                           "40,0.5,0.5,0.001,1.0,10.0,700.00\n"));
+    snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-1/eval.csv", dir);
+    CHECK(write_text(path, "step,task,length,n,exact_match,token_accuracy,first_error\n40,copy,2,30,1,1,-1\n"));
+    snprintf(list, sizeof list, "%s/finished.txt", dir);
+    CHECK(write_text(list, "s/posenc-learned_seed-2\n"));
+    snprintf(args, sizeof args,
+             "train %s/base.ini --set eval.n=30 --set model.posenc=nope --set run.seed=2 --set run.out_dir=%s/runs/s "
+             "--set run.name=posenc-nope_seed-2 --set run.threads=1 --stop-at 20 --quiet", dir, dir);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 130, "--stop-at exits as interrupted, got %d: %s", rc, out);
+    snprintf(args, sizeof args, "sweep %s --status --finished %s", sweep, list);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(line_has(out, "posenc-learned_seed-1", "finished, 1200 s of training"), "%s", out);
+    CHECK(line_has(out, "posenc-learned_seed-2", "finished elsewhere"), "%s", out);
+    CHECK(line_has(out, "posenc-nope_seed-2", "resumes from step 20 of 40"), "%s", out);
+    CHECK(line_has(out, "posenc-nope_seed-1", "not started"), "%s", out);
+    CHECK(strstr(out, "s: 4 runs: 2 finished (1 elsewhere), 1 to resume, 1 not started; training left: about "
+                      "30 min, one run after another (1200 s a run, the mean of the 1 finished here)"), "%s", out);
+    snprintf(path, sizeof path, "%s/runs/s/posenc-nope_seed-1", dir);
+    CHECK(access(path, F_OK) != 0, "--status trained %s", path);
+    /* --quiet: the summary line alone; without the list the listed run is not started */
+    snprintf(args, sizeof args, "sweep %s --status --quiet", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && !strstr(out, "posenc-") &&
+          strstr(out, "s: 4 runs: 1 finished, 1 to resume, 2 not started; training left: about 50 min"), "exit %d: %s",
+          rc, out);
+    snprintf(args, sizeof args, "sweep %s --status --table", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--status only reports"), "exit %d: %s", rc, out);
 }

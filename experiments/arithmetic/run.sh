@@ -10,6 +10,7 @@
 #   WORKERS=2 experiments/arithmetic/run.sh           # two runs side by side (one per core)
 #   SWEEPS="plain abacus" experiments/arithmetic/run.sh  # only these sweeps
 #   TABLE_ONLY=1 experiments/arithmetic/run.sh        # only the tables and plots of what finished
+#   STATUS=1 experiments/arithmetic/run.sh            # where each sweep stands, and the training left
 #   FIRST=1 experiments/arithmetic/run.sh             # only each sweep's first run (seed 1 of a
 #                                                     # length sweep): every format covered once
 #                                                     # before the other seeds
@@ -26,6 +27,10 @@ archive
 FINISHED="--finished $EXP/results/recovered.txt"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 SWEEPS=${SWEEPS:-"plain reverse_answer reverse_all index_hints index_hints_reverse abacus coupled fire_recipe simple steps detailed sample_complexity sample_complexity_reverse"}
+if [ -n "${STATUS:-}" ]; then
+    # shellcheck disable=SC2086
+    exec tools/sweep_status.sh --finished $EXP/results/recovered.txt $(for s in $SWEEPS; do echo $EXP/$s.sweep; done)
+fi
 if [ -z "${TABLE_ONLY:-}" ]; then
     status=0
     for s in $SWEEPS; do

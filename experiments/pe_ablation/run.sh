@@ -7,6 +7,7 @@
 #   WORKERS=2 experiments/pe_ablation/run.sh        # two runs side by side (one per core)
 #   SWEEPS="copy sum" experiments/pe_ablation/run.sh  # only these sweeps (file names without .sweep)
 #   TABLE_ONLY=1 experiments/pe_ablation/run.sh     # only the tables and the plot of what finished
+#   STATUS=1 experiments/pe_ablation/run.sh         # where each sweep stands, and the training left
 #   RANKS=8 experiments/pe_ablation/run.sh          # over MPI: the runs shared among 8 ranks
 #                                                   # (mpirun -np 8 ./lengen-mpi sweep; make MPI=1)
 #   SLURM=1 experiments/pe_ablation/run.sh          # on Slurm: each sweep as one job array
@@ -34,6 +35,10 @@ if [ -z "${SWEEPS:-}" ]; then
     SWEEPS=""
     for t in $TASKS; do SWEEPS="$SWEEPS $t ${t}_rope25 ${t}_random"; done
     SWEEPS="$SWEEPS lego"
+fi
+if [ -n "${STATUS:-}" ]; then
+    # shellcheck disable=SC2086
+    exec tools/sweep_status.sh --finished $EXP/results/recovered.txt $(for s in $SWEEPS; do echo $EXP/$s.sweep; done)
 fi
 if [ -z "${TABLE_ONLY:-}" ]; then
     status=0
