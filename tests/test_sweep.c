@@ -377,9 +377,8 @@ TEST(sweep_status_names_each_runs_state_and_times_what_is_left) {
     char dir[64], sweep[300], list[300], args[800], path[400];
     if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
     snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-1", dir);
-    char cmd[500];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", path);
-    CHECK(system(cmd) == 0);
+    LgErr err;
+    CHECK(lg_mkdir_p(path, &err) == 0, "%s", err.msg);
     snprintf(path, sizeof path, "%s/runs/s/posenc-learned_seed-1/train.csv", dir);
     CHECK(write_text(path, "step,loss,loss_copy,lr,grad_norm,tokens_per_s,elapsed_s\n"
                            "20,1.0,1.0,0.001,1.0,10.0,500.00\n30,0.8,0.8,0.001,1.0,10.0,200.00\n"

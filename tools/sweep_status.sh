@@ -8,6 +8,7 @@ set -eu
 LENGEN=${LENGEN:-./lengen}
 FINISHED=""
 if [ "${1:-}" = "--finished" ]; then
+    [ $# -ge 2 ] || { echo "tools/sweep_status.sh: --finished needs the list's path" >&2; exit 2; }
     FINISHED="--finished $2"
     shift 2
 fi
