@@ -350,14 +350,18 @@ static int file_exists(const char *p) {
 
 typedef enum { RUN_DONE, RUN_RESUME, RUN_FRESH } RunState;
 
-static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
+/* Run r's folder (into dir) and state; its [train] steps into *steps_out when not NULL (-1 for a
+ * run finished elsewhere, whose config is not read). */
+static RunState run_state(const Sweep *s, int r, char *dir, size_t cap, long *steps_out) {
     char name[256];
     sweep_run_name(s, r, name, sizeof name);
     snprintf(dir, cap, "%s/%s/%s", s->out_dir, s->name, name);
+    if (steps_out) *steps_out = -1;
     if (s->elsewhere[r]) return RUN_DONE;   /* listed by --finished: its results are kept elsewhere */
     Config c;
     LgErr err;
     long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
+    if (steps_out) *steps_out = steps;
     char path[1200];
     rundir_file(path, sizeof path, dir, RUNDIR_EVAL_CSV);
     if (steps > 0 && rundir_last_train_step(dir) >= steps && file_exists(path)) return RUN_DONE;
@@ -367,7 +371,7 @@ static RunState run_state(const Sweep *s, int r, char *dir, size_t cap) {
 
 int sweep_run_finished(const Sweep *s, int r) {
     char dir[900];
-    return run_state(s, r, dir, sizeof dir) == RUN_DONE;
+    return run_state(s, r, dir, sizeof dir, NULL) == RUN_DONE;
 }
 
 /* "1.3 h" or "25 min" */
@@ -381,11 +385,9 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
     double timed_s = 0, left_runs = 0;   /* left_runs: runs still to train, a stopped one as its fraction left */
     char dir[900], name[256], path[1200];
     for (int r = 0; r < s->n_runs; r++) {
-        RunState st = run_state(s, r, dir, sizeof dir);
+        long steps;
+        RunState st = run_state(s, r, dir, sizeof dir, &steps);
         sweep_run_name(s, r, name, sizeof name);
-        Config c;
-        LgErr err;
-        long steps = run_config(s, r, &c, &err) == 0 ? c.train.steps : -1;
         char what[1400];
         if (st == RUN_DONE && s->elsewhere[r]) {
             n_done++, n_elsewhere++;
@@ -393,9 +395,12 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
         } else if (st == RUN_DONE) {
             double secs = rundir_train_seconds(dir);
             n_done++;
-            if (secs >= 0) n_timed++, timed_s += secs;
-            if (secs >= 0) snprintf(what, sizeof what, "finished, %.0f s of training", secs);
-            else snprintf(what, sizeof what, "finished");
+            if (secs >= 0) {
+                n_timed++, timed_s += secs;
+                snprintf(what, sizeof what, "finished, %.0f s of training", secs);
+            } else {
+                snprintf(what, sizeof what, "finished");
+            }
         } else if (st == RUN_RESUME) {
             rundir_file(path, sizeof path, dir, RUNDIR_CKPT);
             long at = ckpt_step_of(path);
@@ -435,7 +440,7 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
 /* Starts run r as a child; returns its pid or -1. */
 static pid_t start_run(const Sweep *s, int r, RunState st, const char *exe) {
     char dir[900], name[256], log[1200], threads[64], out_dir[700], run_name[300];
-    run_state(s, r, dir, sizeof dir);
+    run_state(s, r, dir, sizeof dir, NULL);
     sweep_run_name(s, r, name, sizeof name);
     snprintf(log, sizeof log, "%s/%s/%s.log", s->out_dir, s->name, name);
     snprintf(threads, sizeof threads, "run.threads=%d", s->threads);
@@ -506,7 +511,7 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
             int r = next;
             next += s->stride;
             char rdir[900];
-            RunState st = run_state(s, r, rdir, sizeof rdir);
+            RunState st = run_state(s, r, rdir, sizeof rdir, NULL);
             sweep_run_name(s, r, name, sizeof name);
             if (st == RUN_DONE) {
                 skipped++;
@@ -611,7 +616,7 @@ int sweep_table(const Sweep *s, FILE *out, LgErr *err) {
     int lengths[MAX_LEN], nl = 0;
     char dir[900], name[256];
     for (int r = 0; r < s->n_runs; r++) {
-        run_state(s, r, dir, sizeof dir);
+        run_state(s, r, dir, sizeof dir, NULL);
         have[r] = read_eval(dir, &rr[r]) == 0;
         for (int k = 0; have[r] && k < rr[r].n; k++) {   /* the union of lengths, ascending */
             int l = rr[r].lengths[k], i = 0;
