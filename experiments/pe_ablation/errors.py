@@ -13,11 +13,20 @@ the share of all answer positions that come after such a symbol (what errors at 
 would give). A model that finds its place by content (find the symbol just written in the input,
 write the one after it, or before it for reverse) can go wrong only there.
 
+With --residues (summation: a one-digit answer, the sum mod 10): how far each wrong answer is
+from the truth, (model - truth) mod 10, and how many are right mod 2 (off by an even number) or
+mod 5 (off by 5). The sum mod 10 is the pair (sum mod 2, sum mod 5), so a model that has learned
+one of the two and not the other goes wrong by only even numbers, or only by 5.
+
     experiments/pe_ablation/errors.py runs/pe_ablation/copy/seed-1_posenc-alibi --lengths 22,26,30,40
-    experiments/pe_ablation/errors.py RUN [RUN ...] [--lengths LIST] [--n N] [--pool] [--lengen ./lengen]
+    experiments/pe_ablation/errors.py runs/pe_ablation/sum/seed-2_posenc-learned --residues --lengths 4,8,12
+    experiments/pe_ablation/errors.py RUN [RUN ...] [--lengths LIST] [--n N] [--pool] [--repeats | --residues]
+                                      [--lengen ./lengen]
 
 RUN is a run folder (its ckpt.h5: the run's last step) or a checkpoint. Prints one Markdown
-table per run, or with --pool one table of the runs' answers together (e.g. a scheme's seeds). Meant for tasks whose answer is a sequence ended by <eos> (copy, reverse).
+table per run, or with --pool one table of the runs' answers together (e.g. a scheme's seeds).
+Meant for tasks whose answer is a sequence ended by <eos> (copy, reverse), or with --residues
+one digit (sum).
 """
 import argparse
 import re
@@ -49,6 +58,16 @@ def after_repeat(truth, k):
     return k >= 1 and truth[:-1].count(truth[k - 1]) > 1
 
 
+def residue(model, truth):
+    """(model digit - truth digit) mod 10 of a one-digit answer, or None if either is not a digit."""
+    wrote, want = model[0] if model else "", truth[0]
+    m = WRONG.match(wrote)
+    wrote = m.group(1) if m else wrote
+    if len(wrote) != 1 or len(want) != 1 or not wrote.isdigit() or not want.isdigit():
+        return None
+    return (int(wrote) - int(want)) % 10
+
+
 def sample(lengen, run, length, n):
     cmd = [lengen, "sample", run, "--length", str(length), "--n", str(n), "--threads", "1"]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -56,7 +75,8 @@ def sample(lengen, run, length, n):
         sys.exit("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
     lines = p.stdout.splitlines()
     counts = {"n": 0, "right": 0, "early": 0, "runs_on": 0, "token": 0, "short": 0,
-              "wrong_after_repeat": 0, "positions": 0, "positions_after_repeat": 0}
+              "wrong_after_repeat": 0, "positions": 0, "positions_after_repeat": 0, "not_a_digit": 0}
+    counts.update({"off_%d" % d: 0 for d in range(10)})
     for i, line in enumerate(lines):
         if not re.match(r"^#\d+ (right|WRONG) ", line):
             continue
@@ -72,6 +92,9 @@ def sample(lengen, run, length, n):
         counts["wrong_after_repeat"] += kind != "right" and after_repeat(truth, k)
         counts["positions"] += len(truth) - 1
         counts["positions_after_repeat"] += sum(after_repeat(truth, j) for j in range(1, len(truth)))
+        if kind != "right":
+            d = residue(model, truth)
+            counts["not_a_digit" if d is None else "off_%d" % d] += 1
     if counts["n"] != n:
         sys.exit("%s: read %d examples, asked for %d" % (" ".join(cmd), counts["n"], n))
     return counts
@@ -86,7 +109,11 @@ def main():
     ap.add_argument("--lengen", default="./lengen", help="the lengen binary")
     ap.add_argument("--repeats", action="store_true",
                     help="copy or reverse: count wrong answers that go wrong right after a repeated symbol")
+    ap.add_argument("--residues", action="store_true",
+                    help="sum: (model - truth) mod 10 of each wrong one-digit answer")
     a = ap.parse_args()
+    if a.repeats and a.residues:
+        sys.exit("--repeats and --residues: give one (--repeats is for copy and reverse, --residues for sum)")
     try:
         lengths = [int(x) for x in a.lengths.split(",")]
     except ValueError:
@@ -94,15 +121,28 @@ def main():
     groups = [a.runs] if a.pool else [[r] for r in a.runs]
     for runs in groups:
         print("%s (%d held-out prompts per length%s)\n" % (", ".join(runs), a.n, " and run" if len(runs) > 1 else ""))
-        rep_head, rep_rule = (" after a repeated symbol | positions after one |", "---|---|") if a.repeats else ("", "")
-        print("| length | answers | wrong | stops early | tokens left out (mean) | runs on | wrong token |" + rep_head)
-        print("|---|---|---|---|---|---|---|" + rep_rule)
+        if a.residues:
+            print("| length | answers | wrong | " + " | ".join("off by %d" % d for d in range(1, 10))
+                  + " | right mod 2 | right mod 5 | not a digit |")
+            print("|---|---|---|" + "---|" * 12)
+        else:
+            rep_head, rep_rule = (" after a repeated symbol | positions after one |", "---|---|") if a.repeats else ("", "")
+            print("| length | answers | wrong | stops early | tokens left out (mean) | runs on | wrong token |" + rep_head)
+            print("|---|---|---|---|---|---|---|" + rep_rule)
         for length in lengths:
             c = {}
             for run in runs:
                 for k, v in sample(a.lengen, run, length, a.n).items():
                     c[k] = c.get(k, 0) + v
             wrong = c["n"] - c["right"]
+            if a.residues:
+                if c["off_0"]:
+                    sys.exit("%s: %d wrong answers have the right first digit: not one-digit answers?"
+                             % (", ".join(runs), c["off_0"]))
+                even = sum(c["off_%d" % d] for d in (2, 4, 6, 8))
+                print("| %d | %d | %d | %s | %d | %d | %d |" % (length, c["n"], wrong,
+                      " | ".join(str(c["off_%d" % d]) for d in range(1, 10)), even, c["off_5"], c["not_a_digit"]))
+                continue
             short = "%.1f" % (c["short"] / c["early"]) if c["early"] else "-"
             rep = ""
             if a.repeats:
