@@ -25,7 +25,11 @@ WEIGHT = np.array([2, 2, 2, 2, 1])   # f and 10 - f make one real component; f =
 
 def shares(path):
     """(right answers, examples, variance share at f = 1..5) of one `lengen probe` file."""
-    with h5py.File(path, "r") as h:
+    try:
+        h = h5py.File(path, "r")
+    except OSError as e:
+        sys.exit("%s: cannot open it as HDF5 (%s); give a file written by `lengen probe ... --out FILE`" % (path, e))
+    with h:
         for key in ("tokens", "logits", "vocab"):
             if key not in h:
                 sys.exit("%s: no /%s; give a file written by `lengen probe` (--out)" % (path, key))
