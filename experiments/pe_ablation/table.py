@@ -11,9 +11,9 @@ such step on ties). At that step it reports in-distribution accuracy (mean over 
 and out-of-distribution accuracy (mean over the longer ones: the NoPE paper's "test acc overall"
 averages its OOD buckets the same way).
 
-Prints Markdown: one row per run (pending runs marked), OOD accuracy per task and scheme (mean
-and min..max over seeds; a scheme whose in-distribution mean is below 95% is marked "not
-converged"), and the mean reciprocal rank of the schemes beside the NoPE paper's. Standard
+Prints Markdown: one row per run (pending runs marked; a run whose in-distribution mean is
+below 95% is marked * as not converged), OOD accuracy per task and scheme (mean and min..max over
+seeds, and how many of them converged where not all did), and the mean reciprocal rank of the schemes beside the NoPE paper's. Standard
 library only; --plot needs matplotlib (per-length curves, one panel per task, mean over seeds).
 """
 import argparse
@@ -162,8 +162,9 @@ def main():
             state = "pending" + (" (stopped at step %d, resumable)" % r["reached"] if r["reached"] else "")
             print("| %s | %s | %s | %s | | | |" % (task, label, seed, state))
         else:
-            print("| %s | %s | %s | %d%s | %s | %.1f | %.1f |" % (task, label, seed, r["step"], " r" if r.get("recovered") else "",
-                  "%.0f" % r["secs"] if r["secs"] is not None else "", r["id"], r["ood"]))
+            print("| %s | %s | %s | %d%s | %s | %.1f%s | %.1f |" % (task, label, seed, r["step"], " r" if r.get("recovered") else "",
+                  "%.0f" % r["secs"] if r["secs"] is not None else "", r["id"], " *" if r["id"] < CONVERGED else "",
+                  r["ood"]))
     n_rec = sum(1 for *_, r in runs if r.get("recovered"))
     if n_rec:
         print()
@@ -176,8 +177,9 @@ def main():
     for task, label, seed, d, train_max, r in runs:
         if "em" in r:
             cell.setdefault((task, label), []).append(r)
-    print("OOD exact match (%%): mean (min..max, seeds) at the step chosen on the training lengths; "
-          "* = in-distribution mean below %.0f%% (not converged)" % CONVERGED)
+    print("OOD exact match (%%): mean (min..max, seeds) at the step chosen on the training lengths, over every "
+          "finished seed; *k/n: only k of its n finished seeds converged (in-distribution mean >= %.0f%%; the "
+          "runs above marked *)" % CONVERGED)
     print()
     print("| scheme | %s |" % " | ".join(tasks))
     print("|---|%s" % ("---|" * len(tasks)))
@@ -186,8 +188,9 @@ def main():
         for t in tasks:
             rs = cell.get((t, s), [])
             txt = fmt_spread([r["ood"] for r in rs])
-            if rs and statistics.mean(r["id"] for r in rs) < CONVERGED:
-                txt += " *"
+            converged = sum(r["id"] >= CONVERGED for r in rs)
+            if converged < len(rs):
+                txt += " *%d/%d" % (converged, len(rs))
             cells.append(txt)
         print("| %s | %s |" % (s, " | ".join(cells)))
     print()
