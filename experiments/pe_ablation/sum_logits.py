@@ -30,11 +30,12 @@ def shares(path):
     except OSError as e:
         sys.exit("%s: cannot open it as HDF5 (%s); give a file written by `lengen probe ... --out FILE`" % (path, e))
     with h:
-        for key in ("tokens", "logits", "vocab"):
-            if key not in h:
-                sys.exit("%s: no /%s; give a file written by `lengen probe` (--out)" % (path, key))
+        fmt = h.attrs.get("format", "")
+        if (fmt.decode() if isinstance(fmt, bytes) else str(fmt)) != "lengen-probe":
+            sys.exit("%s: not a lengen probe file (no format = lengen-probe); give a file written by "
+                     "`lengen probe ... --out FILE`" % path)
         tokens, logits = h["tokens"][:], h["logits"][:]
-        vocab = [v.decode() for v in h["vocab"][:]]
+        vocab = list(h["vocab"].asstr()[()])
     if "=" not in vocab or any(str(d) not in vocab for d in range(10)):
         sys.exit("%s: its vocabulary has no '=' or not every digit: probe a summation run" % path)
     digits = [vocab.index(str(d)) for d in range(10)]

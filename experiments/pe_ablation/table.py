@@ -13,8 +13,8 @@ averages its OOD buckets the same way).
 
 Prints Markdown: one row per run (pending runs marked; a run whose in-distribution mean is
 below 95% is marked * as not converged), OOD accuracy per task and scheme (mean and min..max over
-seeds, and how many of them converged where not all did), and the mean reciprocal rank of the schemes beside the NoPE paper's. Standard
-library only; --plot needs matplotlib (per-length curves, one panel per task, mean over seeds).
+seeds, and how many of them converged where not all did), and the mean reciprocal rank of the
+schemes beside the NoPE paper's. Standard library only; --plot needs matplotlib (per-length curves, one panel per task, mean over seeds).
 """
 import argparse
 import configparser
