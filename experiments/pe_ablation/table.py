@@ -13,7 +13,7 @@ averages its OOD buckets the same way).
 
 Prints Markdown: one row per run (pending runs marked; a run whose in-distribution mean is
 below 95% is marked * as not converged), OOD accuracy per task and scheme (mean and min..max over
-seeds, and how many of them converged where not all did), and the mean reciprocal rank of the
+seeds, and where not all converged, how many did and their mean), and the mean reciprocal rank of the
 schemes beside the NoPE paper's. Standard library only; --plot needs matplotlib (per-length curves, one panel per task, mean over seeds).
 """
 import argparse
@@ -179,7 +179,7 @@ def main():
             cell.setdefault((task, label), []).append(r)
     print("OOD exact match (%%): mean (min..max, seeds) at the step chosen on the training lengths, over every "
           "finished seed; *k/n: only k of its n finished seeds converged (in-distribution mean >= %.0f%%; the "
-          "runs above marked *)" % CONVERGED)
+          "runs above marked *), and the mean OOD of those k" % CONVERGED)
     print()
     print("| scheme | %s |" % " | ".join(tasks))
     print("|---|%s" % ("---|" * len(tasks)))
@@ -191,6 +191,8 @@ def main():
             converged = sum(r["id"] >= CONVERGED for r in rs)
             if converged < len(rs):
                 txt += " *%d/%d" % (converged, len(rs))
+                if converged:
+                    txt += "; converged %.1f" % statistics.mean(r["ood"] for r in rs if r["id"] >= CONVERGED)
             cells.append(txt)
         print("| %s | %s |" % (s, " | ".join(cells)))
     print()
