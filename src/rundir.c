@@ -361,3 +361,21 @@ int rundir_lock(const char *dir, const char *who, int create, int *fd_out, LgErr
 void rundir_unlock(int fd) {
     if (fd >= 0) close(fd);
 }
+
+long rundir_holder(const char *dir) {
+    char path[1200];
+    rundir_file(path, sizeof path, dir, RUNDIR_LOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    /* a shared lock: it fails only against a holder's exclusive one, and two callers testing at
+     * once do not see each other */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK) {
+        close(fd);   /* releases the test lock; another failure says nothing of a holder */
+        return 0;
+    }
+    char text[64] = {0};
+    long pid = -1;
+    if (pread(fd, text, sizeof text - 1, 0) > 0 && sscanf(text, "%ld", &pid) != 1) pid = -1;
+    close(fd);
+    return pid > 0 ? pid : -1;
+}

@@ -50,6 +50,10 @@ void rundir_init_at(RunDir *r, const char *dir);
  * a stale lock needs no cleanup), or -1 with err naming the process that holds it. */
 int rundir_lock(const char *dir, const char *who, int create, int *fd, LgErr *err);
 void rundir_unlock(int fd);   /* fd < 0: nothing */
+/* Whether another process holds dir's lock (a run training there now), without taking it for
+ * longer than the test: 0 when none does (no lock file, or it is free), else the holder's PID
+ * as written in the lock file, or -1 when that cannot be read. */
+long rundir_holder(const char *dir);
 
 /* Whether dir holds a run's checkpoint (ckpt.h5), or only the start of a run stopped before
  * its first one (config.ini or train.csv without ckpt.h5). */

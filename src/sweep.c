@@ -350,6 +350,12 @@ static int file_exists(const char *p) {
 
 typedef enum { RUN_DONE, RUN_RESUME, RUN_FRESH } RunState;
 
+/* "process 123", or "another process" when the lock file does not say which (rundir_holder). */
+static void holder_name(long holder, char *buf, size_t cap) {
+    if (holder > 0) snprintf(buf, cap, "process %ld", holder);
+    else snprintf(buf, cap, "another process");
+}
+
 /* Run r's folder (into dir) and state; its [train] steps into *steps_out when not NULL (-1 for a
  * run finished elsewhere, whose config is not read). */
 static RunState run_state(const Sweep *s, int r, char *dir, size_t cap, long *steps_out) {
@@ -388,7 +394,9 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
         long steps;
         RunState st = run_state(s, r, dir, sizeof dir, &steps);
         sweep_run_name(s, r, name, sizeof name);
-        char what[1400];
+        char what[1400], who[48];
+        long holder = st == RUN_DONE ? 0 : rundir_holder(dir);
+        holder_name(holder, who, sizeof who);
         if (st == RUN_DONE && s->elsewhere[r]) {
             n_done++, n_elsewhere++;
             snprintf(what, sizeof what, "finished elsewhere (--finished)");
@@ -407,7 +415,10 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
             n_resume++;
             if (at >= 0 && steps > 0) {
                 left_runs += 1.0 - (double)at / (double)steps;
-                snprintf(what, sizeof what, "resumes from step %ld of %ld (its ckpt.h5)", at, steps);
+                if (holder != 0)
+                    snprintf(what, sizeof what, "training now, in %s (its ckpt.h5 at step %ld of %ld)", who, at, steps);
+                else
+                    snprintf(what, sizeof what, "resumes from step %ld of %ld (its ckpt.h5)", at, steps);
             } else {
                 left_runs += 1;
                 snprintf(what, sizeof what, "has a ckpt.h5 that cannot be read: `lengen inspect %s`", path);
@@ -415,8 +426,11 @@ int sweep_status(const Sweep *s, FILE *out, int quiet) {
         } else {
             n_fresh++;
             left_runs += 1;
-            snprintf(what, sizeof what, "%s", rundir_last_train_step(dir) >= 0 ? "starts over (stopped before its first "
-                     "checkpoint)" : "not started");
+            if (holder != 0)
+                snprintf(what, sizeof what, "training now, in %s (no checkpoint yet)", who);
+            else
+                snprintf(what, sizeof what, "%s", rundir_last_train_step(dir) >= 0 ? "starts over (stopped before its "
+                         "first checkpoint)" : "not started");
         }
         if (!quiet) fprintf(out, "  %-40s %s\n", name, what);
     }
@@ -495,7 +509,7 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     }
     pid_t *pids = lg_calloc((size_t)s->workers, sizeof *pids, "sweep workers");
     int *slot_run = lg_calloc((size_t)s->workers, sizeof *slot_run, "sweep worker runs");
-    int next = s->first, running = 0, failed = 0, done = 0, skipped = 0, elsewhere = 0;
+    int next = s->first, running = 0, failed = 0, done = 0, skipped = 0, elsewhere = 0, busy = 0;
     int mine = s->first < s->n_runs ? (s->n_runs - s->first + s->stride - 1) / s->stride : 0;
     double t0 = lg_seconds();
     if (!quiet && mine < s->n_runs)
@@ -519,6 +533,17 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
                 if (!quiet)
                     printf("  %-40s %s: skipped\n", name, s->elsewhere[r] ? "finished elsewhere" : "finished before");
                 w--;   /* this worker is still free */
+                continue;
+            }
+            /* another sweep (a second queue on the same sweep file) is training it now: left to
+             * that one, so two queues share a sweep's runs instead of failing on each other's */
+            long holder = rundir_holder(rdir);
+            if (holder != 0) {
+                char who[48];
+                holder_name(holder, who, sizeof who);
+                skipped++, busy++;
+                if (!quiet) printf("  %-40s training in %s: skipped\n", name, who);
+                w--;
                 continue;
             }
             pid_t pid = start_run(s, r, st, exe);
@@ -556,8 +581,13 @@ int sweep_execute(const Sweep *s, const char *exe, int quiet) {
     lg_free(pids);
     lg_free(slot_run);
     if (!quiet) {
-        char why[64] = "";
-        if (elsewhere) snprintf(why, sizeof why, " (%d finished elsewhere)", elsewhere);
+        char why[128] = "";
+        if (elsewhere && busy)
+            snprintf(why, sizeof why, " (%d finished elsewhere, %d training in another process)", elsewhere, busy);
+        else if (elsewhere)
+            snprintf(why, sizeof why, " (%d finished elsewhere)", elsewhere);
+        else if (busy)
+            snprintf(why, sizeof why, " (%d training in another process)", busy);
         printf("lengen sweep: %d trained, %d skipped%s, %d failed in %.0f s\n", done, skipped, why, failed,
                lg_seconds() - t0);
     }

@@ -82,8 +82,10 @@ int sweep_load_finished(Sweep *s, const char *path, FILE *warn, LgErr *err);
 /* The grid point of run r: its name (cap bytes). */
 void sweep_run_name(const Sweep *s, int r, char *name, size_t cap);
 
-/* Runs the sweep's runs first, first + stride, ... with the binary `exe`. Returns 0 when every
- * one finished, 1 otherwise. */
+/* Runs the sweep's runs first, first + stride, ... with the binary `exe`. A run whose folder
+ * another process holds (rundir_holder: a second queue on the same sweep file training it now)
+ * is skipped and left to that process, so two queues share one sweep's runs. Returns 0 when
+ * every run it started finished, 1 otherwise. */
 int sweep_execute(const Sweep *s, const char *exe, int quiet);
 
 /* Has run r reached [train] steps with an eval.csv, or is it listed as finished elsewhere (what
@@ -107,7 +109,8 @@ int sweep_slurm_submit(const Sweep *s, const char *exe, const char *file, const 
 
 /* Where the sweep stands, to `out`: each run's state (finished, with its training wall time from
  * train.csv; finished elsewhere, by the --finished list; the step its ckpt.h5 resumes from; not
- * started) unless quiet, then one line: the counts and the training time left, one run after
+ * started; "training now, in process P" when a process holds its folder) unless
+ * quiet, then one line: the counts and the training time left, one run after
  * another, at the mean wall time of the runs finished here (a run to resume counts as the
  * fraction of its steps left). The line reads
  *   NAME: N runs: D finished (E elsewhere), R to resume, F not started; training left: about X h, ...

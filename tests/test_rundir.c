@@ -70,3 +70,22 @@ TEST(rundir_train_seconds_sums_the_stretches_of_a_resumed_run) {
     CHECK(rundir_train_seconds(dir) == -1, "a header without rows");
     CHECK(rundir_train_seconds("/nonexistent/lengen_run") == -1);
 }
+
+/* rundir_holder: 0 without a lock file or with a free one, the holder's PID while a process
+ * holds the lock (this one, through another open file: flock locks belong to the open file),
+ * -1 when the held lock file does not say who; and testing does not take the lock away. */
+TEST(rundir_holder_names_the_process_training_in_a_folder) {
+    char dir[64];
+    LgErr err;
+    if (!test_tmpdir(dir, sizeof dir)) return;
+    CHECK(rundir_holder(dir) == 0, "a folder without a lock file has no holder");
+    int fd;
+    CHECK(rundir_lock(dir, "train", 1, &fd, &err) == 0 && fd >= 0, "%s", err.msg);
+    CHECK(rundir_holder(dir) == (long)getpid(), "held: %ld, this process is %ld", rundir_holder(dir), (long)getpid());
+    int fd2;
+    CHECK(rundir_lock(dir, "train", 1, &fd2, &err) != 0, "the lock was free again after rundir_holder");
+    CHECK(ftruncate(fd, 0) == 0);
+    CHECK(rundir_holder(dir) == -1, "a held lock file without a PID: %ld", rundir_holder(dir));
+    rundir_unlock(fd);
+    CHECK(rundir_holder(dir) == 0, "released: %ld", rundir_holder(dir));
+}

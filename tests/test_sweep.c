@@ -1,7 +1,8 @@
 /* Tests of `lengen sweep`: the grid's runs train, a second sweep skips finished runs, an
  * interrupted run is resumed (not restarted), the table equals the runs' eval.csv, a named axis
  * sets several keys per value, bad sweep files exit 2 with a message, runs listed in a
- * --finished file are neither trained nor submitted, and --status says where each run stands. */
+ * --finished file are neither trained nor submitted, --status says where each run stands, and a
+ * run another process is training is left to it. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "../src/rundir.h"
 #include "../src/util.h"
 #include "cli_run.h"
 #include "files.h"
@@ -412,4 +414,36 @@ TEST(sweep_status_names_each_runs_state_and_times_what_is_left) {
     snprintf(args, sizeof args, "sweep %s --status --table", sweep);
     rc = cli_run(args, out, sizeof out);
     CHECK(rc == 2 && strstr(out, "--status only reports"), "exit %d: %s", rc, out);
+}
+
+/* A run whose folder another process holds (here this test, as a second queue on the same sweep
+ * file would) is skipped, not failed, and --status says it is training; once the lock is free a
+ * sweep trains it. */
+TEST(sweep_leaves_a_run_another_process_is_training_to_it) {
+    char dir[64], sweep[300], args[800], path[400], busy[300];
+    if (!setup(dir, sizeof dir, sweep, sizeof sweep)) return;
+    snprintf(busy, sizeof busy, "%s/runs/s/posenc-nope_seed-1", dir);
+    LgErr err;
+    int fd;
+    CHECK(lg_mkdir_p(busy, &err) == 0, "%s", err.msg);
+    CHECK(rundir_lock(busy, "train", 1, &fd, &err) == 0, "%s", err.msg);
+    if (test_failed()) return;
+    char who[64];
+    snprintf(who, sizeof who, "training now, in process %ld (no checkpoint yet)", (long)getpid());
+    snprintf(args, sizeof args, "sweep %s --status", sweep);
+    int rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && line_has(out, "posenc-nope_seed-1", who), "exit %d: %s", rc, out);
+    snprintf(args, sizeof args, "sweep %s", sweep);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "3 trained, 1 skipped (1 training in another process), 0 failed"), "%s", out);
+    snprintf(who, sizeof who, "training in process %ld: skipped", (long)getpid());
+    CHECK(line_has(out, "posenc-nope_seed-1", who), "%s", out);
+    snprintf(path, sizeof path, "%s/config.ini", busy);
+    CHECK(access(path, F_OK) != 0, "the held run was started: %s exists", path);
+    rundir_unlock(fd);
+    rc = cli_run(args, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "1 trained, 3 skipped, 0 failed"), "exit %d: %s", rc, out);
+    snprintf(path, sizeof path, "%s/eval.csv", busy);
+    CHECK(access(path, F_OK) == 0, "released, the run was not trained: no %s", path);
 }
