@@ -12,11 +12,14 @@ archive (ARCHIVE/<sweep>/<run>/), both ways:
   (a run whose train.csv reached [train] steps and that has an eval.csv is finished) and the
   study's table.py reads it as it reads any run.
 A run is finished when the last step of its train.csv reaches config.ini's [train] steps and it
-has an eval.csv. Unfinished runs are left alone: their checkpoints resume them. Prints one line
+has an eval.csv. Unfinished runs are left alone: their checkpoints resume them; so is a run a
+process is training now (it holds the folder's lock: a run past its last step is still writing
+its final evaluation), until that process ends. Prints one line
 per copied run and a count. Standard library only.
 """
 import argparse
 import configparser
+import fcntl
 import filecmp
 import glob
 import os
@@ -44,6 +47,21 @@ def finished(d):
         return bool(rows) and int(rows[-1]["step"]) >= steps
     except (KeyError, ValueError):
         return False
+
+
+def training(d):
+    """True while a process holds the run folder d's lock (lengen train: docs/training.md)."""
+    try:
+        fd = os.open(os.path.join(d, "lock"), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)   # fails only against a holder's LOCK_EX
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def copy_run(src, dst):
@@ -76,6 +94,8 @@ def main():
     saved = restored = 0
     for name in sorted(run_folders(a.runs) | run_folders(a.archive)):
         here, kept = os.path.join(a.runs, name), os.path.join(a.archive, name)
+        if training(here):
+            continue
         if finished(here):
             if copy_run(here, kept):
                 saved += 1
