@@ -323,6 +323,16 @@ void rundir_ckpt_of(const char *arg, char *out, size_t cap) {
 
 /* ---- the lock ---- */
 
+/* What a held lock file says of its holder ("PID who", written by rundir_lock): the PID, or -1
+ * when the file does not say; the command word into cmd[32] ("" when absent). */
+static long lock_holder(int fd, char cmd[32]) {
+    char text[64] = {0};
+    long pid = -1;
+    cmd[0] = '\0';
+    if (pread(fd, text, sizeof text - 1, 0) <= 0 || sscanf(text, "%ld %31s", &pid, cmd) < 1) return -1;
+    return pid > 0 ? pid : -1;
+}
+
 int rundir_lock(const char *dir, const char *who, int create, int *fd_out, LgErr *err) {
     char path[1200];
     rundir_file(path, sizeof path, dir, RUNDIR_LOCK);
@@ -334,13 +344,10 @@ int rundir_lock(const char *dir, const char *who, int create, int *fd_out, LgErr
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
-        char holder[64] = {0};
-        ssize_t n = e == EWOULDBLOCK ? pread(fd, holder, sizeof holder - 1, 0) : -1;
+        char cmd[32] = "";
+        long pid = e == EWOULDBLOCK ? lock_holder(fd, cmd) : -1;
         close(fd);
         if (e != EWOULDBLOCK) return lg_err(err, "cannot lock %s: %s", path, strerror(e));
-        long pid = 0;
-        char cmd[32] = "";
-        if (n > 0) sscanf(holder, "%ld %31s", &pid, cmd);
         if (pid > 0)
             return lg_err(err, "run folder %s is in use by process %ld (lengen %s); wait for it to end or "
                           "stop it (kill %ld), then try again", dir, pid, cmd[0] ? cmd : "?", pid);
@@ -373,9 +380,8 @@ long rundir_holder(const char *dir) {
         close(fd);   /* releases the test lock; another failure says nothing of a holder */
         return 0;
     }
-    char text[64] = {0};
-    long pid = -1;
-    if (pread(fd, text, sizeof text - 1, 0) > 0 && sscanf(text, "%ld", &pid) != 1) pid = -1;
+    char cmd[32];
+    long pid = lock_holder(fd, cmd);
     close(fd);
-    return pid > 0 ? pid : -1;
+    return pid;
 }
